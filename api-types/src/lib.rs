@@ -1,0 +1,332 @@
+//! The store's wire contract: the JSON bodies of the REST API and the websocket messages.
+//!
+//! This crate compiles to WASM as well as for the server, so it holds only plain data and the
+//! few pure helpers both sides need (money formatting, status names). Nothing here touches a
+//! database or a secret.
+
+mod money;
+
+pub use money::{SUPPORTED_CURRENCIES, currency_exponent, format_money, major_units};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// A catalog item as clients see it. `price` (major units) is kept for old clients beside the
+/// exact `price_cents` + `currency`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Item {
+    pub id: i64,
+    pub sku: String,
+    pub name: String,
+    pub description: String,
+    pub price: f64,
+    pub price_cents: i64,
+    pub currency: String,
+    pub image: String,
+    pub tags: Vec<String>,
+    pub consumable: bool,
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Catalog sort orders, as spelled in the `sort` query parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub enum Sort {
+    #[default]
+    #[serde(rename = "name")]
+    Name,
+    #[serde(rename = "price")]
+    Price,
+    #[serde(rename = "-price")]
+    PriceDesc,
+    #[serde(rename = "newest")]
+    Newest,
+}
+
+impl Sort {
+    pub const ALL: [Sort; 4] = [Sort::Name, Sort::Price, Sort::PriceDesc, Sort::Newest];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Sort::Name => "name",
+            Sort::Price => "price",
+            Sort::PriceDesc => "-price",
+            Sort::Newest => "newest",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == raw)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Sort::Name => "Name (A–Z)",
+            Sort::Price => "Price: low to high",
+            Sort::PriceDesc => "Price: high to low",
+            Sort::Newest => "Newest first",
+        }
+    }
+}
+
+/// One page of catalog results, as the UI's server function returns it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CatalogPage {
+    pub items: Vec<Item>,
+    pub total: u64,
+    pub page: u32,
+    pub per_page: u32,
+    pub tags: Vec<String>,
+}
+
+impl CatalogPage {
+    pub fn page_count(&self) -> u32 {
+        if self.total == 0 {
+            1
+        } else {
+            self.total.div_ceil(u64::from(self.per_page.max(1))) as u32
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Customer,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Customer => "customer",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+/// A user as the API shows it (never the password hash).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct User {
+    pub user_id: Uuid,
+    pub username: String,
+    pub role: Role,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OrderStatus {
+    Pending,
+    Paid,
+    Failed,
+    Expired,
+    Refunded,
+}
+
+impl OrderStatus {
+    pub const ALL: [OrderStatus; 5] = [
+        OrderStatus::Pending,
+        OrderStatus::Paid,
+        OrderStatus::Failed,
+        OrderStatus::Expired,
+        OrderStatus::Refunded,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderStatus::Pending => "pending",
+            OrderStatus::Paid => "paid",
+            OrderStatus::Failed => "failed",
+            OrderStatus::Expired => "expired",
+            OrderStatus::Refunded => "refunded",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == raw)
+    }
+
+    /// Whether the order can still change without an operator.
+    pub fn is_final(self) -> bool {
+        !matches!(self, OrderStatus::Pending | OrderStatus::Paid)
+    }
+}
+
+/// The item an order is for, as it was when ordered (archived items still show in past orders).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderItem {
+    pub id: i64,
+    pub sku: String,
+    pub name: String,
+    pub image: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatusChange {
+    pub from: Option<OrderStatus>,
+    pub to: OrderStatus,
+    pub reason: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Order {
+    pub order_id: Uuid,
+    pub user_id: Uuid,
+    pub status: OrderStatus,
+    pub item_id: i64,
+    pub item: OrderItem,
+    pub amount_cents: i64,
+    pub currency: String,
+    pub provider_transaction_id: Option<String>,
+    pub failure_reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history: Option<Vec<StatusChange>>,
+}
+
+/// One owned item in a user's library. Consumables bought several times show a count.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LibraryEntry {
+    pub item: Item,
+    pub count: u32,
+    pub acquired_at: DateTime<Utc>,
+}
+
+/// A payment notification as the store recorded it, for operators.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PaymentEvent {
+    pub event_id: String,
+    pub scheme: String,
+    pub event_type: String,
+    pub order_id: Option<Uuid>,
+    pub outcome: String,
+    pub detail: Option<String>,
+    pub payload: String,
+    pub received_at: DateTime<Utc>,
+    pub processed_at: Option<DateTime<Utc>>,
+}
+
+/// An order with everything an operator needs to judge it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AdminOrder {
+    pub order: Order,
+    pub username: String,
+    pub events: Vec<PaymentEvent>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LiveItem {
+    pub id: i64,
+    pub name: String,
+}
+
+/// A message on the `/ws` socket. Each user receives only their own.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum LiveMessage {
+    PurchaseSuccess {
+        order_id: Uuid,
+        user_id: Uuid,
+        items: Vec<LiveItem>,
+    },
+    PurchaseFailed {
+        order_id: Uuid,
+        user_id: Uuid,
+        items: Vec<LiveItem>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    PurchaseRefunded {
+        order_id: Uuid,
+        user_id: Uuid,
+        items: Vec<LiveItem>,
+    },
+}
+
+impl LiveMessage {
+    pub fn order_id(&self) -> Uuid {
+        match self {
+            LiveMessage::PurchaseSuccess { order_id, .. }
+            | LiveMessage::PurchaseFailed { order_id, .. }
+            | LiveMessage::PurchaseRefunded { order_id, .. } => *order_id,
+        }
+    }
+
+    pub fn user_id(&self) -> Uuid {
+        match self {
+            LiveMessage::PurchaseSuccess { user_id, .. }
+            | LiveMessage::PurchaseFailed { user_id, .. }
+            | LiveMessage::PurchaseRefunded { user_id, .. } => *user_id,
+        }
+    }
+
+    pub fn items(&self) -> &[LiveItem] {
+        match self {
+            LiveMessage::PurchaseSuccess { items, .. }
+            | LiveMessage::PurchaseFailed { items, .. }
+            | LiveMessage::PurchaseRefunded { items, .. } => items,
+        }
+    }
+}
+
+/// The one error shape of the API: `{"error": {"code", "message", "field"?}}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    pub code: String,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn live_messages_use_the_spec_shape() {
+        let msg = LiveMessage::PurchaseSuccess {
+            order_id: Uuid::nil(),
+            user_id: Uuid::nil(),
+            items: vec![LiveItem {
+                id: 1,
+                name: "Dragon Sword".into(),
+            }],
+        };
+        let json = serde_json::to_value(&msg).expect("serialises");
+        assert_eq!(json["type"], "purchase_success");
+        assert_eq!(json["items"][0]["name"], "Dragon Sword");
+        assert_eq!(json["order_id"], Uuid::nil().to_string());
+    }
+
+    #[test]
+    fn sort_names_round_trip() {
+        for sort in Sort::ALL {
+            assert_eq!(Sort::parse(sort.as_str()), Some(sort));
+        }
+        assert_eq!(Sort::parse("cheapest"), None);
+    }
+
+    #[test]
+    fn page_count_rounds_up_and_never_is_zero() {
+        let page = |total| CatalogPage {
+            items: vec![],
+            total,
+            page: 1,
+            per_page: 20,
+            tags: vec![],
+        };
+        assert_eq!(page(0).page_count(), 1);
+        assert_eq!(page(20).page_count(), 1);
+        assert_eq!(page(21).page_count(), 2);
+    }
+}

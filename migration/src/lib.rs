@@ -1,0 +1,15 @@
+//! The store's schema, as SeaORM migrations. They run at server start-up and through the
+//! stand-alone CLI (`cargo run -p migration --features cli -- up`).
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261129_000001_create_schema;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261129_000001_create_schema::Migration)]
+    }
+}

@@ -1,0 +1,162 @@
+//! A payment provider simulator.
+//!
+//! It accepts payment intents (`POST /payment-intents`, the contract in SPEC §5), waits a
+//! configurable delay, then sends a signed Standard Webhooks notification to the intent's
+//! `callback_url`, retrying with exponential backoff and jitter until it gets a 2xx. Knobs for
+//! failures, duplicate deliveries, refunds and out-of-order delivery exercise the store's
+//! webhook handling in tests and demos.
+//!
+//! The same code runs as its own binary (`paysim`) and inside the store when no
+//! `PAYMENT_PROVIDER_URL` is configured.
+
+mod config;
+mod delivery;
+
+use std::sync::Arc;
+
+use axum::extract::{Json, State, rejection::JsonRejection};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+pub use config::{Config, ConfigError};
+pub use delivery::{Event, EventData, EventKind};
+
+/// The payment-intent request the store sends (SPEC §5).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PaymentIntent {
+    pub order_id: Uuid,
+    pub user_id: Uuid,
+    pub amount_cents: i64,
+    pub currency: String,
+    pub items: Vec<IntentItem>,
+    pub callback_url: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IntentItem {
+    pub item_id: i64,
+    pub sku: String,
+    pub name: String,
+    pub amount_cents: i64,
+}
+
+/// The provider's answer to an accepted intent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Accepted {
+    pub transaction_id: String,
+    pub status: String,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum IntentError {
+    #[error("amount_cents must be positive")]
+    Amount,
+    #[error("currency must be a three-letter ISO-4217 code")]
+    Currency,
+    #[error("callback_url must be an absolute http(s) URL")]
+    CallbackUrl,
+}
+
+impl PaymentIntent {
+    pub fn validate(&self) -> Result<(), IntentError> {
+        if self.amount_cents <= 0 {
+            return Err(IntentError::Amount);
+        }
+        if self.currency.len() != 3 || !self.currency.bytes().all(|b| b.is_ascii_uppercase()) {
+            return Err(IntentError::Currency);
+        }
+        if !(self.callback_url.starts_with("http://") || self.callback_url.starts_with("https://"))
+        {
+            return Err(IntentError::CallbackUrl);
+        }
+        Ok(())
+    }
+}
+
+/// The simulator: cheap to clone, every accepted intent runs as its own task.
+#[derive(Clone)]
+pub struct Simulator {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: Config,
+    http: reqwest::Client,
+}
+
+impl Simulator {
+    pub fn new(config: Config) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(10))
+            .build()
+            .unwrap_or_default();
+        Self {
+            inner: Arc::new(Inner { config, http }),
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// Accepts an intent and schedules its notifications. Returns at once.
+    pub fn accept(&self, intent: PaymentIntent) -> Result<Accepted, IntentError> {
+        intent.validate()?;
+        let transaction_id = format!("tx_{}", Uuid::new_v4().simple());
+        let plan = delivery::plan(&self.inner.config, &intent, &transaction_id);
+        let sim = self.clone();
+        tokio::spawn(async move {
+            delivery::run(
+                &sim.inner.http,
+                &sim.inner.config,
+                &intent.callback_url,
+                plan,
+            )
+            .await;
+        });
+        Ok(Accepted {
+            transaction_id,
+            status: "accepted".to_owned(),
+        })
+    }
+
+    /// The provider's HTTP API, for the stand-alone binary.
+    pub fn router(self) -> axum::Router {
+        axum::Router::new()
+            .route("/payment-intents", post(create_intent))
+            .route("/healthz", get(|| async { "ok" }))
+            .with_state(self)
+    }
+}
+
+async fn create_intent(
+    State(sim): State<Simulator>,
+    body: Result<Json<PaymentIntent>, JsonRejection>,
+) -> Response {
+    let Json(intent) = match body {
+        Ok(intent) => intent,
+        Err(rejection) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "MALFORMED_BODY",
+                &rejection.body_text(),
+            );
+        }
+    };
+    match sim.accept(intent) {
+        Ok(accepted) => (StatusCode::ACCEPTED, Json(accepted)).into_response(),
+        Err(e) => error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "INVALID_INTENT",
+            &e.to_string(),
+        ),
+    }
+}
+
+fn error(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = serde_json::json!({ "error": { "code": code, "message": message } });
+    (status, Json(body)).into_response()
+}

@@ -1,0 +1,10 @@
+//! Validated domain values. Each has a `parse` constructor that is the only way to make one, so
+//! a value of the type is valid by construction.
+
+mod catalog;
+mod credentials;
+mod money;
+
+pub use catalog::{Description, IdempotencyKey, ImageUrl, ItemName, Sku, Tags};
+pub use credentials::{Password, Username};
+pub use money::Money;

@@ -1,0 +1,137 @@
+//! The store's domain and persistence layer.
+//!
+//! Every operation (a purchase, a login, a catalog query, a webhook) is implemented once here.
+//! The REST handlers, the Leptos server functions, the websocket and the webhook endpoint in the
+//! `server` and `app` crates are thin adapters over these services.
+
+pub mod accounts;
+pub mod art;
+pub mod cache;
+pub mod catalog;
+pub mod db;
+pub mod domain;
+pub mod entity;
+pub mod error;
+pub mod live;
+pub mod orders;
+pub mod payments;
+pub mod seed;
+pub mod settings;
+
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+
+pub use cache::Cache;
+pub use error::{Error, Result};
+pub use settings::Settings;
+
+/// Handle to everything the domain needs: the database, the cache/pub-sub backend and settings.
+/// Cheap to clone; one per process, shared by every adapter.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: DatabaseConnection,
+    cache: Cache,
+    settings: Arc<Settings>,
+    provider: payments::Provider,
+    catalog_cache: catalog::LocalCache,
+    dummy_hash: String,
+}
+
+impl Store {
+    /// Connects to the database and cache, applies migrations, seeds the sample catalog (when
+    /// enabled) and makes sure the configured admin exists.
+    pub async fn connect(settings: Settings) -> Result<Self> {
+        let settings = Arc::new(settings);
+        let db = db::connect(&settings).await?;
+        db::migrate(&db).await?;
+        let cache = Cache::connect(&settings).await?;
+        let provider = payments::Provider::from_settings(&settings)?;
+        let store = Store {
+            inner: Arc::new(Inner {
+                db,
+                cache,
+                settings,
+                provider,
+                catalog_cache: catalog::LocalCache::default(),
+                dummy_hash: accounts::dummy_hash()?,
+            }),
+        };
+        if store.settings().seed_catalog {
+            seed::seed_catalog(&store).await?;
+        }
+        store.accounts().ensure_admin().await?;
+        Ok(store)
+    }
+
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.inner.db
+    }
+
+    pub fn cache(&self) -> &Cache {
+        &self.inner.cache
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.inner.settings
+    }
+
+    pub fn accounts(&self) -> accounts::Accounts<'_> {
+        accounts::Accounts::new(self)
+    }
+
+    pub fn catalog(&self) -> catalog::Catalog<'_> {
+        catalog::Catalog::new(self)
+    }
+
+    pub fn orders(&self) -> orders::Orders<'_> {
+        orders::Orders::new(self)
+    }
+
+    pub fn payments(&self) -> payments::Payments<'_> {
+        payments::Payments::new(self)
+    }
+
+    pub(crate) fn provider(&self) -> &payments::Provider {
+        &self.inner.provider
+    }
+
+    pub(crate) fn catalog_cache(&self) -> &catalog::LocalCache {
+        &self.inner.catalog_cache
+    }
+
+    pub(crate) fn dummy_hash(&self) -> &str {
+        &self.inner.dummy_hash
+    }
+
+    /// Readiness: the database answers, and the cache does when it is an external service.
+    pub async fn readiness(&self) -> Readiness {
+        let database = db::ping(self.db()).await;
+        let cache = self.cache().ping().await;
+        Readiness {
+            database: database.is_ok(),
+            cache: cache.is_ok(),
+            cache_backend: self.cache().backend_name(),
+        }
+    }
+}
+
+/// What `/readyz` reports.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Readiness {
+    pub database: bool,
+    pub cache: bool,
+    pub cache_backend: &'static str,
+}
+
+impl Readiness {
+    /// The store can serve without Redis (degraded: the catalog comes from the database), but
+    /// not without its database.
+    pub fn is_ready(&self) -> bool {
+        self.database
+    }
+}
