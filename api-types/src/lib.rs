@@ -6,7 +6,9 @@
 
 mod money;
 
-pub use money::{SUPPORTED_CURRENCIES, currency_exponent, format_money, major_units};
+pub use money::{
+    SUPPORTED_CURRENCIES, currency_exponent, format_decimal, format_money, major_units, parse_price,
+};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

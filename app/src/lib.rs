@@ -1,1 +1,119 @@
+//! The store's user interface: Leptos components rendered on the server and hydrated in the
+//! browser, with server functions as the bridge to the domain layer.
+//!
+//! Every page works without JavaScript (server-rendered, plain links and forms); once hydrated
+//! it navigates client-side and a websocket feeds live payment updates into reactive state.
 
+pub mod api;
+mod components;
+pub mod error;
+mod live;
+mod pages;
+#[cfg(feature = "ssr")]
+mod ssr;
+
+use leptos::prelude::*;
+use leptos_meta::{Link, Meta, MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::components::{ParentRoute, Route, Router, Routes};
+use leptos_router::{SsrMode, path};
+
+use components::layout::{Footer, Header};
+use components::toast::Toasts;
+pub use error::AppError;
+use pages::admin::{AdminItemEdit, AdminItemNew, AdminItems, AdminLayout, AdminOrders};
+use pages::{
+    CatalogPage, ItemPage, LibraryPage, LoginPage, NotFound, OrderPage, OrdersPage, RegisterPage,
+};
+
+/// The HTML document around the app.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// Who is logged in, and the actions that change it. Provided once at the root.
+#[derive(Clone, Copy)]
+pub struct Session {
+    pub user: Resource<Result<Option<api_types::User>, AppError>>,
+    pub login: ServerAction<api::Login>,
+    pub logout: ServerAction<api::Logout>,
+    pub register: ServerAction<api::Register>,
+}
+
+impl Session {
+    fn new() -> Self {
+        let login = ServerAction::<api::Login>::new();
+        let logout = ServerAction::<api::Logout>::new();
+        let register = ServerAction::<api::Register>::new();
+        let user = Resource::new(
+            move || {
+                (
+                    login.version().get(),
+                    logout.version().get(),
+                    register.version().get(),
+                )
+            },
+            |_| api::me(),
+        );
+        Self {
+            user,
+            login,
+            logout,
+            register,
+        }
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    let session = Session::new();
+    provide_context(session);
+    let live = live::LiveState::new();
+    provide_context(live);
+    live::connect_when_logged_in(session, live);
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/gamestore.css"/>
+        <Link rel="icon" href="/favicon.svg" type_="image/svg+xml"/>
+        <Meta name="description" content="Game Store: weapons, armour, potions and companions for your next adventure."/>
+        <Title formatter=|title: String| if title.is_empty() { "Game Store".to_owned() } else { format!("{title} · Game Store") }/>
+        <Router>
+            <a class="skip-link" href="#main">"Skip to content"</a>
+            <Header/>
+            <main id="main" class="container">
+                <Routes fallback=NotFound>
+                    <Route path=path!("/") view=CatalogPage ssr=SsrMode::Async/>
+                    <Route path=path!("/items/:id") view=ItemPage ssr=SsrMode::Async/>
+                    <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
+                    <Route path=path!("/register") view=RegisterPage ssr=SsrMode::Async/>
+                    <Route path=path!("/orders") view=OrdersPage ssr=SsrMode::Async/>
+                    <Route path=path!("/orders/:id") view=OrderPage ssr=SsrMode::Async/>
+                    <Route path=path!("/library") view=LibraryPage ssr=SsrMode::Async/>
+                    <ParentRoute path=path!("/admin") view=AdminLayout ssr=SsrMode::Async>
+                        <Route path=path!("") view=AdminItems ssr=SsrMode::Async/>
+                        <Route path=path!("items") view=AdminItems ssr=SsrMode::Async/>
+                        <Route path=path!("items/new") view=AdminItemNew ssr=SsrMode::Async/>
+                        <Route path=path!("items/:id") view=AdminItemEdit ssr=SsrMode::Async/>
+                        <Route path=path!("orders") view=AdminOrders ssr=SsrMode::Async/>
+                    </ParentRoute>
+                </Routes>
+            </main>
+            <Footer/>
+            <Toasts/>
+        </Router>
+    }
+}

@@ -344,6 +344,20 @@ fn to_user(row: &users::Model) -> User {
     }
 }
 
+/// The client's address for throttling: the first `X-Forwarded-For` hop when the store runs
+/// behind its own proxy (`TRUST_FORWARDED_FOR=true`), otherwise the socket peer.
+pub fn client_address(
+    forwarded_for: Option<&str>,
+    peer: Option<std::net::IpAddr>,
+    trust_forwarded_for: bool,
+) -> Option<std::net::IpAddr> {
+    let forwarded = forwarded_for
+        .filter(|_| trust_forwarded_for)
+        .and_then(|v| v.split(',').next())
+        .and_then(|v| v.trim().parse().ok());
+    forwarded.or(peer)
+}
+
 /// The stored id of a session: SHA-256 of its cookie token.
 pub fn session_id(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))

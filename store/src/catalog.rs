@@ -210,19 +210,38 @@ fn encode_component(s: &str) -> String {
     out
 }
 
-/// One page of results, with the JSON array body pre-rendered for the REST API.
+/// Cached catalog content: a page of results (or one item) with its JSON body pre-rendered
+/// for the REST API.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Listing {
     pub items: Vec<Item>,
     pub total: u64,
-    /// `items` as a JSON array, ready to send.
+    /// One item: `body` is that item's object rather than an array.
+    pub single: bool,
+    /// The JSON body, ready to send.
     pub body: Bytes,
 }
 
 #[derive(Serialize, Deserialize)]
 struct StoredListing {
     total: u64,
+    single: bool,
     items: Vec<Item>,
+}
+
+impl StoredListing {
+    fn into_listing(self) -> Result<Listing> {
+        if self.single {
+            let item = self
+                .items
+                .into_iter()
+                .next()
+                .ok_or_else(|| Error::internal("empty cached item"))?;
+            single(item)
+        } else {
+            listing(self.items, self.total)
+        }
+    }
 }
 
 /// The process-local (first-level) cache.
@@ -296,20 +315,54 @@ impl<'a> Catalog<'a> {
 
     /// The active catalog, filtered, sorted and paged; served from cache.
     pub async fn list(&self, query: &Query) -> Result<Arc<Listing>> {
+        self.cached(query.cache_key(), || self.load(query)).await
+    }
+
+    /// One item's JSON (archived items included), served from cache.
+    pub async fn get_cached(&self, id: i64) -> Result<Bytes> {
+        let listing = self
+            .cached(format!("item:{id}"), || async move {
+                let item = self.get(id).await?;
+                single(item)
+            })
+            .await?;
+        Ok(listing.body.clone())
+    }
+
+    /// The name of the item with this SKU, if any (for cover art).
+    pub async fn name_for_sku(&self, sku: &str) -> Result<Option<String>> {
+        Ok(items::Entity::find()
+            .select_only()
+            .column(items::Column::Name)
+            .filter(items::Column::Sku.eq(sku))
+            .into_tuple()
+            .one(self.store.db())
+            .await?)
+    }
+
+    /// Looks `key` up in the local cache, then (production mode) in Redis, and only then
+    /// calls `load`, filling both. The key is qualified by the catalog version, so entries
+    /// from before any write are never seen again.
+    async fn cached<F, Fut>(&self, key: String, load: F) -> Result<Arc<Listing>>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<Listing>>,
+    {
         let Some(version) = self.version().await else {
-            return Ok(Arc::new(self.load(query).await?));
+            return Ok(Arc::new(load().await?));
         };
-        let key = format!("catalog:v{version}:{}", query.cache_key());
+        let key = format!("catalog:v{version}:{key}");
         let local = self.store.catalog_cache();
         if let Some(hit) = local.get(&key) {
             return Ok(hit);
         }
         let shared = self.store.cache();
-        if let Cache::Redis(_) = shared {
+        let redis = matches!(shared, Cache::Redis(_));
+        if redis {
             match shared.get(&key).await {
                 Ok(Some(bytes)) => {
                     if let Ok(stored) = serde_json::from_slice::<StoredListing>(&bytes) {
-                        let listing = Arc::new(listing(stored.items, stored.total)?);
+                        let listing = Arc::new(stored.into_listing()?);
                         local.put(key, listing.clone());
                         return Ok(listing);
                     }
@@ -317,14 +370,15 @@ impl<'a> Catalog<'a> {
                 Ok(None) => {}
                 Err(e) => {
                     tracing::warn!(error = %e, "catalog cache unavailable; reading the database");
-                    return Ok(Arc::new(self.load(query).await?));
+                    return Ok(Arc::new(load().await?));
                 }
             }
         }
-        let fresh = Arc::new(self.load(query).await?);
-        if let Cache::Redis(_) = shared {
+        let fresh = Arc::new(load().await?);
+        if redis {
             let stored = StoredListing {
                 total: fresh.total,
+                single: fresh.single,
                 items: fresh.items.clone(),
             };
             if let Ok(bytes) = serde_json::to_vec(&stored) {
@@ -571,6 +625,17 @@ fn listing(items: Vec<Item>, total: u64) -> Result<Listing> {
     Ok(Listing {
         items,
         total,
+        single: false,
+        body: Bytes::from(body),
+    })
+}
+
+fn single(item: Item) -> Result<Listing> {
+    let body = serde_json::to_vec(&item).map_err(Error::internal)?;
+    Ok(Listing {
+        items: vec![item],
+        total: 1,
+        single: true,
         body: Bytes::from(body),
     })
 }

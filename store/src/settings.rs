@@ -19,6 +19,8 @@ pub struct Settings {
     pub redis_prefix: String,
     pub site_addr: SocketAddr,
     pub public_url: Url,
+    /// Whether `PUBLIC_URL` was given; if not it follows the address actually bound.
+    pub public_url_explicit: bool,
     pub webhook_secrets: Vec<SigningSecret>,
     pub using_dev_webhook_secret: bool,
     pub xsolla_webhook_secret: Option<SecretString>,
@@ -103,6 +105,7 @@ impl Settings {
             .unwrap_or_else(|| "127.0.0.1:3000".to_owned())
             .parse()
             .map_err(|e| invalid("LEPTOS_SITE_ADDR", e))?;
+        let public_url_explicit = lookup("PUBLIC_URL").is_some();
         let public_url = match lookup("PUBLIC_URL") {
             Some(raw) => Url::parse(&raw).map_err(|e| invalid("PUBLIC_URL", e))?,
             None => default_public_url(site_addr),
@@ -166,6 +169,7 @@ impl Settings {
             redis_prefix: lookup("REDIS_KEY_PREFIX").unwrap_or_else(|| "gamestore:".to_owned()),
             site_addr,
             public_url,
+            public_url_explicit,
             webhook_secrets,
             using_dev_webhook_secret,
             xsolla_webhook_secret: lookup("XSOLLA_WEBHOOK_SECRET").map(SecretString::from),
@@ -198,6 +202,15 @@ impl Settings {
         url.set_path("/api/webhooks/payment");
         url.set_query(None);
         url.to_string()
+    }
+
+    /// "postgres" or "sqlite", for logs and readiness.
+    pub fn database_kind(&self) -> &'static str {
+        if self.is_postgres() {
+            "postgres"
+        } else {
+            "sqlite"
+        }
     }
 
     pub fn is_postgres(&self) -> bool {

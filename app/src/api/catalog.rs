@@ -1,0 +1,41 @@
+use api_types::CatalogPage;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+
+/// Catalog query parameters as they appear in the page URL.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CatalogParams {
+    pub q: Option<String>,
+    pub tag: Option<String>,
+    pub min_price: Option<String>,
+    pub max_price: Option<String>,
+    pub sort: Option<String>,
+    pub page: Option<String>,
+}
+
+/// One page of the catalog, with the tags available for filtering.
+#[server(prefix = "/rpc")]
+pub async fn get_catalog(params: CatalogParams) -> Result<CatalogPage, AppError> {
+    let store = crate::ssr::store()?;
+    let raw = store::catalog::RawQuery {
+        q: params.q,
+        tag: params.tag,
+        min_price: params.min_price,
+        max_price: params.max_price,
+        sort: params.sort,
+        page: params.page,
+        per_page: None,
+    };
+    let query = store::catalog::Query::parse(&raw)?;
+    let listing = store.catalog().list(&query).await?;
+    let tags = store.catalog().tags().await?;
+    Ok(CatalogPage {
+        items: listing.items.clone(),
+        total: listing.total,
+        page: query.page,
+        per_page: query.per_page,
+        tags,
+    })
+}

@@ -1,0 +1,59 @@
+//! Server functions: thin adapters from the UI to the `store` domain layer, one per file.
+//! They are mounted under `/rpc` (the REST API owns `/api`). Every state-changing one is a
+//! POST with a form-encoded body, so `ActionForm` works with JavaScript off.
+
+mod admin_items;
+mod admin_orders;
+mod archive_item;
+mod buy;
+mod catalog;
+mod item;
+mod library;
+mod login;
+mod logout;
+mod me;
+mod order;
+mod orders;
+mod refund_order;
+mod register;
+mod save_item;
+
+pub use admin_items::{AdminItems, admin_items};
+pub use admin_orders::{AdminOrders, admin_orders};
+pub use archive_item::{ArchiveItem, archive_item};
+pub use buy::{Buy, buy};
+pub use catalog::{CatalogParams, GetCatalog, get_catalog};
+pub use item::{GetItem, get_item};
+pub use library::{MyLibrary, my_library};
+pub use login::{Login, login};
+pub use logout::{Logout, logout};
+pub use me::{Me, me};
+pub use order::{GetOrder, get_order};
+pub use orders::{MyOrders, my_orders};
+pub use refund_order::{RefundOrder, refund_order};
+pub use register::{Register, register};
+pub use save_item::{SaveItem, save_item};
+
+/// Only same-site relative paths may be redirect targets (no open redirects).
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") => {
+            n.to_owned()
+        }
+        _ => "/".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn redirect_targets_stay_on_site() {
+        assert_eq!(safe_next(Some("/orders")), "/orders");
+        assert_eq!(safe_next(Some("//evil.example")), "/");
+        assert_eq!(safe_next(Some("https://evil.example")), "/");
+        assert_eq!(safe_next(Some("/\\evil.example")), "/");
+        assert_eq!(safe_next(None), "/");
+    }
+}

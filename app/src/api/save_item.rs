@@ -1,0 +1,71 @@
+use api_types::Item;
+use leptos::prelude::*;
+
+use crate::error::AppError;
+
+/// Creates (no `id`) or updates an item from the operators' form. The price is typed in major
+/// units ("9.99") and converted to integer cents exactly.
+#[server(prefix = "/rpc")]
+#[allow(clippy::too_many_arguments)]
+pub async fn save_item(
+    id: Option<i64>,
+    sku: String,
+    name: String,
+    description: String,
+    price: String,
+    currency: String,
+    image: Option<String>,
+    tags: String,
+    consumable: Option<String>,
+    active: Option<String>,
+) -> Result<Item, AppError> {
+    crate::ssr::require_admin().await?;
+    let store = crate::ssr::store()?;
+    let currency = currency.trim().to_ascii_uppercase();
+    let price_cents = api_types::parse_price(&price, &currency)
+        .map_err(|message| AppError::from(store::Error::invalid("price", message)))?;
+    let tags: Vec<String> = tags
+        .split(',')
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty())
+        .collect();
+    let image = image.filter(|i| !i.trim().is_empty());
+    let item = match id {
+        None => {
+            store
+                .catalog()
+                .create(store::catalog::NewItem {
+                    sku,
+                    name,
+                    description,
+                    price_cents,
+                    currency,
+                    image,
+                    tags,
+                    consumable: consumable.is_some(),
+                })
+                .await?
+        }
+        Some(id) => {
+            store
+                .catalog()
+                .update(
+                    id,
+                    store::catalog::ItemPatch {
+                        sku: Some(sku),
+                        name: Some(name),
+                        description: Some(description),
+                        price_cents: Some(price_cents),
+                        currency: Some(currency),
+                        image,
+                        tags: Some(tags),
+                        consumable: Some(consumable.is_some()),
+                        active: Some(active.is_some()),
+                    },
+                )
+                .await?
+        }
+    };
+    leptos_axum::redirect("/admin/items");
+    Ok(item)
+}

@@ -1,0 +1,95 @@
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+use crate::Session;
+use crate::live::{Connection, LiveState};
+use api_types::Role;
+
+#[component]
+pub fn Header() -> impl IntoView {
+    let session = expect_context::<Session>();
+    view! {
+        <header class="site-header">
+            <div class="container header-inner">
+                <A href="/" attr:class="brand">
+                    <span class="brand-mark" aria-hidden="true">"◆"</span>
+                    " Game Store"
+                </A>
+                <nav aria-label="Main" class="main-nav">
+                    <A href="/">"Catalog"</A>
+                    <Transition fallback=|| ()>
+                        {move || Suspend::new(async move {
+                            match session.user.await {
+                                Ok(Some(user)) => view! {
+                                    <A href="/library">"Library"</A>
+                                    <A href="/orders">"Orders"</A>
+                                    {(user.role == Role::Admin).then(|| view! { <A href="/admin/items">"Admin"</A> })}
+                                }.into_any(),
+                                _ => ().into_any(),
+                            }
+                        })}
+                    </Transition>
+                </nav>
+                <div class="account">
+                    <Transition fallback=|| view! { <span class="muted">"…"</span> }>
+                        {move || Suspend::new(async move {
+                            match session.user.await {
+                                Ok(Some(user)) => view! {
+                                    <LiveIndicator/>
+                                    <span class="who" data-testid="current-user">
+                                        <span class="username">{user.username.clone()}</span>
+                                        <span class=format!("role role-{}", user.role.as_str())>{user.role.as_str()}</span>
+                                    </span>
+                                    <ActionForm action=session.logout>
+                                        <button type="submit" class="btn btn-ghost">"Log out"</button>
+                                    </ActionForm>
+                                }.into_any(),
+                                _ => view! {
+                                    <A href="/login" attr:class="btn btn-ghost">"Log in"</A>
+                                    <A href="/register" attr:class="btn btn-primary">"Sign up"</A>
+                                }.into_any(),
+                            }
+                        })}
+                    </Transition>
+                </div>
+            </div>
+        </header>
+    }
+}
+
+/// A small dot that says whether live payment updates are flowing.
+#[component]
+fn LiveIndicator() -> impl IntoView {
+    let live = expect_context::<LiveState>();
+    let label = move || match live.connection.get() {
+        Connection::Live => "Live updates on",
+        Connection::Connecting => "Connecting live updates…",
+        Connection::Reconnecting => "Reconnecting live updates…",
+        Connection::Offline => "Live updates off",
+    };
+    let class = move || match live.connection.get() {
+        Connection::Live => "live-dot live",
+        Connection::Connecting | Connection::Reconnecting => "live-dot pending",
+        Connection::Offline => "live-dot off",
+    };
+    view! {
+        <span class=class role="status" title=label aria-label=label data-testid="live-indicator"
+            data-state=move || format!("{:?}", live.connection.get()).to_lowercase()></span>
+    }
+}
+
+#[component]
+pub fn Footer() -> impl IntoView {
+    view! {
+        <footer class="site-footer">
+            <div class="container footer-inner">
+                <p>"Game Store — digital items for adventurers. Prices in US dollars; payments are simulated."</p>
+                <p class="muted">
+                    <a href="/api/openapi.json">"API"</a>
+                    " · "
+                    <a href="/healthz">"Status"</a>
+                </p>
+            </div>
+        </footer>
+    }
+}

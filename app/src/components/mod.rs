@@ -1,0 +1,5 @@
+pub mod item_card;
+pub mod layout;
+pub mod notice;
+pub mod status;
+pub mod toast;

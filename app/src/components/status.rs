@@ -1,0 +1,16 @@
+use api_types::OrderStatus;
+use leptos::prelude::*;
+
+#[component]
+pub fn StatusBadge(status: OrderStatus) -> impl IntoView {
+    let label = match status {
+        OrderStatus::Pending => "Pending",
+        OrderStatus::Paid => "Paid",
+        OrderStatus::Failed => "Failed",
+        OrderStatus::Expired => "Expired",
+        OrderStatus::Refunded => "Refunded",
+    };
+    view! {
+        <span class=format!("badge status-{}", status.as_str()) data-status=status.as_str()>{label}</span>
+    }
+}

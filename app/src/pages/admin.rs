@@ -1,0 +1,299 @@
+//! Operators' pages: items (create, edit, archive) and orders (with payment events, refunds).
+
+use api_types::{AdminOrder, Item, OrderStatus, format_money};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::{A, Outlet};
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+use crate::api::{ArchiveItem, RefundOrder, SaveItem, admin_items, admin_orders, get_item};
+use crate::components::notice::{ErrorNotice, Loading, LoginRedirect};
+use crate::components::status::StatusBadge;
+use crate::{AppError, Session};
+
+#[component]
+pub fn AdminLayout() -> impl IntoView {
+    let session = expect_context::<Session>();
+    view! {
+        <Transition fallback=|| view! { <Loading/> }>
+            {move || Suspend::new(async move {
+                match session.user.await {
+                    Ok(Some(user)) if user.role == api_types::Role::Admin => view! {
+                        <nav class="sub-nav" aria-label="Admin">
+                            <A href="/admin/items">"Items"</A>
+                            <A href="/admin/items/new">"New item"</A>
+                            <A href="/admin/orders">"Orders"</A>
+                        </nav>
+                        <Outlet/>
+                    }.into_any(),
+                    Ok(Some(_)) => {
+                        super::set_status(403);
+                        view! { <ErrorNotice error=AppError::new(403, "FORBIDDEN", "This area is for store operators.")/> }.into_any()
+                    }
+                    _ => view! { <LoginRedirect next="/admin/items"/> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+pub fn AdminItems() -> impl IntoView {
+    let archive = ServerAction::<ArchiveItem>::new();
+    let items = Resource::new(move || archive.version().get(), |_| admin_items());
+    view! {
+        <Title text="Items · Admin"/>
+        <div class="row spread"><h1>"Items"</h1><A href="/admin/items/new" attr:class="btn btn-primary">"New item"</A></div>
+        {move || archive.value().get().and_then(|r| r.err()).map(|e| view! { <ErrorNotice error=e/> })}
+        <Transition fallback=|| view! { <Loading/> }>
+            {move || Suspend::new(async move {
+                match items.await {
+                    Ok(items) => view! {
+                        <table class="table" data-testid="admin-items">
+                            <thead><tr><th scope="col">"Name"</th><th scope="col">"SKU"</th><th scope="col">"Price"</th><th scope="col">"Tags"</th><th scope="col">"State"</th><th scope="col"><span class="sr-only">"Actions"</span></th></tr></thead>
+                            <tbody>
+                                {items.into_iter().map(|item| view! { <ItemRow item archive/> }).collect_view()}
+                            </tbody>
+                        </table>
+                    }.into_any(),
+                    Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn ItemRow(item: Item, archive: ServerAction<ArchiveItem>) -> impl IntoView {
+    view! {
+        <tr data-sku=item.sku.clone()>
+            <td><A href=format!("/items/{}", item.id)>{item.name.clone()}</A></td>
+            <td><code>{item.sku.clone()}</code></td>
+            <td>{format_money(item.price_cents, &item.currency)}</td>
+            <td>{item.tags.join(", ")}</td>
+            <td>{if item.active { view! { <span class="badge status-paid">"Active"</span> } } else { view! { <span class="badge status-expired">"Archived"</span> } }}</td>
+            <td class="actions">
+                <A href=format!("/admin/items/{}", item.id) attr:class="btn btn-small btn-ghost">"Edit"</A>
+                {item.active.then(|| view! {
+                    <ActionForm action=archive>
+                        <input type="hidden" name="id" value=item.id.to_string()/>
+                        <button type="submit" class="btn btn-small btn-danger">"Archive"</button>
+                    </ActionForm>
+                })}
+            </td>
+        </tr>
+    }
+}
+
+#[component]
+pub fn AdminItemNew() -> impl IntoView {
+    view! {
+        <Title text="New item · Admin"/>
+        <h1>"New item"</h1>
+        <ItemForm item=None/>
+    }
+}
+
+#[component]
+pub fn AdminItemEdit() -> impl IntoView {
+    let params = use_params_map();
+    let item = Resource::new(
+        move || params.read().get("id").and_then(|s| s.parse::<i64>().ok()),
+        |id| async move {
+            match id {
+                Some(id) => get_item(id).await,
+                None => Err(AppError::new(404, "NOT_FOUND", "item not found")),
+            }
+        },
+    );
+    view! {
+        <Title text="Edit item · Admin"/>
+        <h1>"Edit item"</h1>
+        <Transition fallback=|| view! { <Loading/> }>
+            {move || Suspend::new(async move {
+                match item.await {
+                    Ok(item) => view! { <ItemForm item=Some(item)/> }.into_any(),
+                    Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn ItemForm(item: Option<Item>) -> impl IntoView {
+    let save = ServerAction::<SaveItem>::new();
+    let error = move || save.value().get().and_then(Result::err);
+    let field = move |name: &'static str| move || error().and_then(|e| e.for_field(name));
+    let general = move || error().filter(|e| e.field.is_none());
+    let v = item.clone().unwrap_or(Item {
+        id: 0,
+        sku: String::new(),
+        name: String::new(),
+        description: String::new(),
+        price: 0.0,
+        price_cents: 0,
+        currency: "USD".to_owned(),
+        image: String::new(),
+        tags: vec![],
+        consumable: false,
+        active: true,
+        created_at: chrono::Utc::now(),
+        updated_at: chrono::Utc::now(),
+    });
+    let price = if item.is_some() {
+        api_types::format_decimal(v.price_cents, &v.currency)
+    } else {
+        String::new()
+    };
+    view! {
+        {move || general().map(|e| view! { <ErrorNotice error=e/> })}
+        <ActionForm action=save>
+            <div class="form-grid" data-testid="item-form">
+                {item.as_ref().map(|i| view! { <input type="hidden" name="id" value=i.id.to_string()/> })}
+                <div class="field">
+                    <label for="sku">"SKU"</label>
+                    <input id="sku" name="sku" required value=v.sku.clone() aria-describedby="sku-error" placeholder="dragon-sword"/>
+                    <p id="sku-error" class="field-error">{field("sku")}</p>
+                </div>
+                <div class="field">
+                    <label for="name">"Name"</label>
+                    <input id="name" name="name" required value=v.name.clone() aria-describedby="name-error"/>
+                    <p id="name-error" class="field-error">{field("name")}</p>
+                </div>
+                <div class="field span-2">
+                    <label for="description">"Description"</label>
+                    <textarea id="description" name="description" rows="4" aria-describedby="description-error">{v.description.clone()}</textarea>
+                    <p id="description-error" class="field-error">{field("description")}</p>
+                </div>
+                <div class="field">
+                    <label for="price">"Price"</label>
+                    <input id="price" name="price" inputmode="decimal" required value=price placeholder="9.99" aria-describedby="price-error"/>
+                    <p id="price-error" class="field-error">{field("price")}{field("price_cents")}</p>
+                </div>
+                <div class="field">
+                    <label for="currency">"Currency"</label>
+                    <select id="currency" name="currency" aria-describedby="currency-error">
+                        {api_types::SUPPORTED_CURRENCIES.iter().map(|(code, _)| view! {
+                            <option value=*code selected=v.currency == *code>{*code}</option>
+                        }).collect_view()}
+                    </select>
+                    <p id="currency-error" class="field-error">{field("currency")}</p>
+                </div>
+                <div class="field">
+                    <label for="tags">"Tags"</label>
+                    <input id="tags" name="tags" value=v.tags.join(", ") placeholder="weapon, fire" aria-describedby="tags-help tags-error"/>
+                    <p id="tags-help" class="help">"Comma-separated; a-z, 0-9 and '-'."</p>
+                    <p id="tags-error" class="field-error">{field("tags")}</p>
+                </div>
+                <div class="field">
+                    <label for="image">"Image URL"</label>
+                    <input id="image" name="image" value=v.image.clone() placeholder="Generated from the SKU if empty" aria-describedby="image-error"/>
+                    <p id="image-error" class="field-error">{field("image")}</p>
+                </div>
+                <div class="field checkbox">
+                    <input id="consumable" name="consumable" type="checkbox" value="on" checked=v.consumable/>
+                    <label for="consumable">"Consumable (can be bought again)"</label>
+                </div>
+                {item.is_some().then(|| view! {
+                    <div class="field checkbox">
+                        <input id="active" name="active" type="checkbox" value="on" checked=v.active/>
+                        <label for="active">"Sold in the catalog"</label>
+                    </div>
+                })}
+            </div>
+            <div class="row">
+                <button type="submit" class="btn btn-primary" disabled=move || save.pending().get()>
+                    {move || if save.pending().get() { "Saving…" } else { "Save item" }}
+                </button>
+                <A href="/admin/items" attr:class="btn btn-ghost">"Cancel"</A>
+            </div>
+        </ActionForm>
+    }
+}
+
+#[component]
+pub fn AdminOrders() -> impl IntoView {
+    let query = use_query_map();
+    let status = move || query.read().get("status").filter(|s| !s.is_empty());
+    let refund = ServerAction::<RefundOrder>::new();
+    let orders = Resource::new(
+        move || (status(), refund.version().get()),
+        |(s, _)| admin_orders(s),
+    );
+    view! {
+        <Title text="Orders · Admin"/>
+        <h1>"Orders"</h1>
+        <nav class="tag-bar" aria-label="Filter by status">
+            <A href="/admin/orders" attr:class=move || if status().is_none() { "chip active" } else { "chip" }>"All"</A>
+            {OrderStatus::ALL.into_iter().map(|s| view! {
+                <A href=format!("/admin/orders?status={}", s.as_str())
+                    attr:class=move || if status().as_deref() == Some(s.as_str()) { "chip active" } else { "chip" }>{s.as_str()}</A>
+            }).collect_view()}
+        </nav>
+        {move || refund.value().get().and_then(|r| r.err()).map(|e| view! { <ErrorNotice error=e/> })}
+        <Transition fallback=|| view! { <Loading/> }>
+            {move || Suspend::new(async move {
+                match orders.await {
+                    Ok(orders) if orders.is_empty() => view! { <section class="empty"><p>"No orders here."</p></section> }.into_any(),
+                    Ok(orders) => view! {
+                        <div class="admin-orders" data-testid="admin-orders">
+                            {orders.into_iter().map(|o| view! { <AdminOrderRow order=o refund/> }).collect_view()}
+                        </div>
+                    }.into_any(),
+                    Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn AdminOrderRow(order: AdminOrder, refund: ServerAction<RefundOrder>) -> impl IntoView {
+    let o = order.order;
+    let events = order.events;
+    view! {
+        <details class="admin-order" data-order-id=o.order_id.to_string()>
+            <summary>
+                <StatusBadge status=o.status/>
+                <span class="grow">{o.item.name.clone()}" · "{order.username.clone()}</span>
+                <span>{format_money(o.amount_cents, &o.currency)}</span>
+                <time class="muted">{o.created_at.format("%Y-%m-%d %H:%M").to_string()}</time>
+            </summary>
+            <dl class="facts">
+                <dt>"Order"</dt><dd><A href=format!("/orders/{}", o.order_id)><code>{o.order_id.to_string()}</code></A></dd>
+                {o.failure_reason.clone().map(|r| view! { <dt>"Reason"</dt><dd>{r}</dd> })}
+            </dl>
+            <h3>"Payment events"</h3>
+            {if events.is_empty() {
+                view! { <p class="muted">"None received."</p> }.into_any()
+            } else {
+                view! {
+                    <table class="table compact">
+                        <thead><tr><th scope="col">"Received"</th><th scope="col">"Type"</th><th scope="col">"Outcome"</th><th scope="col">"Event id"</th></tr></thead>
+                        <tbody>
+                            {events.into_iter().map(|e| view! {
+                                <tr>
+                                    <td>{e.received_at.format("%H:%M:%S").to_string()}</td>
+                                    <td>{e.event_type.clone()}</td>
+                                    <td>{e.outcome.clone()}{e.detail.clone().map(|d| view! { <span class="muted">" — "{d}</span> })}</td>
+                                    <td><code>{e.event_id.clone()}</code></td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any()
+            }}
+            {(o.status == OrderStatus::Paid).then(|| view! {
+                <ActionForm action=refund>
+                    <input type="hidden" name="order_id" value=o.order_id.to_string()/>
+                    <div class="row">
+                        <label class="sr-only" for=format!("reason-{}", o.order_id)>"Refund reason"</label>
+                        <input id=format!("reason-{}", o.order_id) name="reason" placeholder="Reason (optional)" maxlength="500"/>
+                        <button type="submit" class="btn btn-danger btn-small">"Refund"</button>
+                    </div>
+                </ActionForm>
+            })}
+        </details>
+    }
+}

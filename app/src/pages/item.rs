@@ -1,0 +1,120 @@
+use api_types::{Item, format_money};
+use leptos::prelude::*;
+use leptos_meta::{Meta, Title};
+use leptos_router::components::A;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+use crate::Session;
+use crate::api::{Buy, get_item};
+use crate::components::notice::{ErrorNotice, Loading, encode};
+
+#[component]
+pub fn ItemPage() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let id = move || params.read().get("id").and_then(|s| s.parse::<i64>().ok());
+    let confirming = move || query.read().get("confirm").is_some_and(|v| v == "1");
+    let item = Resource::new(id, |id| async move {
+        match id {
+            Some(id) => get_item(id).await,
+            None => Err(crate::AppError::new(404, "NOT_FOUND", "item not found")),
+        }
+    });
+    view! {
+        <Transition fallback=|| view! { <Loading/> }>
+            {move || Suspend::new(async move {
+                match item.await {
+                    Ok(item) => view! { <ItemDetail item confirming=Signal::derive(confirming)/> }.into_any(),
+                    Err(e) => {
+                        super::set_status(e.status.max(400));
+                        view! { <Title text="Not found"/><ErrorNotice error=e/><p><A href="/">"Back to the catalog"</A></p> }.into_any()
+                    }
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn ItemDetail(item: Item, confirming: Signal<bool>) -> impl IntoView {
+    let price = format_money(item.price_cents, &item.currency);
+    let alt = format!("Cover art for {}", item.name);
+    view! {
+        <Title text=item.name.clone()/>
+        <Meta name="description" content=item.description.clone()/>
+        <nav class="breadcrumbs" aria-label="Breadcrumb"><A href="/">"Catalog"</A>" / "<span>{item.name.clone()}</span></nav>
+        <article class="item-detail" data-testid="item-detail">
+            <img class="cover" src=item.image.clone() alt=alt width="400" height="300"/>
+            <div class="item-info">
+                <h1>{item.name.clone()}</h1>
+                <p class="price big" data-testid="item-price">{price.clone()}</p>
+                <ul class="tags" aria-label="Tags">
+                    {item.tags.clone().into_iter().map(|t| view! { <li class="tag"><A href=format!("/?tag={t}")>{t}</A></li> }).collect_view()}
+                    {item.consumable.then(|| view! { <li class="tag tag-consumable">"consumable"</li> })}
+                </ul>
+                <p class="description">{item.description.clone()}</p>
+                {if item.active {
+                    view! { <BuyBox item=item.clone() price confirming/> }.into_any()
+                } else {
+                    view! { <p class="notice notice-info">"This item is no longer sold."</p> }.into_any()
+                }}
+            </div>
+        </article>
+    }
+}
+
+#[component]
+fn BuyBox(item: Item, price: String, confirming: Signal<bool>) -> impl IntoView {
+    let session = expect_context::<Session>();
+    let buy = ServerAction::<Buy>::new();
+    let here = format!("/items/{}", item.id);
+    let confirm_href = format!("{here}?confirm=1");
+    let login_href = format!("/login?next={}", encode(&confirm_href));
+    // One key per rendered confirmation: a double submit returns the same order.
+    let key = uuid::Uuid::new_v4().to_string();
+    let item_id = item.id;
+    let name = item.name.clone();
+    view! {
+        <div class="buy-box">
+            <Transition fallback=|| ()>
+                {move || {
+                    let (here, confirm_href, login_href, key, name, price) =
+                        (here.clone(), confirm_href.clone(), login_href.clone(), key.clone(), name.clone(), price.clone());
+                    Suspend::new(async move {
+                        let logged_in = matches!(session.user.await, Ok(Some(_)));
+                        if !logged_in {
+                            return view! {
+                                <A href=login_href attr:class="btn btn-primary btn-large">"Log in to buy"</A>
+                            }.into_any();
+                        }
+                        if !confirming.get() {
+                            return view! {
+                                <A href=confirm_href attr:class="btn btn-primary btn-large" attr:data-testid="buy-button">
+                                    {format!("Buy for {price}")}
+                                </A>
+                            }.into_any();
+                        }
+                        view! {
+                            <section class="confirm" aria-labelledby="confirm-title" data-testid="confirm-purchase">
+                                <h2 id="confirm-title">"Confirm your purchase"</h2>
+                                <p>{format!("Buy {name} for {price}? Your payment is confirmed in a few seconds.")}</p>
+                                {move || buy.value().get().and_then(|r| r.err()).map(|e| view! { <ErrorNotice error=e/> })}
+                                <ActionForm action=buy>
+                                    <input type="hidden" name="item_id" value=item_id.to_string()/>
+                                    <input type="hidden" name="idempotency_key" value=key.clone()/>
+                                    <div class="row">
+                                        <button type="submit" class="btn btn-primary" data-testid="confirm-buy"
+                                            disabled=move || buy.pending().get()>
+                                            {move || if buy.pending().get() { "Placing order…" } else { "Confirm purchase" }}
+                                        </button>
+                                        <A href=here.clone() attr:class="btn btn-ghost">"Cancel"</A>
+                                    </div>
+                                </ActionForm>
+                            </section>
+                        }.into_any()
+                    })
+                }}
+            </Transition>
+        </div>
+    }
+}

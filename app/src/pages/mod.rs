@@ -1,0 +1,27 @@
+pub mod admin;
+mod auth;
+mod catalog;
+mod item;
+mod library;
+mod not_found;
+mod orders;
+
+pub use auth::{LoginPage, RegisterPage};
+pub use catalog::CatalogPage;
+pub use item::ItemPage;
+pub use library::LibraryPage;
+pub use not_found::NotFound;
+pub use orders::{OrderPage, OrdersPage};
+
+/// Sets the HTTP status of a server-rendered page (no-op in the browser).
+pub fn set_status(status: u16) {
+    #[cfg(feature = "ssr")]
+    if let (Some(options), Ok(code)) = (
+        leptos::prelude::use_context::<leptos_axum::ResponseOptions>(),
+        http::StatusCode::from_u16(status),
+    ) {
+        options.set_status(code);
+    }
+    #[cfg(not(feature = "ssr"))]
+    let _ = status;
+}

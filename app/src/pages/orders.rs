@@ -1,0 +1,129 @@
+use api_types::{Order, OrderStatus, format_money};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+use leptos_router::hooks::use_params_map;
+
+use crate::api::{get_order, my_orders};
+use crate::components::notice::{ErrorNotice, Loading, LoginRedirect};
+use crate::components::status::StatusBadge;
+use crate::live::LiveState;
+
+fn when(at: &chrono::DateTime<chrono::Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+#[component]
+pub fn OrdersPage() -> impl IntoView {
+    let live = expect_context::<LiveState>();
+    let orders = Resource::new(move || live.version.get(), |_| my_orders());
+    view! {
+        <Title text="Your orders"/>
+        <h1>"Your orders"</h1>
+        <Transition fallback=|| view! { <Loading/> }>
+            {move || Suspend::new(async move {
+                match orders.await {
+                    Ok(orders) if orders.is_empty() => view! {
+                        <section class="empty" data-testid="empty-state">
+                            <h2>"No orders yet"</h2>
+                            <p>"When you buy something it shows up here."</p>
+                            <A href="/" attr:class="btn btn-primary">"Browse the catalog"</A>
+                        </section>
+                    }.into_any(),
+                    Ok(orders) => view! { <OrderTable orders/> }.into_any(),
+                    Err(e) if e.is_unauthenticated() => view! { <LoginRedirect next="/orders"/> }.into_any(),
+                    Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn OrderTable(orders: Vec<Order>) -> impl IntoView {
+    view! {
+        <table class="table" data-testid="orders-table">
+            <thead><tr><th scope="col">"Date"</th><th scope="col">"Item"</th><th scope="col">"Amount"</th><th scope="col">"Status"</th></tr></thead>
+            <tbody>
+                {orders.into_iter().map(|o| view! {
+                    <tr data-order-id=o.order_id.to_string()>
+                        <td><A href=format!("/orders/{}", o.order_id)>{when(&o.created_at)}</A></td>
+                        <td>{o.item.name.clone()}</td>
+                        <td>{format_money(o.amount_cents, &o.currency)}</td>
+                        <td><StatusBadge status=o.status/></td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+}
+
+#[component]
+pub fn OrderPage() -> impl IntoView {
+    let live = expect_context::<LiveState>();
+    let params = use_params_map();
+    let id = move || params.read().get("id").unwrap_or_default();
+    let order = Resource::new(move || (id(), live.version.get()), |(id, _)| get_order(id));
+    view! {
+        <Title text="Order"/>
+        <Transition fallback=|| view! { <Loading/> }>
+            {move || Suspend::new(async move {
+                match order.await {
+                    Ok(order) => view! { <OrderDetail order/> }.into_any(),
+                    Err(e) if e.is_unauthenticated() => view! { <LoginRedirect next=format!("/orders/{}", id())/> }.into_any(),
+                    Err(e) => {
+                        super::set_status(e.status.max(400));
+                        view! { <ErrorNotice error=e/> }.into_any()
+                    }
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn OrderDetail(order: Order) -> impl IntoView {
+    let message = match order.status {
+        OrderStatus::Pending => {
+            "Waiting for the payment provider to confirm your payment… This page updates by itself."
+        }
+        OrderStatus::Paid => "Payment confirmed. The item is in your library.",
+        OrderStatus::Failed => "The payment failed. You have not been charged.",
+        OrderStatus::Expired => "The payment was not confirmed in time, so the order expired.",
+        OrderStatus::Refunded => "This order was refunded.",
+    };
+    view! {
+        <nav class="breadcrumbs" aria-label="Breadcrumb"><A href="/orders">"Orders"</A>" / "<span>"Order"</span></nav>
+        <article class="order" data-testid="order" data-status=order.status.as_str()>
+            <header class="order-head">
+                <img src=order.item.image.clone() alt="" width="160" height="120"/>
+                <div>
+                    <h1>{order.item.name.clone()}</h1>
+                    <p class="price big">{format_money(order.amount_cents, &order.currency)}</p>
+                    <p><StatusBadge status=order.status/></p>
+                </div>
+            </header>
+            <p class=format!("notice notice-{}", order.status.as_str()) role="status" data-testid="order-message">
+                {(order.status == OrderStatus::Pending).then(|| view! { <span class="spinner" aria-hidden="true"></span> })}
+                {message}
+            </p>
+            {order.failure_reason.clone().map(|r| view! { <p class="muted">"Reason: "{r}</p> })}
+            {(order.status == OrderStatus::Paid).then(|| view! { <A href="/library" attr:class="btn btn-primary">"Go to your library"</A> })}
+            <dl class="facts">
+                <dt>"Order"</dt><dd><code>{order.order_id.to_string()}</code></dd>
+                <dt>"Placed"</dt><dd>{when(&order.created_at)}</dd>
+                {order.provider_transaction_id.clone().map(|tx| view! { <dt>"Transaction"</dt><dd><code>{tx}</code></dd> })}
+            </dl>
+            <h2>"History"</h2>
+            <ol class="history">
+                {order.history.clone().unwrap_or_default().into_iter().map(|h| view! {
+                    <li>
+                        <StatusBadge status=h.to/>
+                        " "<time>{when(&h.at)}</time>
+                        {h.reason.map(|r| view! { <span class="muted">" — "{r}</span> })}
+                    </li>
+                }).collect_view()}
+            </ol>
+        </article>
+    }
+}

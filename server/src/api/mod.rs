@@ -1,0 +1,57 @@
+//! The REST API (SPEC §4). Each handler extracts, authorises, calls one domain function and maps
+//! the result; the domain lives in the `store` crate.
+
+pub mod covers;
+pub mod health;
+pub mod items;
+pub mod orders;
+pub mod users;
+pub mod webhooks;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{any, get, post};
+
+use crate::AppState;
+use crate::error::plain;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api/users",
+            post(users::register_user).get(users::list_users),
+        )
+        .route("/api/users/login", post(users::login))
+        .route("/api/users/logout", post(users::logout))
+        .route(
+            "/api/users/me",
+            get(users::current_user).delete(users::delete_current_user),
+        )
+        .route(
+            "/api/items",
+            get(items::list_items).post(items::create_item),
+        )
+        .route(
+            "/api/items/{id}",
+            get(items::get_item)
+                .patch(items::update_item)
+                .delete(items::archive_item),
+        )
+        .route(
+            "/api/purchases",
+            post(orders::create_purchase).get(orders::list_purchases),
+        )
+        .route("/api/purchases/{order_id}", get(orders::get_purchase))
+        .route(
+            "/api/purchases/{order_id}/refund",
+            post(orders::refund_purchase),
+        )
+        .route("/api/admin/orders", get(orders::list_all_orders))
+        .route("/api/webhooks/payment", post(webhooks::receive_payment))
+        .route("/api/{*rest}", any(not_found))
+}
+
+async fn not_found() -> Response {
+    plain(StatusCode::NOT_FOUND, "NOT_FOUND", "no such API endpoint")
+}

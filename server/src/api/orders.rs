@@ -1,0 +1,159 @@
+use axum::Json;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use api_types::OrderStatus;
+
+use crate::AppState;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Admin, ApiJson, Auth};
+
+#[derive(Deserialize)]
+pub struct PurchaseRequest {
+    pub item_id: i64,
+    /// Accepted for old clients; must be the session user if present.
+    #[serde(default)]
+    pub user_id: Option<Uuid>,
+}
+
+/// `POST /api/purchases`: a pending order for the session user (202).
+pub async fn create_purchase(
+    State(state): State<AppState>,
+    Auth(user): Auth,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<PurchaseRequest>,
+) -> ApiResult<Response> {
+    if body.user_id.is_some_and(|id| id != user.id()) {
+        return Err(store::Error::forbidden("user_id must be the logged-in user").into());
+    }
+    let key = match headers.get("idempotency-key") {
+        Some(value) => Some(value.to_str().map_err(|_| {
+            store::Error::invalid("Idempotency-Key", "Idempotency-Key must be printable ASCII")
+        })?),
+        None => None,
+    };
+    let purchase = state
+        .store
+        .orders()
+        .purchase(&user, body.item_id, key)
+        .await?;
+    let mut response = (StatusCode::ACCEPTED, Json(purchase.order)).into_response();
+    if purchase.replayed {
+        response
+            .headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    Ok(response)
+}
+
+#[derive(Deserialize, Default)]
+struct ListParams {
+    user_id: Option<String>,
+}
+
+/// `GET /api/purchases[?user_id=]`: the caller's orders, newest first.
+pub async fn list_purchases(
+    State(state): State<AppState>,
+    Auth(user): Auth,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Response> {
+    let params: ListParams = serde_urlencoded::from_str(raw.as_deref().unwrap_or(""))
+        .map_err(|e| store::Error::BadRequest(format!("cannot read the query string: {e}")))?;
+    let target = params
+        .user_id
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            Uuid::parse_str(&s)
+                .map_err(|_| store::Error::invalid("user_id", "user_id must be a UUID"))
+        })
+        .transpose()?;
+    let orders = state.store.orders().list_visible(&user, target).await?;
+    Ok(Json(orders).into_response())
+}
+
+fn order_id(raw: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(raw).map_err(|_| ApiError(store::Error::NotFound("order")))
+}
+
+/// `GET /api/purchases/{order_id}`: one order with its status history.
+pub async fn get_purchase(
+    State(state): State<AppState>,
+    Auth(user): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let order = state.store.orders().get(&user, order_id(&id)?).await?;
+    Ok(Json(order).into_response())
+}
+
+#[derive(Deserialize, Default)]
+pub struct RefundRequest {
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// `POST /api/purchases/{order_id}/refund` (operators).
+pub async fn refund_purchase(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> ApiResult<Response> {
+    let reason = if body.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        serde_json::from_slice::<RefundRequest>(&body)
+            .map_err(|e| {
+                store::Error::BadRequest(format!("the body must be {{\"reason\": \"…\"}}: {e}"))
+            })?
+            .reason
+    };
+    let order = state
+        .store
+        .orders()
+        .refund(&admin, order_id(&id)?, reason.as_deref())
+        .await?;
+    Ok(Json(order).into_response())
+}
+
+#[derive(Deserialize, Default)]
+struct AdminListParams {
+    status: Option<String>,
+    limit: Option<String>,
+}
+
+/// `GET /api/admin/orders[?status=&limit=]` (operators): orders with buyer and payment events.
+pub async fn list_all_orders(
+    State(state): State<AppState>,
+    Admin(_): Admin,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Response> {
+    let params: AdminListParams = serde_urlencoded::from_str(raw.as_deref().unwrap_or(""))
+        .map_err(|e| store::Error::BadRequest(format!("cannot read the query string: {e}")))?;
+    let status = params
+        .status
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            OrderStatus::parse(&s).ok_or_else(|| {
+                store::Error::invalid(
+                    "status",
+                    "status must be pending, paid, failed, expired or refunded",
+                )
+            })
+        })
+        .transpose()?;
+    let limit = params
+        .limit
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<u64>()
+                .ok()
+                .filter(|n| (1..=500).contains(n))
+                .ok_or_else(|| store::Error::invalid("limit", "limit must be between 1 and 500"))
+        })
+        .transpose()?
+        .unwrap_or(100);
+    Ok(Json(state.store.orders().admin_list(status, limit).await?).into_response())
+}

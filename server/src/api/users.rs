@@ -1,0 +1,192 @@
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+use store::accounts::cookie;
+
+use crate::AppState;
+use crate::error::{ApiResult, plain};
+use crate::extract::{Admin, ApiJson, Auth, ClientIp};
+
+#[derive(Deserialize)]
+pub struct Credentials {
+    pub username: String,
+    pub password: String,
+}
+
+/// `POST /api/users`: register a customer account.
+pub async fn register_user(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<Credentials>,
+) -> ApiResult<Response> {
+    let user = state
+        .store
+        .accounts()
+        .register(&body.username, &body.password)
+        .await?;
+    Ok((StatusCode::CREATED, Json(user)).into_response())
+}
+
+/// `POST /api/users/login`: JSON or an OAuth2-style form; sets the session cookie.
+pub async fn login(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let credentials = match parse_credentials(&headers, &body) {
+        Ok(c) => c,
+        Err(response) => return Ok(response),
+    };
+    let (user, session) = state
+        .store
+        .accounts()
+        .login(&credentials.username, &credentials.password, ip)
+        .await?;
+    let set_cookie = cookie::issue(&session.token, session.max_age_secs, state.store.settings());
+    let mut response = Json(json!({
+        "user_id": user.user_id,
+        "username": user.username,
+        "role": user.role,
+    }))
+    .into_response();
+    if let Ok(value) = HeaderValue::from_str(&set_cookie) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+fn parse_credentials(headers: &HeaderMap, body: &[u8]) -> Result<Credentials, Response> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    match content_type.as_str() {
+        "application/json" => serde_json::from_slice::<Credentials>(body).map_err(|e| {
+            if e.is_data() {
+                plain(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "VALIDATION_FAILED",
+                    format!("expected {{username, password}}: {e}"),
+                )
+            } else {
+                plain(
+                    StatusCode::BAD_REQUEST,
+                    "MALFORMED_JSON",
+                    format!("the request body is not valid JSON: {e}"),
+                )
+            }
+        }),
+        "application/x-www-form-urlencoded" => serde_urlencoded::from_bytes::<Credentials>(body)
+            .map_err(|e| {
+                plain(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "VALIDATION_FAILED",
+                    format!("expected username and password fields: {e}"),
+                )
+            }),
+        _ => Err(plain(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UNSUPPORTED_MEDIA_TYPE",
+            "send JSON or an application/x-www-form-urlencoded form",
+        )),
+    }
+}
+
+/// `POST /api/users/logout`: revokes the session everywhere.
+pub async fn logout(State(state): State<AppState>, Auth(user): Auth) -> ApiResult<Response> {
+    state.store.accounts().logout(&user).await?;
+    Ok(clear_cookie(&state, StatusCode::NO_CONTENT))
+}
+
+fn clear_cookie(state: &AppState, status: StatusCode) -> Response {
+    let mut response = status.into_response();
+    if let Ok(value) = HeaderValue::from_str(&cookie::clear(state.store.settings())) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    response
+}
+
+/// `GET /api/users/me`.
+pub async fn current_user(Auth(user): Auth) -> impl IntoResponse {
+    Json(user.user)
+}
+
+#[derive(Deserialize)]
+pub struct DeleteAccount {
+    pub password: String,
+}
+
+/// `DELETE /api/users/me`: closes the account (password required); orders are kept.
+pub async fn delete_current_user(
+    State(state): State<AppState>,
+    Auth(user): Auth,
+    ApiJson(body): ApiJson<DeleteAccount>,
+) -> ApiResult<Response> {
+    state
+        .store
+        .accounts()
+        .delete_account(&user, &body.password)
+        .await?;
+    Ok(clear_cookie(&state, StatusCode::NO_CONTENT))
+}
+
+/// `GET /api/users`: every account (operators only).
+pub async fn list_users(State(state): State<AppState>, Admin(_): Admin) -> ApiResult<Response> {
+    Ok(Json(state.store.accounts().list().await?).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(ct: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_str(ct).expect("valid"),
+        );
+        h
+    }
+
+    #[test]
+    fn accepts_json_and_forms() {
+        let json = parse_credentials(
+            &headers("application/json"),
+            br#"{"username":"a","password":"b"}"#,
+        );
+        assert!(json.is_ok());
+        let form = parse_credentials(
+            &headers("application/x-www-form-urlencoded"),
+            b"grant_type=password&username=a&password=b",
+        );
+        assert!(form.is_ok());
+        let bad = parse_credentials(&headers("text/plain"), b"a:b");
+        assert_eq!(
+            bad.err().map(|r| r.status()),
+            Some(StatusCode::UNSUPPORTED_MEDIA_TYPE)
+        );
+        let broken = parse_credentials(&headers("application/json"), b"{");
+        assert_eq!(
+            broken.err().map(|r| r.status()),
+            Some(StatusCode::BAD_REQUEST)
+        );
+        let shape = parse_credentials(&headers("application/json"), br#"{"username":1}"#);
+        assert_eq!(
+            shape.err().map(|r| r.status()),
+            Some(StatusCode::UNPROCESSABLE_ENTITY)
+        );
+    }
+}

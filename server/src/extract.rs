@@ -1,0 +1,140 @@
+//! Request extractors: a JSON body that rejects in the API's error shape, the session user,
+//! and the client's address.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::http::StatusCode;
+use axum::http::header::COOKIE;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
+use store::accounts::{CurrentUser, cookie};
+
+use crate::AppState;
+use crate::error::{ApiError, plain};
+
+/// `axum::Json`, but a rejected body answers `{"error": …}` with the right status: 400 for
+/// broken JSON, 415 for another content type, 422 for a well-formed body of the wrong shape.
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(ApiJson(value)),
+            Err(rejection) => Err(json_rejection(rejection)),
+        }
+    }
+}
+
+pub fn json_rejection(rejection: JsonRejection) -> Response {
+    match rejection {
+        JsonRejection::JsonDataError(e) => plain(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "VALIDATION_FAILED",
+            format!("the request body has the wrong shape: {}", e.body_text()),
+        ),
+        JsonRejection::JsonSyntaxError(e) => plain(
+            StatusCode::BAD_REQUEST,
+            "MALFORMED_JSON",
+            format!("the request body is not valid JSON: {}", e.body_text()),
+        ),
+        JsonRejection::MissingJsonContentType(_) => plain(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UNSUPPORTED_MEDIA_TYPE",
+            "send the body as application/json",
+        ),
+        other => plain(other.status(), "BAD_REQUEST", other.body_text()),
+    }
+}
+
+/// The session token from the request's cookies.
+pub fn session_token(parts: &Parts) -> Option<&str> {
+    parts
+        .headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(cookie::token)
+}
+
+/// The logged-in caller; 401 without a valid session.
+pub struct Auth(pub CurrentUser);
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        if let Some(user) = parts.extensions.get::<CurrentUser>() {
+            return Ok(Auth(user.clone()));
+        }
+        let Some(token) = session_token(parts) else {
+            return Err(ApiError(store::Error::Unauthenticated).into_response());
+        };
+        let user = state
+            .store
+            .accounts()
+            .authenticate(token)
+            .await
+            .map_err(|e| ApiError(e).into_response())?;
+        parts.extensions.insert(user.clone());
+        Ok(Auth(user))
+    }
+}
+
+/// An operator; 401 for anonymous callers, 403 for customers.
+pub struct Admin(pub CurrentUser);
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Auth(user) = Auth::from_request_parts(parts, state).await?;
+        user.require_admin()
+            .map_err(|e| ApiError(e).into_response())?;
+        Ok(Admin(user))
+    }
+}
+
+/// The client's address: the socket peer, or the first `X-Forwarded-For` hop when the store
+/// runs behind its own proxy (`TRUST_FORWARDED_FOR=true`).
+pub struct ClientIp(pub Option<IpAddr>);
+
+impl FromRequestParts<AppState> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp(client_ip(
+            parts,
+            state.store.settings().trust_forwarded_for,
+        )))
+    }
+}
+
+pub fn client_ip(parts: &Parts, trust_forwarded_for: bool) -> Option<IpAddr> {
+    let forwarded = parts
+        .headers
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok());
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip());
+    store::accounts::client_address(forwarded, peer, trust_forwarded_for)
+}

@@ -1,0 +1,293 @@
+//! The live-notification websocket (`GET /ws`) and the hub that routes messages to sockets.
+//!
+//! Every replica subscribes to the store's live channel (Redis pub/sub in production, an
+//! in-process channel otherwise) and delivers each envelope to the sockets of its user only.
+//! Each socket has a small bounded queue: a client that cannot keep up is disconnected rather
+//! than allowed to stall delivery or grow memory (it reconnects and re-reads its orders).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{FromRequestParts, State};
+use axum::http::{StatusCode, header, request::Parts};
+use axum::response::{IntoResponse, Response};
+use futures::{Sink, SinkExt as _, Stream, StreamExt as _};
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+use store::Store;
+use store::accounts::CurrentUser;
+use store::cache::channels;
+use store::live::Envelope;
+
+use crate::AppState;
+use crate::error::plain;
+use crate::extract::Auth;
+
+/// Messages queued for one socket before it counts as too slow.
+pub const QUEUE_DEPTH: usize = 32;
+pub const PING_EVERY: Duration = Duration::from_secs(25);
+/// Close code sent when the session behind a socket is revoked (logout).
+pub const CLOSE_SESSION_ENDED: u16 = 4001;
+/// Close code sent to a client that fell too far behind.
+pub const CLOSE_TOO_SLOW: u16 = 4008;
+
+#[derive(Debug)]
+pub enum Outbound {
+    Text(Arc<str>),
+    Close(u16, &'static str),
+}
+
+struct Conn {
+    id: u64,
+    session_id: String,
+    tx: mpsc::Sender<Outbound>,
+}
+
+/// Which sockets are open on this replica, by user.
+#[derive(Clone, Default)]
+pub struct Hub {
+    inner: Arc<HubInner>,
+}
+
+#[derive(Default)]
+struct HubInner {
+    sockets: RwLock<HashMap<Uuid, Vec<Conn>>>,
+    next_id: AtomicU64,
+}
+
+/// A socket's place in the hub; dropping it unregisters the socket.
+pub struct Registration {
+    hub: Hub,
+    user_id: Uuid,
+    id: u64,
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        self.hub.remove(self.user_id, self.id);
+    }
+}
+
+impl Hub {
+    pub fn register(
+        &self,
+        user_id: Uuid,
+        session_id: String,
+    ) -> (Registration, mpsc::Receiver<Outbound>) {
+        let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
+        let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
+        let mut sockets = self
+            .inner
+            .sockets
+            .write()
+            .unwrap_or_else(|p| p.into_inner());
+        sockets
+            .entry(user_id)
+            .or_default()
+            .push(Conn { id, session_id, tx });
+        (
+            Registration {
+                hub: self.clone(),
+                user_id,
+                id,
+            },
+            rx,
+        )
+    }
+
+    fn remove(&self, user_id: Uuid, id: u64) {
+        let mut sockets = self
+            .inner
+            .sockets
+            .write()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(conns) = sockets.get_mut(&user_id) {
+            conns.retain(|c| c.id != id);
+            if conns.is_empty() {
+                sockets.remove(&user_id);
+            }
+        }
+    }
+
+    /// Open sockets on this replica.
+    pub fn len(&self) -> usize {
+        let sockets = self.inner.sockets.read().unwrap_or_else(|p| p.into_inner());
+        sockets.values().map(Vec::len).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Routes one envelope to the sockets it concerns. Never waits on a socket.
+    pub fn dispatch(&self, envelope: &Envelope) {
+        let user_id = envelope.user_id();
+        let mut too_slow = Vec::new();
+        {
+            let sockets = self.inner.sockets.read().unwrap_or_else(|p| p.into_inner());
+            let Some(conns) = sockets.get(&user_id) else {
+                return;
+            };
+            match envelope {
+                Envelope::Message { message } => {
+                    let Ok(text) = serde_json::to_string(message) else {
+                        return;
+                    };
+                    let text: Arc<str> = text.into();
+                    for conn in conns {
+                        if let Err(mpsc::error::TrySendError::Full(_)) =
+                            conn.tx.try_send(Outbound::Text(text.clone()))
+                        {
+                            too_slow.push(conn.id);
+                        }
+                    }
+                }
+                Envelope::SessionRevoked { session_id, .. } => {
+                    for conn in conns
+                        .iter()
+                        .filter(|c| session_id.as_ref().is_none_or(|s| *s == c.session_id))
+                    {
+                        let _ = conn
+                            .tx
+                            .try_send(Outbound::Close(CLOSE_SESSION_ENDED, "session ended"));
+                    }
+                }
+            }
+        }
+        for id in too_slow {
+            tracing::warn!(%user_id, socket = id, "websocket client too slow; disconnecting it");
+            self.remove(user_id, id);
+        }
+    }
+
+    /// Closes every socket (graceful shutdown).
+    pub fn close_all(&self) {
+        let sockets = self.inner.sockets.read().unwrap_or_else(|p| p.into_inner());
+        for conn in sockets.values().flatten() {
+            let _ = conn
+                .tx
+                .try_send(Outbound::Close(1001, "server shutting down"));
+        }
+    }
+
+    /// Feeds the hub from the store's live channel for as long as the process runs.
+    pub fn spawn_listener(&self, store: &Store) -> tokio::task::JoinHandle<()> {
+        let hub = self.clone();
+        let mut bus = store.cache().subscribe();
+        tokio::spawn(async move {
+            loop {
+                match bus.recv().await {
+                    Ok(msg) if msg.channel == channels::LIVE => {
+                        match serde_json::from_str::<Envelope>(&msg.payload) {
+                            Ok(envelope) => hub.dispatch(&envelope),
+                            Err(e) => tracing::warn!(error = %e, "undecodable live envelope"),
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                        tracing::warn!(
+                            skipped = n,
+                            "live listener lagged; clients will catch up on reconnect"
+                        );
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                }
+            }
+        })
+    }
+}
+
+/// `GET /ws`: upgrades for a logged-in user whose page is on the store's own origin.
+pub async fn connect(
+    State(state): State<AppState>,
+    parts: Parts,
+    upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
+) -> Response {
+    let mut parts = parts;
+    let own = state.store.settings().public_origin();
+    let origin_ok = parts
+        .headers
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|o| o.trim_end_matches('/').eq_ignore_ascii_case(&own));
+    let user = match Auth::from_request_parts(&mut parts, &state).await {
+        Ok(Auth(user)) => user,
+        Err(rejection) => return rejection,
+    };
+    if !origin_ok {
+        return plain(
+            StatusCode::FORBIDDEN,
+            "CSRF_REJECTED",
+            "websocket connections must come from the store's own pages",
+        );
+    }
+    let upgrade = match upgrade {
+        Ok(u) => u,
+        Err(e) => return plain(StatusCode::BAD_REQUEST, "NOT_A_WEBSOCKET", e.body_text()),
+    };
+    let hub = state.hub.clone();
+    upgrade
+        .max_message_size(4096)
+        .on_upgrade(move |socket| serve_socket(socket, hub, user))
+        .into_response()
+}
+
+async fn serve_socket(socket: WebSocket, hub: Hub, user: CurrentUser) {
+    let (registration, rx) = hub.register(user.id(), user.session_id.clone());
+    let (sink, stream) = socket.split();
+    run(sink, stream, rx, PING_EVERY).await;
+    drop(registration);
+}
+
+/// Drives one socket: forwards queued messages, pings, answers the client's close, and ends when
+/// the client goes away, stops answering pings, or the hub drops the socket's queue.
+pub async fn run<S, R>(
+    mut sink: S,
+    mut stream: R,
+    mut rx: mpsc::Receiver<Outbound>,
+    ping_every: Duration,
+) where
+    S: Sink<Message> + Unpin,
+    R: Stream<Item = Result<Message, axum::Error>> + Unpin,
+{
+    let mut ping = tokio::time::interval(ping_every);
+    ping.tick().await;
+    let mut awaiting_pong = false;
+    loop {
+        tokio::select! {
+            outbound = rx.recv() => match outbound {
+                Some(Outbound::Text(text)) => {
+                    if sink.send(Message::Text(text.as_ref().into())).await.is_err() {
+                        break;
+                    }
+                }
+                Some(Outbound::Close(code, reason)) => {
+                    let _ = sink.send(Message::Close(Some(CloseFrame { code, reason: reason.into() }))).await;
+                    break;
+                }
+                None => {
+                    let _ = sink.send(Message::Close(Some(CloseFrame { code: CLOSE_TOO_SLOW, reason: "too slow".into() }))).await;
+                    break;
+                }
+            },
+            incoming = stream.next() => match incoming {
+                Some(Ok(Message::Pong(_))) => awaiting_pong = false,
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                Some(Ok(_)) => {}
+            },
+            _ = ping.tick() => {
+                if awaiting_pong {
+                    break;
+                }
+                awaiting_pong = true;
+                if sink.send(Message::Ping(Default::default())).await.is_err() {
+                    break;
+                }
+            }
+        }
+    }
+}
