@@ -18,6 +18,8 @@ use futures::{Sink, SinkExt as _, Stream, StreamExt as _};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
+#[cfg(test)]
+use api_types::LiveMessage;
 use store::Store;
 use store::accounts::CurrentUser;
 use store::cache::channels;
@@ -289,5 +291,117 @@ pub async fn run<S, R>(
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use api_types::LiveItem;
+
+    fn success(user_id: Uuid) -> Envelope {
+        Envelope::Message {
+            message: LiveMessage::PurchaseSuccess {
+                order_id: Uuid::new_v4(),
+                user_id,
+                items: vec![LiveItem {
+                    id: 1,
+                    name: "Dragon Sword".into(),
+                }],
+            },
+        }
+    }
+
+    #[test]
+    fn routes_each_message_to_its_users_sockets_only() {
+        let hub = Hub::default();
+        let (alice, bob) = (Uuid::new_v4(), Uuid::new_v4());
+        let (_a1, mut a1) = hub.register(alice, "s1".into());
+        let (_a2, mut a2) = hub.register(alice, "s2".into());
+        let (_b1, mut b1) = hub.register(bob, "s3".into());
+        hub.dispatch(&success(alice));
+        assert!(matches!(a1.try_recv(), Ok(Outbound::Text(_))));
+        assert!(matches!(a2.try_recv(), Ok(Outbound::Text(_))));
+        assert!(b1.try_recv().is_err());
+    }
+
+    #[test]
+    fn a_full_queue_drops_only_that_socket() {
+        let hub = Hub::default();
+        let user = Uuid::new_v4();
+        let (_slow, _slow_rx) = hub.register(user, "slow".into());
+        let (_fast, mut fast_rx) = hub.register(user, "fast".into());
+        for _ in 0..QUEUE_DEPTH + 1 {
+            hub.dispatch(&success(user));
+            while fast_rx.try_recv().is_ok() {}
+        }
+        assert_eq!(hub.len(), 1);
+        hub.dispatch(&success(user));
+        assert!(fast_rx.try_recv().is_ok());
+    }
+
+    #[test]
+    fn revocation_closes_one_session_or_all() {
+        let hub = Hub::default();
+        let user = Uuid::new_v4();
+        let (_a, mut a) = hub.register(user, "a".into());
+        let (_b, mut b) = hub.register(user, "b".into());
+        hub.dispatch(&Envelope::SessionRevoked {
+            user_id: user,
+            session_id: Some("a".into()),
+        });
+        assert!(matches!(
+            a.try_recv(),
+            Ok(Outbound::Close(CLOSE_SESSION_ENDED, _))
+        ));
+        assert!(b.try_recv().is_err());
+        hub.dispatch(&Envelope::SessionRevoked {
+            user_id: user,
+            session_id: None,
+        });
+        assert!(matches!(
+            b.try_recv(),
+            Ok(Outbound::Close(CLOSE_SESSION_ENDED, _))
+        ));
+    }
+
+    #[test]
+    fn dropping_a_registration_unregisters_it() {
+        let hub = Hub::default();
+        let (registration, _rx) = hub.register(Uuid::new_v4(), "s".into());
+        assert_eq!(hub.len(), 1);
+        drop(registration);
+        assert!(hub.is_empty());
+    }
+
+    #[tokio::test]
+    async fn the_socket_loop_forwards_messages_and_stops_on_close() {
+        let (sink_tx, mut sink_rx) = futures::channel::mpsc::unbounded::<Message>();
+        let (stream_tx, stream_rx) =
+            futures::channel::mpsc::unbounded::<Result<Message, axum::Error>>();
+        let (tx, rx) = mpsc::channel(4);
+        let task = tokio::spawn(run(sink_tx, stream_rx, rx, Duration::from_secs(60)));
+        tx.send(Outbound::Text("hello".into()))
+            .await
+            .expect("queued");
+        assert_eq!(sink_rx.next().await, Some(Message::Text("hello".into())));
+        stream_tx
+            .unbounded_send(Ok(Message::Close(None)))
+            .expect("sent");
+        task.await.expect("loop ends");
+    }
+
+    #[tokio::test]
+    async fn the_socket_loop_gives_up_on_a_silent_peer() {
+        let (sink_tx, mut sink_rx) = futures::channel::mpsc::unbounded::<Message>();
+        let (_stream_tx, stream_rx) =
+            futures::channel::mpsc::unbounded::<Result<Message, axum::Error>>();
+        let (_tx, rx) = mpsc::channel(4);
+        let task = tokio::spawn(run(sink_tx, stream_rx, rx, Duration::from_millis(20)));
+        assert!(matches!(sink_rx.next().await, Some(Message::Ping(_))));
+        tokio::time::timeout(Duration::from_secs(2), task)
+            .await
+            .expect("ends without a pong")
+            .expect("no panic");
     }
 }

@@ -30,18 +30,16 @@ pub async fn list_items(
     let headers = response.headers_mut();
     headers.insert("x-total-count", HeaderValue::from(listing.total));
     let pages = query.page_count(listing.total);
+    let link = |page: u32, rel: &str| match query.to_query_string(page).as_str() {
+        "" => format!("</api/items>; rel=\"{rel}\""),
+        qs => format!("</api/items?{qs}>; rel=\"{rel}\""),
+    };
     let mut links = Vec::new();
     if query.page < pages {
-        links.push(format!(
-            "</api/items?{}>; rel=\"next\"",
-            query.to_query_string(query.page + 1)
-        ));
+        links.push(link(query.page + 1, "next"));
     }
     if query.page > 1 {
-        links.push(format!(
-            "</api/items?{}>; rel=\"prev\"",
-            query.to_query_string((query.page - 1).min(pages))
-        ));
+        links.push(link((query.page - 1).min(pages), "prev"));
     }
     if !links.is_empty() {
         if let Ok(value) = HeaderValue::from_str(&links.join(", ")) {

@@ -1,0 +1,380 @@
+//! `TestApp`: the real router on a random port with its own database and cache namespace.
+//!
+//! The backend comes from `TEST_BACKEND`: `sqlite` (default: a fresh SQLite file and the
+//! in-process cache) or `postgres` (a fresh PostgreSQL database per test on `TEST_DATABASE_URL`,
+//! and Redis on `TEST_REDIS_URL` under a key prefix of its own).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use api_types::{Order, OrderStatus};
+use reqwest::{RequestBuilder, Response, StatusCode, header};
+use sea_orm::{ConnectionTrait as _, Database};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use server::Application;
+use store::{Settings, Store};
+use webhooks::SigningSecret;
+
+pub const ADMIN_USERNAME: &str = "root-admin";
+pub const ADMIN_PASSWORD: &str = "admin-password-123";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub fn backend() -> Backend {
+    match std::env::var("TEST_BACKEND").as_deref() {
+        Ok("postgres") => Backend::Postgres,
+        _ => Backend::Sqlite,
+    }
+}
+
+fn pg_admin_url() -> String {
+    std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres:postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+fn redis_url() -> String {
+    std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+}
+
+/// Where a test's data lives; shared by replicas of the same test.
+#[derive(Clone)]
+pub struct Storage {
+    pub database_url: String,
+    pub redis_url: Option<String>,
+    pub prefix: String,
+    _dir: Option<std::sync::Arc<tempfile::TempDir>>,
+}
+
+impl Storage {
+    pub async fn fresh() -> Self {
+        let id = Uuid::new_v4().simple().to_string();
+        match backend() {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let path = dir.path().join("store.db");
+                Self {
+                    database_url: format!("sqlite://{}?mode=rwc", path.display()),
+                    redis_url: None,
+                    prefix: format!("test:{id}:"),
+                    _dir: Some(std::sync::Arc::new(dir)),
+                }
+            }
+            Backend::Postgres => {
+                let admin = pg_admin_url();
+                let name = format!("gs_test_{id}");
+                let conn = Database::connect(&admin)
+                    .await
+                    .expect("PostgreSQL reachable at TEST_DATABASE_URL");
+                conn.execute_unprepared(&format!("CREATE DATABASE {name}"))
+                    .await
+                    .expect("create test database");
+                conn.close().await.ok();
+                let base = admin
+                    .rsplit_once('/')
+                    .map(|(b, _)| b.to_owned())
+                    .unwrap_or(admin);
+                Self {
+                    database_url: format!("{base}/{name}"),
+                    redis_url: Some(redis_url()),
+                    prefix: format!("test:{id}:"),
+                    _dir: None,
+                }
+            }
+        }
+    }
+}
+
+pub struct TestApp {
+    /// Where the server listens (`http://127.0.0.1:port`).
+    pub base: String,
+    /// The store's own origin (`PUBLIC_URL`), which browsers send as `Origin`.
+    pub origin: String,
+    pub store: Store,
+    pub storage: Storage,
+    pub secret: SigningSecret,
+    pub secret_text: String,
+    pub hub: server::ws::Hub,
+    pub http: reqwest::Client,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Extra environment for a test's store.
+pub type Env = Vec<(&'static str, String)>;
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(vec![]).await
+    }
+
+    pub async fn spawn_with(env: Env) -> Self {
+        Self::spawn_on(Storage::fresh().await, env, |_| {}).await
+    }
+
+    /// Full control: storage (share it to run replicas), environment, and settings tweaks.
+    pub async fn spawn_on(storage: Storage, env: Env, tweak: impl FnOnce(&mut Settings)) -> Self {
+        let secret_text = SigningSecret::generate();
+        let mut vars: HashMap<&str, String> = HashMap::from([
+            ("DATABASE_URL", storage.database_url.clone()),
+            ("LEPTOS_SITE_ADDR", "127.0.0.1:0".to_owned()),
+            ("WEBHOOK_SECRETS", secret_text.clone()),
+            ("ADMIN_USERNAME", ADMIN_USERNAME.to_owned()),
+            ("ADMIN_PASSWORD", ADMIN_PASSWORD.to_owned()),
+            ("REDIS_KEY_PREFIX", storage.prefix.clone()),
+            ("SIM_DELAY_MS", "50".to_owned()),
+            ("SIM_RETRY_BASE_MS", "50".to_owned()),
+            ("ORDER_EXPIRY_SWEEP_SECS", "3600".to_owned()),
+        ]);
+        if let Some(redis) = &storage.redis_url {
+            vars.insert("REDIS_URL", redis.clone());
+        }
+        for (k, v) in env {
+            vars.insert(k, v);
+        }
+        let mut settings =
+            Settings::from_lookup(|k| vars.get(k).cloned()).expect("valid test settings");
+        tweak(&mut settings);
+        let secret = settings.webhook_secrets[0].clone();
+        let secret_text = vars.get("WEBHOOK_SECRETS").cloned().unwrap_or(secret_text);
+        let app = Application::build(settings)
+            .await
+            .expect("application starts");
+        let base = format!("http://{}", app.local_addr());
+        let origin = app.state.store.settings().public_origin();
+        let store = app.state.store.clone();
+        let hub = app.state.hub.clone();
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        tokio::spawn(app.serve(async move {
+            let _ = rx.await;
+        }));
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("client");
+        Self {
+            base,
+            origin,
+            store,
+            storage,
+            secret,
+            secret_text,
+            hub,
+            http,
+            shutdown: Some(tx),
+        }
+    }
+
+    /// Another server over the same database and cache: a second replica.
+    pub async fn replica(&self) -> Self {
+        let secret = self.secret_text.clone();
+        Self::spawn_on(
+            self.storage.clone(),
+            vec![("WEBHOOK_SECRETS", secret)],
+            |_| {},
+        )
+        .await
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn get(&self, path: &str) -> RequestBuilder {
+        self.http.get(self.url(path))
+    }
+
+    pub fn post(&self, path: &str) -> RequestBuilder {
+        self.http.post(self.url(path))
+    }
+
+    /// A request as `user`: their cookie, and the store's own Origin (as a browser would send).
+    pub fn as_user(&self, user: &TestUser, method: reqwest::Method, path: &str) -> RequestBuilder {
+        self.http
+            .request(method, self.url(path))
+            .header(header::COOKIE, format!("gs_session={}", user.token))
+            .header(header::ORIGIN, self.origin.clone())
+    }
+
+    pub async fn register(&self, username: &str, password: &str) -> Response {
+        self.post("/api/users")
+            .json(&json!({ "username": username, "password": password }))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> Response {
+        self.post("/api/users/login")
+            .json(&json!({ "username": username, "password": password }))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Logs in and returns the session.
+    pub async fn session(&self, username: &str, password: &str) -> TestUser {
+        let response = self.login(username, password).await;
+        assert_eq!(response.status(), StatusCode::OK, "login as {username}");
+        let token = session_cookie(&response).expect("session cookie");
+        let body: Value = response.json().await.expect("json");
+        TestUser {
+            token,
+            id: body["user_id"]
+                .as_str()
+                .and_then(|s| Uuid::parse_str(s).ok())
+                .expect("user_id"),
+            username: username.to_owned(),
+        }
+    }
+
+    /// A newly registered, logged-in customer.
+    pub async fn customer(&self) -> TestUser {
+        let username = format!("user-{}", &Uuid::new_v4().simple().to_string()[..12]);
+        let password = "correct horse battery";
+        assert_eq!(
+            self.register(&username, password).await.status(),
+            StatusCode::CREATED
+        );
+        self.session(&username, password).await
+    }
+
+    pub async fn admin(&self) -> TestUser {
+        self.session(ADMIN_USERNAME, ADMIN_PASSWORD).await
+    }
+
+    pub async fn buy(&self, user: &TestUser, item_id: i64) -> Response {
+        self.as_user(user, reqwest::Method::POST, "/api/purchases")
+            .json(&json!({ "item_id": item_id }))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn order(&self, user: &TestUser, order_id: Uuid) -> Order {
+        let response = self
+            .as_user(
+                user,
+                reqwest::Method::GET,
+                &format!("/api/purchases/{order_id}"),
+            )
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.expect("order json")
+    }
+
+    /// Polls until the order reaches `status` (payments are asynchronous).
+    pub async fn wait_for(&self, user: &TestUser, order_id: Uuid, status: OrderStatus) -> Order {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+        loop {
+            let order = self.order(user, order_id).await;
+            if order.status == status {
+                return order;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "order {order_id} stuck in {:?}, wanted {status:?}",
+                order.status
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Sends a Standard Webhooks delivery signed with the store's secret.
+    pub async fn deliver(&self, id: &str, body: &Value) -> Response {
+        let raw = serde_json::to_vec(body).expect("json");
+        self.deliver_raw(id, &raw, &self.secret, chrono::Utc::now().timestamp())
+            .await
+    }
+
+    pub async fn deliver_raw(
+        &self,
+        id: &str,
+        raw: &[u8],
+        secret: &SigningSecret,
+        timestamp: i64,
+    ) -> Response {
+        self.post("/api/webhooks/payment")
+            .header("content-type", "application/json")
+            .header("webhook-id", id)
+            .header("webhook-timestamp", timestamp.to_string())
+            .header("webhook-signature", secret.sign(id, timestamp, raw))
+            .body(raw.to_vec())
+            .send()
+            .await
+            .expect("request")
+    }
+}
+
+pub struct TestUser {
+    pub token: String,
+    pub id: Uuid,
+    pub username: String,
+}
+
+pub fn session_cookie(response: &Response) -> Option<String> {
+    response
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| c.strip_prefix("gs_session="))
+        .map(|rest| rest.split(';').next().unwrap_or_default().to_owned())
+        .filter(|t| !t.is_empty())
+}
+
+pub fn set_cookie_header(response: &Response) -> String {
+    response
+        .headers()
+        .get(header::SET_COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// A payment event body as the provider sends it.
+pub fn payment_event(kind: &str, order: &Order) -> Value {
+    json!({
+        "type": kind,
+        "timestamp": chrono::Utc::now().to_rfc3339(),
+        "data": {
+            "order_id": order.order_id,
+            "transaction_id": format!("tx_test_{}", order.order_id.simple()),
+            "amount_cents": order.amount_cents,
+            "currency": order.currency,
+            "user_id": order.user_id,
+        }
+    })
+}
+
+pub async fn error_code(response: Response) -> (StatusCode, String) {
+    let status = response.status();
+    let body: Value = response.json().await.expect("error body is JSON");
+    (
+        status,
+        body["error"]["code"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+    )
+}
+
+/// A store whose simulator never calls back within a test (orders stay pending).
+pub fn silent_provider() -> Env {
+    vec![("SIM_DELAY_MS", "600000".to_owned())]
+}

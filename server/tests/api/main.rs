@@ -1,0 +1,12 @@
+//! Integration tests: the real server over HTTP, against SQLite (default) or PostgreSQL + Redis
+//! (`TEST_BACKEND=postgres`). One binary; modules mirror the routes.
+
+mod helpers;
+
+mod health;
+mod items;
+mod pages;
+mod purchases;
+mod users;
+mod webhooks;
+mod ws;

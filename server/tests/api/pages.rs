@@ -1,0 +1,135 @@
+//! Server-rendered pages: the HTML carries the content (JavaScript is optional).
+
+use reqwest::{Method, StatusCode};
+
+use crate::helpers::TestApp;
+
+#[tokio::test]
+async fn the_catalog_page_is_server_rendered_with_items() {
+    let app = TestApp::spawn().await;
+    let response = app.get("/").send().await.expect("request");
+    assert_eq!(response.status(), StatusCode::OK);
+    let html = response.text().await.expect("html");
+    assert!(html.contains("Dragon Sword"));
+    assert!(html.contains("$999.99"));
+    assert!(html.contains("45 items"));
+    assert!(
+        html.contains("/pkg/gamestore.js"),
+        "hydration script present"
+    );
+    assert!(html.contains("rel=\"next\""));
+}
+
+#[tokio::test]
+async fn the_catalog_page_follows_the_url() {
+    let app = TestApp::spawn().await;
+    let html = app
+        .get("/?q=elixir&sort=-price")
+        .send()
+        .await
+        .expect("request")
+        .text()
+        .await
+        .expect("html");
+    assert!(html.contains("Phoenix Elixir") && html.contains("Elixir of Strength"));
+    assert!(!html.contains("Dragon Sword"));
+    let empty = app
+        .get("/?q=nothing-matches-this")
+        .send()
+        .await
+        .expect("request")
+        .text()
+        .await
+        .expect("html");
+    assert!(empty.contains("No items match"));
+    let bad = app.get("/?page=0").send().await.expect("request");
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.text().await.expect("html").contains("page must be"));
+}
+
+#[tokio::test]
+async fn item_pages_render_and_missing_ones_are_404() {
+    let app = TestApp::spawn().await;
+    let html = app
+        .get("/items/1")
+        .send()
+        .await
+        .expect("request")
+        .text()
+        .await
+        .expect("html");
+    assert!(html.contains("A legendary sword forged in dragon fire"));
+    assert!(html.contains("Log in to buy"));
+    assert_eq!(
+        app.get("/items/99999")
+            .send()
+            .await
+            .expect("request")
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.get("/no/such/page")
+            .send()
+            .await
+            .expect("request")
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn account_pages_redirect_anonymous_visitors_to_log_in() {
+    let app = TestApp::spawn().await;
+    for path in ["/orders", "/library"] {
+        let response = app
+            .get(path)
+            .header("accept", "text/html")
+            .send()
+            .await
+            .expect("request");
+        assert!(
+            response.status().is_redirection(),
+            "{path}: {}",
+            response.status()
+        );
+        let location = response.headers()["location"]
+            .to_str()
+            .expect("ascii")
+            .to_owned();
+        assert_eq!(location, format!("/login?next={path}"));
+    }
+    let user = app.customer().await;
+    let html = app
+        .as_user(&user, Method::GET, "/library")
+        .send()
+        .await
+        .expect("request")
+        .text()
+        .await
+        .expect("html");
+    assert!(html.contains("Your library is empty"));
+    assert!(html.contains(&user.username));
+}
+
+#[tokio::test]
+async fn admin_pages_are_for_admins() {
+    let app = TestApp::spawn().await;
+    let user = app.customer().await;
+    let response = app
+        .as_user(&user, Method::GET, "/admin/items")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let admin = app.admin().await;
+    let html = app
+        .as_user(&admin, Method::GET, "/admin/items")
+        .send()
+        .await
+        .expect("request")
+        .text()
+        .await
+        .expect("html");
+    assert!(html.contains("dragon-sword"));
+}

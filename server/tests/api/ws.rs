@@ -1,0 +1,239 @@
+use std::time::Duration;
+
+use api_types::{LiveMessage, Order, OrderStatus};
+use futures::StreamExt as _;
+use reqwest::{Method, StatusCode};
+use tokio_tungstenite::tungstenite::{self, Message, client::IntoClientRequest as _};
+
+use crate::helpers::{Backend, TestApp, TestUser, backend, payment_event, silent_provider};
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+fn ws_request(
+    app: &TestApp,
+    user: Option<&TestUser>,
+    origin: &str,
+) -> tungstenite::handshake::client::Request {
+    let url = app.base.replacen("http://", "ws://", 1) + "/ws";
+    let mut request = url.into_client_request().expect("request");
+    request
+        .headers_mut()
+        .insert("origin", origin.parse().expect("header"));
+    if let Some(user) = user {
+        request.headers_mut().insert(
+            "cookie",
+            format!("gs_session={}", user.token)
+                .parse()
+                .expect("header"),
+        );
+    }
+    request
+}
+
+async fn connect(app: &TestApp, user: &TestUser) -> Socket {
+    let (socket, _) = tokio_tungstenite::connect_async(ws_request(app, Some(user), &app.origin))
+        .await
+        .expect("websocket connects");
+    socket
+}
+
+/// The next JSON message, skipping pings; `None` after `wait` of silence.
+async fn next_message(socket: &mut Socket, wait: Duration) -> Option<LiveMessage> {
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let frame = tokio::time::timeout_at(deadline, socket.next())
+            .await
+            .ok()??;
+        match frame.ok()? {
+            Message::Text(text) => {
+                return Some(serde_json::from_str(&text).expect("live message JSON"));
+            }
+            Message::Close(_) => return None,
+            _ => continue,
+        }
+    }
+}
+
+async fn wait_for_sockets(app: &TestApp, n: usize) {
+    for _ in 0..100 {
+        if app.hub.len() >= n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("expected {n} sockets, hub has {}", app.hub.len());
+}
+
+#[tokio::test]
+async fn upgrading_needs_a_session_and_the_stores_origin() {
+    let app = TestApp::spawn().await;
+    let anonymous = tokio_tungstenite::connect_async(ws_request(&app, None, &app.origin)).await;
+    match anonymous {
+        Err(tungstenite::Error::Http(response)) => assert_eq!(response.status(), 401),
+        other => panic!("expected 401, got {other:?}"),
+    }
+    let user = app.customer().await;
+    let cross_site =
+        tokio_tungstenite::connect_async(ws_request(&app, Some(&user), "https://evil.example"))
+            .await;
+    match cross_site {
+        Err(tungstenite::Error::Http(response)) => assert_eq!(response.status(), 403),
+        other => panic!("expected 403, got {other:?}"),
+    }
+    let plain = app
+        .as_user(&user, Method::GET, "/ws")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(plain.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn each_user_gets_only_their_own_events_on_every_socket() {
+    let app = TestApp::spawn().await;
+    let alice = app.customer().await;
+    let bob = app.customer().await;
+    let mut alice_tabs = vec![connect(&app, &alice).await, connect(&app, &alice).await];
+    let mut bob_tabs = vec![connect(&app, &bob).await, connect(&app, &bob).await];
+    wait_for_sockets(&app, 4).await;
+
+    let order: Order = app.buy(&alice, 1).await.json().await.expect("json");
+    for tab in &mut alice_tabs {
+        match next_message(tab, Duration::from_secs(10)).await {
+            Some(LiveMessage::PurchaseSuccess {
+                order_id,
+                user_id,
+                items,
+            }) => {
+                assert_eq!(order_id, order.order_id);
+                assert_eq!(user_id, alice.id);
+                assert_eq!(items[0].name, "Dragon Sword");
+                assert_eq!(items[0].id, 1);
+            }
+            other => panic!("alice expected purchase_success, got {other:?}"),
+        }
+    }
+    for tab in &mut bob_tabs {
+        assert_eq!(
+            next_message(tab, Duration::from_millis(500)).await,
+            None,
+            "bob must not see alice's purchase"
+        );
+    }
+}
+
+#[tokio::test]
+async fn failures_and_refunds_are_pushed_too() {
+    let app = TestApp::spawn_with(silent_provider()).await;
+    let user = app.customer().await;
+    let mut socket = connect(&app, &user).await;
+    wait_for_sockets(&app, 1).await;
+    let order: Order = app.buy(&user, 4).await.json().await.expect("json");
+    app.deliver("msg_paid", &payment_event("payment.succeeded", &order))
+        .await;
+    assert!(matches!(
+        next_message(&mut socket, Duration::from_secs(5)).await,
+        Some(LiveMessage::PurchaseSuccess { .. })
+    ));
+    app.deliver("msg_refund", &payment_event("payment.refunded", &order))
+        .await;
+    assert!(matches!(
+        next_message(&mut socket, Duration::from_secs(5)).await,
+        Some(LiveMessage::PurchaseRefunded { .. })
+    ));
+    let failing: Order = app.buy(&user, 5).await.json().await.expect("json");
+    app.deliver("msg_failed", &payment_event("payment.failed", &failing))
+        .await;
+    assert!(matches!(
+        next_message(&mut socket, Duration::from_secs(5)).await,
+        Some(LiveMessage::PurchaseFailed { .. })
+    ));
+}
+
+#[tokio::test]
+async fn logout_closes_that_sessions_sockets_only() {
+    let app = TestApp::spawn().await;
+    let user = app.customer().await;
+    let other_device = app.session(&user.username, "correct horse battery").await;
+    let mut first = connect(&app, &user).await;
+    let mut second = connect(&app, &other_device).await;
+    wait_for_sockets(&app, 2).await;
+    let out = app
+        .as_user(&user, Method::POST, "/api/users/logout")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(out.status(), StatusCode::NO_CONTENT);
+
+    let closed = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match first.next().await {
+                Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+                Some(Ok(_)) => continue,
+                _ => return None,
+            }
+        }
+    })
+    .await
+    .expect("socket closed in time");
+    assert_eq!(closed, Some(4001));
+
+    let order: Order = app.buy(&other_device, 4).await.json().await.expect("json");
+    match next_message(&mut second, Duration::from_secs(10)).await {
+        Some(LiveMessage::PurchaseSuccess { order_id, .. }) => assert_eq!(order_id, order.order_id),
+        other => panic!("the other device should still be live, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_client_that_never_reads_does_not_hold_up_others() {
+    let app = TestApp::spawn_with(silent_provider()).await;
+    let user = app.customer().await;
+    let mut reader = connect(&app, &user).await;
+    // A second socket of the same user whose client never reads: its server-side queue fills.
+    let (_registration, _never_read) = app.hub.register(user.id, "stalled-session".to_owned());
+    wait_for_sockets(&app, 2).await;
+    let flood = server::ws::QUEUE_DEPTH + 4;
+    let mut orders = Vec::new();
+    for _ in 0..flood {
+        orders.push(app.buy(&user, 4).await.json::<Order>().await.expect("json"));
+    }
+    for (i, order) in orders.iter().enumerate() {
+        let response = app
+            .deliver(
+                &format!("msg_flood_{i}"),
+                &payment_event("payment.succeeded", order),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    }
+    // The reading socket receives every confirmation...
+    for _ in 0..flood {
+        assert!(
+            next_message(&mut reader, Duration::from_secs(5))
+                .await
+                .is_some()
+        );
+    }
+    // ...while the stalled one was dropped instead of buffering without bound.
+    assert_eq!(app.hub.len(), 1, "the stalled socket is still registered");
+}
+
+#[tokio::test]
+async fn a_purchase_on_one_replica_reaches_a_socket_on_another() {
+    if backend() != Backend::Postgres {
+        return;
+    }
+    let a = TestApp::spawn().await;
+    let b = a.replica().await;
+    let user = a.customer().await;
+    let mut socket_on_b = connect(&b, &user).await;
+    wait_for_sockets(&b, 1).await;
+    let order: Order = a.buy(&user, 1).await.json().await.expect("json");
+    match next_message(&mut socket_on_b, Duration::from_secs(10)).await {
+        Some(LiveMessage::PurchaseSuccess { order_id, .. }) => assert_eq!(order_id, order.order_id),
+        other => panic!("expected the confirmation on replica B, got {other:?}"),
+    }
+    a.wait_for(&user, order.order_id, OrderStatus::Paid).await;
+}
