@@ -1,0 +1,91 @@
+//! Process memory and CPU time from `/proc` (Linux), to say how busy each side of a run was.
+
+use std::time::Instant;
+
+use crate::Result;
+
+/// Linux reports CPU times in USER_HZ ticks, which is 100 on every mainstream architecture.
+const TICKS_PER_SEC: f64 = 100.0;
+
+/// Resident set size in KiB (`VmRSS` in `/proc/PID/status`).
+pub fn rss_kb(pid: &str) -> Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .map_err(|e| format!("cannot read /proc/{pid}/status: {e}"))?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|kb| kb.parse().ok())
+        .ok_or_else(|| format!("no VmRSS in /proc/{pid}/status").into())
+}
+
+/// User + system CPU ticks of the whole process (every thread).
+fn cpu_ticks(pid: &str) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may contain spaces; the fields after its closing parenthesis do not.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of stat, 12 and 13 after the name and state.
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    Some(utime + stime)
+}
+
+/// CPU use of a process over an interval, as a percentage of one core.
+pub struct CpuMeter {
+    pid: String,
+    ticks: Option<u64>,
+    since: Instant,
+}
+
+impl CpuMeter {
+    pub fn start(pid: &str) -> Self {
+        Self {
+            pid: pid.to_owned(),
+            ticks: cpu_ticks(pid),
+            since: Instant::now(),
+        }
+    }
+
+    pub fn percent(&self) -> Option<f64> {
+        let now = cpu_ticks(&self.pid)?;
+        let elapsed = self.since.elapsed().as_secs_f64();
+        if elapsed <= 0.0 {
+            return None;
+        }
+        Some((now.checked_sub(self.ticks?)? as f64 / TICKS_PER_SEC) / elapsed * 100.0)
+    }
+}
+
+/// Measures this process and, when known, the server over the same interval.
+pub struct Meters {
+    own: CpuMeter,
+    server: Option<CpuMeter>,
+}
+
+impl Meters {
+    pub fn start(server_pid: Option<&str>) -> Self {
+        Self {
+            own: CpuMeter::start("self"),
+            server: server_pid.map(CpuMeter::start),
+        }
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "loadgen_cpu_pct": self.own.percent(),
+            "server_cpu_pct": self.server.as_ref().and_then(CpuMeter::percent),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_own_process() {
+        assert!(rss_kb("self").is_ok_and(|kb| kb > 0));
+        assert!(cpu_ticks("self").is_some());
+    }
+}
