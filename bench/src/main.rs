@@ -35,7 +35,8 @@ commands (times in seconds):
   idle-ws     --base U [--sockets 10000] [--sessions 4] [--hold 5] --server-pid P --out F
   sizes       --pkg DIR [--name gamestore] --out F
   samples     --name N --values \"1.2 3.4\" [--unit ms] --out F
-  wait-ready  --url U [--since-ns EPOCH_NS] [--timeout 60]   prints ms since --since-ns
+  wait-ready  --url U [--since-ns EPOCH_NS] [--pid P] [--timeout 60]
+              prints the ms since --since-ns; fails early if process P exits
   free-port   prints a free loopback TCP port
   gen-secret  prints a fresh whsec_ secret
   report      --dir RUN_DIR --out FILE.json [--markdown FILE.md] [--commit C] [--mode M]
@@ -122,8 +123,14 @@ async fn wait_ready(args: &Args) -> Result<()> {
         .pool_max_idle_per_host(0)
         .timeout(Duration::from_secs(2))
         .build()?;
+    let pid = args.get("pid");
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
+        if let Some(pid) = pid
+            && !procfs::alive(pid)
+        {
+            return Err(format!("process {pid} exited before {url} answered").into());
+        }
         if let Ok(response) = client.get(url).send().await
             && response.status() == reqwest::StatusCode::OK
         {

@@ -19,6 +19,15 @@ pub fn rss_kb(pid: &str) -> Result<u64> {
         .ok_or_else(|| format!("no VmRSS in /proc/{pid}/status").into())
 }
 
+/// Whether the process still runs (a zombie waiting for its parent has exited).
+pub fn alive(pid: &str) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/status")).is_ok_and(|status| {
+        !status
+            .lines()
+            .any(|l| l.starts_with("State:") && l.contains('Z'))
+    })
+}
+
 /// User + system CPU ticks of the whole process (every thread).
 fn cpu_ticks(pid: &str) -> Option<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
@@ -87,5 +96,7 @@ mod tests {
     fn reads_own_process() {
         assert!(rss_kb("self").is_ok_and(|kb| kb > 0));
         assert!(cpu_ticks("self").is_some());
+        assert!(alive("self"));
+        assert!(!alive("999999999"));
     }
 }

@@ -14,6 +14,7 @@ struct Row {
     measured: String,
     target: String,
     verdict: String,
+    cpu: String,
 }
 
 /// A target: what was measured against what was asked.
@@ -103,15 +104,24 @@ fn load_line(v: &Value) -> String {
         fmt_num(f(v, "/rps").unwrap_or_default(), "req/s"),
         fmt_num(f(v, "/latency/p50_ms").unwrap_or_default(), "ms"),
         fmt_num(f(v, "/latency/p99_ms").unwrap_or_default(), "ms"),
-    ) + &cpu_note(v)
+    )
 }
 
+fn latency_line(v: &Value, key: &str) -> String {
+    format!(
+        "p50 {} · p99 {}",
+        fmt_num(f(v, &format!("/{key}/p50_ms")).unwrap_or_default(), "ms"),
+        fmt_num(f(v, &format!("/{key}/p99_ms")).unwrap_or_default(), "ms"),
+    )
+}
+
+/// "server% / load%": how busy each side was (100% = one core), to tell which side limited.
 fn cpu_note(v: &Value) -> String {
-    match (f(v, "/server_cpu_pct"), f(v, "/loadgen_cpu_pct")) {
-        (Some(s), Some(l)) => format!(" (CPU: server {s:.0}%, load {l:.0}%)"),
-        (None, Some(l)) => format!(" (CPU: load {l:.0}%)"),
-        _ => String::new(),
+    let pct = |p: &str| f(v, p).map_or_else(|| "?".to_owned(), |x| format!("{x:.0}%"));
+    if v.get("loadgen_cpu_pct").is_none() {
+        return String::new();
     }
+    format!("{} / {}", pct("/server_cpu_pct"), pct("/loadgen_cpu_pct"))
 }
 
 fn skipped(dir: &Path, name: &str) -> String {
@@ -125,12 +135,13 @@ pub fn command(args: &Args) -> Result<()> {
     let mut results = Map::new();
     let mut rows: Vec<Row> = Vec::new();
     let mut checks: Vec<Check> = Vec::new();
-    let info = |rows: &mut Vec<Row>, scenario: &str, measured: String| {
+    let info = |rows: &mut Vec<Row>, scenario: &str, measured: String, cpu: String| {
         rows.push(Row {
             scenario: scenario.to_owned(),
             measured,
             target: String::new(),
             verdict: String::new(),
+            cpu,
         });
     };
 
@@ -146,18 +157,30 @@ pub fn command(args: &Args) -> Result<()> {
             &mut rows,
             &format!("1 catalog GET /api/items?per_page=50, {connections} conns"),
             load_line(s),
+            cpu_note(s),
         ),
-        None => info(&mut rows, "1 catalog", skipped(dir, "catalog_server")),
+        None => info(
+            &mut rows,
+            "1 catalog",
+            skipped(dir, "catalog_server"),
+            String::new(),
+        ),
     }
     if let Some(c) = &ceiling {
         info(
             &mut rows,
             "1 ceiling: same bytes from memory (axum)",
             load_line(c),
+            cpu_note(c),
         );
     }
     if let Some(s) = read(dir, "catalog_server_postgres") {
-        info(&mut rows, "1 catalog on PostgreSQL + Redis", load_line(&s));
+        info(
+            &mut rows,
+            "1 catalog on PostgreSQL + Redis (extra)",
+            load_line(&s),
+            cpu_note(&s),
+        );
         results.insert("catalog_server_postgres".into(), s);
     }
     let ratio = match (&server, &ceiling) {
@@ -190,10 +213,10 @@ pub fn command(args: &Args) -> Result<()> {
     let home = read(dir, "ssr_home");
     let item = read(dir, "ssr_item");
     if let Some(h) = &home {
-        info(&mut rows, "2 SSR GET /", load_line(h));
+        info(&mut rows, "2 SSR GET /", load_line(h), cpu_note(h));
     }
     if let Some(i) = &item {
-        info(&mut rows, "2 SSR GET /items/1", load_line(i));
+        info(&mut rows, "2 SSR GET /items/1", load_line(i), cpu_note(i));
     }
     checks.push(Check {
         id: "ssr_home_rps",
@@ -218,24 +241,36 @@ pub fn command(args: &Args) -> Result<()> {
             info(
                 &mut rows,
                 &format!(
-                    "3 pipeline (PostgreSQL + Redis), {} buyers",
+                    "3 pipeline on PostgreSQL + Redis, {} buyers: confirmed",
                     p["buyers"].as_u64().unwrap_or_default()
                 ),
                 format!(
-                    "{} · webhook→socket p50 {} · p99 {} · purchase 202 p99 {} · \
-                     errors {}/{}/{}{}",
-                    fmt_num(f(p, "/confirmed_per_s").unwrap_or_default(), "confirmed/s"),
-                    fmt_num(f(p, "/webhook_to_socket/p50_ms").unwrap_or_default(), "ms"),
-                    fmt_num(f(p, "/webhook_to_socket/p99_ms").unwrap_or_default(), "ms"),
-                    fmt_num(f(p, "/purchase_response/p99_ms").unwrap_or_default(), "ms"),
+                    "{} · errors: purchase {}, webhook {}, timeouts {}",
+                    fmt_num(f(p, "/confirmed_per_s").unwrap_or_default(), "/s"),
                     p["purchase_errors"],
                     p["webhook_errors"],
                     p["confirmation_timeouts"],
-                    cpu_note(p),
                 ),
+                cpu_note(p),
             );
+            for (label, key) in [
+                ("3 webhook sent → message on socket", "webhook_to_socket"),
+                ("3 webhook sent → 2xx answer", "webhook_response"),
+                ("3 POST /api/purchases → 202", "purchase_response"),
+                (
+                    "3 POST /api/purchases → message on socket",
+                    "purchase_to_socket",
+                ),
+            ] {
+                info(&mut rows, label, latency_line(p, key), String::new());
+            }
         }
-        None => info(&mut rows, "3 pipeline", skipped(dir, "pipeline")),
+        None => info(
+            &mut rows,
+            "3 pipeline",
+            skipped(dir, "pipeline"),
+            String::new(),
+        ),
     }
     checks.push(Check {
         id: "pipeline_rate",
@@ -270,8 +305,14 @@ pub fn command(args: &Args) -> Result<()> {
                 fmt_num(f(w, "/rss_open_kb").unwrap_or_default(), "KB"),
                 fmt_num(f(w, "/rss_after_close_kb").unwrap_or_default(), "KB"),
             ),
+            String::new(),
         ),
-        None => info(&mut rows, "4 idle websockets", skipped(dir, "idle_ws")),
+        None => info(
+            &mut rows,
+            "4 idle websockets",
+            skipped(dir, "idle_ws"),
+            String::new(),
+        ),
     }
     checks.push(Check {
         id: "ws_memory",
@@ -298,6 +339,7 @@ pub fn command(args: &Args) -> Result<()> {
                         fmt_num(raw / 1024.0, "KB"),
                         fmt_num(gz / 1024.0, "KB")
                     ),
+                    String::new(),
                 );
             }
         }
@@ -318,6 +360,7 @@ pub fn command(args: &Args) -> Result<()> {
             &mut rows,
             "5 first start, empty SQLite (migrate + seed)",
             fmt_num(f(v, "/median").unwrap_or_default(), "ms"),
+            String::new(),
         );
     }
     let cold_sqlite = read(dir, "cold_start_sqlite");
@@ -360,6 +403,7 @@ pub fn command(args: &Args) -> Result<()> {
                 Some(false) => "MISSED".into(),
                 None => "not measured".into(),
             },
+            cpu: String::new(),
         });
     }
 
@@ -413,47 +457,46 @@ fn cpu_model() -> Option<String> {
         .map(|(_, m)| m.trim().to_owned())
 }
 
+const HEADINGS: [&str; 5] = [
+    "scenario",
+    "measured",
+    "target",
+    "result",
+    "CPU server / load",
+];
+
+fn cells(r: &Row) -> [&str; 5] {
+    [&r.scenario, &r.measured, &r.target, &r.verdict, &r.cpu]
+}
+
 fn text_table(rows: &[Row]) -> String {
-    let width = |pick: fn(&Row) -> &str, title: &str| {
-        rows.iter()
-            .map(|r| pick(r).chars().count())
-            .chain([title.len()])
-            .max()
-            .unwrap_or(0)
+    let mut widths = HEADINGS.map(|h| h.chars().count());
+    for r in rows {
+        for (w, c) in widths.iter_mut().zip(cells(r)) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |cols: [&str; 5]| {
+        let mut out = String::new();
+        for (c, w) in cols.iter().zip(widths) {
+            out.push_str(c);
+            out.push_str(&" ".repeat(w.saturating_sub(c.chars().count()) + 2));
+        }
+        out.trim_end().to_owned() + "\n"
     };
-    let w = [
-        width(|r| &r.scenario, "scenario"),
-        width(|r| &r.measured, "measured"),
-        width(|r| &r.target, "target"),
-    ];
-    let pad = |s: &str, n: usize| format!("{s}{}", " ".repeat(n.saturating_sub(s.chars().count())));
-    let mut out = format!(
-        "{}  {}  {}  result\n",
-        pad("scenario", w[0]),
-        pad("measured", w[1]),
-        pad("target", w[2])
-    );
-    out.push_str(&"-".repeat(w[0] + w[1] + w[2] + 12));
+    let mut out = line(HEADINGS);
+    out.push_str(&"-".repeat(widths.iter().sum::<usize>() + 8));
     out.push('\n');
     for r in rows {
-        out.push_str(&format!(
-            "{}  {}  {}  {}\n",
-            pad(&r.scenario, w[0]),
-            pad(&r.measured, w[1]),
-            pad(&r.target, w[2]),
-            r.verdict
-        ));
+        out.push_str(&line(cells(r)));
     }
     out
 }
 
 fn markdown_table(rows: &[Row]) -> String {
-    let mut out = String::from("| scenario | measured | target | result |\n|---|---|---|---|\n");
+    let mut out = format!("| {} |\n|---|---|---|---|---|\n", HEADINGS.join(" | "));
     for r in rows {
-        out.push_str(&format!(
-            "| {} | {} | {} | {} |\n",
-            r.scenario, r.measured, r.target, r.verdict
-        ));
+        out.push_str(&format!("| {} |\n", cells(r).join(" | ")));
     }
     out
 }
