@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 /// A catalog item as clients see it. `price` (major units) is kept for old clients beside the
 /// exact `price_cents` + `currency`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Item {
     pub id: i64,
@@ -34,6 +35,7 @@ pub struct Item {
 }
 
 /// Catalog sort orders, as spelled in the `sort` query parameter.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub enum Sort {
     #[default]
@@ -74,6 +76,7 @@ impl Sort {
 }
 
 /// One page of catalog results, as the UI's server function returns it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CatalogPage {
     pub items: Vec<Item>,
@@ -93,6 +96,7 @@ impl CatalogPage {
     }
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
@@ -110,6 +114,7 @@ impl Role {
 }
 
 /// A user as the API shows it (never the password hash).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct User {
     pub user_id: Uuid,
@@ -118,6 +123,7 @@ pub struct User {
     pub created_at: DateTime<Utc>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum OrderStatus {
@@ -158,6 +164,7 @@ impl OrderStatus {
 }
 
 /// The item an order is for, as it was when ordered (archived items still show in past orders).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OrderItem {
     pub id: i64,
@@ -166,6 +173,7 @@ pub struct OrderItem {
     pub image: String,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StatusChange {
     pub from: Option<OrderStatus>,
@@ -174,6 +182,7 @@ pub struct StatusChange {
     pub at: DateTime<Utc>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Order {
     pub order_id: Uuid,
@@ -192,6 +201,7 @@ pub struct Order {
 }
 
 /// One owned item in a user's library. Consumables bought several times show a count.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LibraryEntry {
     pub item: Item,
@@ -200,6 +210,7 @@ pub struct LibraryEntry {
 }
 
 /// A payment notification as the store recorded it, for operators.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PaymentEvent {
     pub event_id: String,
@@ -214,6 +225,7 @@ pub struct PaymentEvent {
 }
 
 /// An order with everything an operator needs to judge it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AdminOrder {
     pub order: Order,
@@ -221,6 +233,7 @@ pub struct AdminOrder {
     pub events: Vec<PaymentEvent>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LiveItem {
     pub id: i64,
@@ -228,6 +241,7 @@ pub struct LiveItem {
 }
 
 /// A message on the `/ws` socket. Each user receives only their own.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum LiveMessage {
@@ -277,11 +291,13 @@ impl LiveMessage {
 }
 
 /// The one error shape of the API: `{"error": {"code", "message", "field"?}}`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ErrorBody {
     pub error: ErrorDetail,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ErrorDetail {
     pub code: String,

@@ -37,6 +37,18 @@ impl AppError {
     }
 }
 
+/// The error a JavaScript-off form post of server function `S` left in the page URL
+/// (`?__path=…&__err=…`), if this page is where it landed.
+pub fn url_error<S>(query: &leptos_router::params::ParamsMap) -> Option<AppError>
+where
+    S: server_fn::ServerFn<Error = AppError>,
+{
+    (query.get("__path").as_deref() == Some(S::PATH))
+        .then(|| query.get("__err"))
+        .flatten()
+        .map(|err| server_fn::error::ServerFnUrlError::<AppError>::decode_err(&err))
+}
+
 impl std::fmt::Display for AppError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.message)

@@ -27,6 +27,8 @@ use pages::{
 
 /// The HTML document around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    set_content_security_policy(&options);
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -41,6 +43,44 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <App/>
             </body>
         </html>
+    }
+}
+
+/// A per-response Content-Security-Policy: scripts only from this origin or carrying this
+/// response's nonce (the hydration loader), WASM compilation allowed, no framing.
+#[cfg(feature = "ssr")]
+fn set_content_security_policy(options: &LeptosOptions) {
+    use leptos::nonce::use_nonce;
+    let (Some(nonce), Some(response)) =
+        (use_nonce(), use_context::<leptos_axum::ResponseOptions>())
+    else {
+        return;
+    };
+    let sockets = use_context::<store::Store>()
+        .map(|store| {
+            let origin = store.settings().public_origin();
+            let ws = origin
+                .replacen("https://", "wss://", 1)
+                .replacen("http://", "ws://", 1);
+            format!(" {ws}")
+        })
+        .unwrap_or_default();
+    // `cargo leptos watch` reloads the page over its own socket.
+    let reload = if matches!(options.env, leptos::config::Env::DEV) {
+        format!(
+            " ws://127.0.0.1:{0} ws://localhost:{0}",
+            options.reload_port
+        )
+    } else {
+        String::new()
+    };
+    let policy = format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; \
+         img-src 'self' data: https:; connect-src 'self'{sockets}{reload}; font-src 'self'; object-src 'none'; \
+         base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+    );
+    if let Ok(value) = http::HeaderValue::from_str(&policy) {
+        response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
     }
 }
 
@@ -80,6 +120,21 @@ impl Session {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/gamestore.css"/>
+        <Link rel="icon" href="/favicon.svg" type_="image/svg+xml"/>
+        <Meta name="description" content="Game Store: weapons, armour, potions and companions for your next adventure."/>
+        <Title formatter=|title: String| if title.is_empty() { "Game Store".to_owned() } else { format!("{title} · Game Store") }/>
+        <Router>
+            <Layout/>
+        </Router>
+    }
+}
+
+/// Everything inside the router: the session and live state live here so that server actions
+/// can pick up errors a JavaScript-off form post left in the URL.
+#[component]
+fn Layout() -> impl IntoView {
     let session = Session::new();
     provide_context(session);
     let live = live::LiveState::new();
@@ -87,11 +142,6 @@ pub fn App() -> impl IntoView {
     live::connect_when_logged_in(session, live);
 
     view! {
-        <Stylesheet id="leptos" href="/pkg/gamestore.css"/>
-        <Link rel="icon" href="/favicon.svg" type_="image/svg+xml"/>
-        <Meta name="description" content="Game Store: weapons, armour, potions and companions for your next adventure."/>
-        <Title formatter=|title: String| if title.is_empty() { "Game Store".to_owned() } else { format!("{title} · Game Store") }/>
-        <Router>
             <a class="skip-link" href="#main">"Skip to content"</a>
             <Header/>
             <main id="main" class="container">
@@ -114,6 +164,5 @@ pub fn App() -> impl IntoView {
             </main>
             <Footer/>
             <Toasts/>
-        </Router>
     }
 }

@@ -139,6 +139,8 @@ pub async fn run(spec: &Spec, server_pid: Option<&str>) -> Result<serde_json::Va
         "latency": total.latency.summary(),
         "loadgen_cpu_pct": cpu["loadgen_cpu_pct"],
         "server_cpu_pct": cpu["server_cpu_pct"],
+        "postgres_cpu_pct": cpu["postgres_cpu_pct"],
+        "redis_cpu_pct": cpu["redis_cpu_pct"],
     }))
 }
 

@@ -31,7 +31,8 @@ commands (times in seconds):
   http        --url U [--connections 64] [--warmup 2] [--duration 10] [--server-pid P] --out F
   ceiling     --listen ADDR --source URL        serve SOURCE's body from memory
   pipeline    --base U --provider-listen ADDR --secret whsec_... [--buyers 100] [--item 4]
-              [--warmup 3] [--duration 20] [--provider-delay-ms 0] [--server-pid P] --out F
+              [--warmup 3] [--duration 20] [--rate PER_S] [--provider-delay-ms 0]
+              [--server-pid P] --out F
   idle-ws     --base U [--sockets 10000] [--sessions 4] [--hold 5] --server-pid P --out F
   sizes       --pkg DIR [--name gamestore] --out F
   samples     --name N --values \"1.2 3.4\" [--unit ms] --out F

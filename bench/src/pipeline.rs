@@ -51,6 +51,11 @@ impl Window {
 /// What the provider side and the socket readers share.
 struct Shared {
     window: Window,
+    /// Open-loop pacing: nanoseconds between purchases (0: each buyer buys as fast as it can).
+    period_ns: u64,
+    /// The next free purchase slot, in nanoseconds after `start`.
+    next_slot: AtomicU64,
+    start: Instant,
     secret: SigningSecret,
     provider_delay: Duration,
     http: reqwest::Client,
@@ -88,6 +93,7 @@ pub async fn command(args: &Args) -> Result<()> {
     let warmup = Duration::from_secs_f64(args.parse_or("warmup", 3.0)?);
     let duration = Duration::from_secs_f64(args.parse_or("duration", 20.0)?);
     let provider_delay = Duration::from_millis(args.parse_or("provider-delay-ms", 0)?);
+    let rate: f64 = args.parse_or("rate", 0.0)?;
 
     let listener = TcpListener::bind(listen)
         .await
@@ -106,6 +112,9 @@ pub async fn command(args: &Args) -> Result<()> {
             from: start + warmup,
             until: start + warmup + duration,
         },
+        period_ns: if rate > 0.0 { (1e9 / rate) as u64 } else { 0 },
+        next_slot: AtomicU64::new(0),
+        start,
         secret,
         provider_delay,
         http: reqwest::Client::builder()
@@ -136,7 +145,14 @@ pub async fn command(args: &Args) -> Result<()> {
         meters.json()
     });
 
-    eprintln!("pipeline: {buyers} buyers buying item {item_id} for {warmup:?} + {duration:?}");
+    let pace = if rate > 0.0 {
+        format!("{rate} purchases/s in all")
+    } else {
+        "as fast as they can".to_owned()
+    };
+    eprintln!(
+        "pipeline: {buyers} buyers buying item {item_id}, {pace}, for {warmup:?} + {duration:?}"
+    );
     let mut tasks = Vec::with_capacity(buyers);
     for (session, socket) in sessions.into_iter().zip(sockets) {
         let (tx, rx) = mpsc::channel(64);
@@ -169,6 +185,7 @@ pub async fn command(args: &Args) -> Result<()> {
     let delivery = lock(&shared.delivery).summary();
     let value = json!({
         "buyers": buyers,
+        "rate_limit_per_s": (rate > 0.0).then_some(rate),
         "item_id": item_id,
         "warmup_s": warmup.as_secs_f64(),
         "duration_s": secs,
@@ -188,6 +205,8 @@ pub async fn command(args: &Args) -> Result<()> {
         "purchase_to_socket": totals.end_to_end.summary(),
         "loadgen_cpu_pct": cpu["loadgen_cpu_pct"],
         "server_cpu_pct": cpu["server_cpu_pct"],
+        "postgres_cpu_pct": cpu["postgres_cpu_pct"],
+        "redis_cpu_pct": cpu["redis_cpu_pct"],
     });
     eprintln!(
         "pipeline: {:.0} confirmed/s, webhook→socket p50 {:.2} ms p99 {:.2} ms, \
@@ -324,6 +343,16 @@ async fn buyer(
     let url = format!("{}/api/purchases", store.base);
     let cookie = session.cookie();
     while Instant::now() < shared.window.until {
+        if shared.period_ns > 0 {
+            // Claim the next slot of the schedule; a late buyer catches up at once.
+            let slot = shared
+                .next_slot
+                .fetch_add(shared.period_ns, Ordering::Relaxed);
+            tokio::time::sleep_until(shared.start + Duration::from_nanos(slot)).await;
+            if Instant::now() >= shared.window.until {
+                break;
+            }
+        }
         let started = Instant::now();
         let response = store
             .http

@@ -40,6 +40,23 @@ fn cpu_ticks(pid: &str) -> Option<u64> {
     Some(utime + stime)
 }
 
+/// User + system CPU ticks of every process with this command name (PostgreSQL backends,
+/// Redis): shared services are measured as a whole, other users included.
+fn cpu_ticks_by_name(name: &str) -> u64 {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|pid| pid.bytes().all(|b| b.is_ascii_digit()))
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == name)
+        })
+        .filter_map(|pid| cpu_ticks(&pid))
+        .sum()
+}
+
 /// CPU use of a process over an interval, as a percentage of one core.
 pub struct CpuMeter {
     pid: String,
@@ -66,24 +83,46 @@ impl CpuMeter {
     }
 }
 
-/// Measures this process and, when known, the server over the same interval.
+/// Measures this process and, when known, the server over the same interval; and the
+/// PostgreSQL and Redis processes, whoever they serve.
 pub struct Meters {
     own: CpuMeter,
     server: Option<CpuMeter>,
+    services: Vec<(&'static str, u64)>,
+    since: Instant,
 }
+
+const SERVICES: [&str; 2] = ["postgres", "redis-server"];
 
 impl Meters {
     pub fn start(server_pid: Option<&str>) -> Self {
         Self {
             own: CpuMeter::start("self"),
             server: server_pid.map(CpuMeter::start),
+            services: SERVICES
+                .iter()
+                .map(|name| (*name, cpu_ticks_by_name(name)))
+                .collect(),
+            since: Instant::now(),
         }
     }
 
     pub fn json(&self) -> serde_json::Value {
+        let elapsed = self.since.elapsed().as_secs_f64().max(1e-9);
+        let service = |name: &str| {
+            self.services
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, before)| {
+                    cpu_ticks_by_name(name).saturating_sub(*before) as f64 / TICKS_PER_SEC / elapsed
+                        * 100.0
+                })
+        };
         serde_json::json!({
             "loadgen_cpu_pct": self.own.percent(),
             "server_cpu_pct": self.server.as_ref().and_then(CpuMeter::percent),
+            "postgres_cpu_pct": service("postgres"),
+            "redis_cpu_pct": service("redis-server"),
         })
     }
 }

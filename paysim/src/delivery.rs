@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::{Config, PaymentIntent};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub enum EventKind {
     #[serde(rename = "payment.succeeded")]
     Succeeded,
@@ -20,7 +20,7 @@ pub enum EventKind {
 }
 
 /// The Standard Webhooks body the provider sends (SPEC §5).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Event {
     #[serde(rename = "type")]
     pub kind: EventKind,
@@ -28,7 +28,7 @@ pub struct Event {
     pub data: EventData,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct EventData {
     pub order_id: Uuid,
     pub transaction_id: String,

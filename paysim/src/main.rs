@@ -43,7 +43,24 @@ async fn main() -> std::process::ExitCode {
     tracing::info!(%addr, delay_ms = config.delay.as_millis() as u64, "payment simulator listening");
     let app = paysim::Simulator::new(config).router();
     let shutdown = async {
-        let _ = tokio::signal::ctrl_c().await;
+        let ctrl_c = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        #[cfg(unix)]
+        let terminate = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let terminate = std::future::pending::<()>();
+        tokio::select! {
+            () = ctrl_c => {},
+            () = terminate => {},
+        }
     };
     if let Err(e) = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)

@@ -2,7 +2,9 @@
 //! the status the domain error names. Internal causes are logged where they occur, never sent.
 
 use axum::Json;
+use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 /// A domain error on its way out of a REST handler.
@@ -23,25 +25,83 @@ impl IntoResponse for ApiError {
             tracing::error!(error = %self.0, code = self.0.code(), "request failed");
         }
         let mut response = (status, Json(self.0.to_body())).into_response();
-        if let store::Error::RateLimited { retry_after_secs } = self.0 {
-            if let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string()) {
-                response.headers_mut().insert(header::RETRY_AFTER, value);
-            }
+        if let store::Error::RateLimited { retry_after_secs } = self.0
+            && let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
         }
         response
     }
 }
 
 /// A JSON error for cases that are not domain errors (bad media type, unknown route).
+#[derive(Debug)]
+pub struct Reject {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl IntoResponse for Reject {
+    fn into_response(self) -> Response {
+        let body = api_types::ErrorBody {
+            error: api_types::ErrorDetail {
+                code: self.code.to_owned(),
+                message: self.message,
+                field: None,
+            },
+        };
+        (self.status, Json(body)).into_response()
+    }
+}
+
+pub fn reject(status: StatusCode, code: &'static str, message: impl Into<String>) -> Reject {
+    Reject {
+        status,
+        code,
+        message: message.into(),
+    }
+}
+
 pub fn plain(status: StatusCode, code: &'static str, message: impl Into<String>) -> Response {
-    let body = api_types::ErrorBody {
-        error: api_types::ErrorDetail {
-            code: code.to_owned(),
-            message: message.into(),
-            field: None,
-        },
-    };
-    (status, Json(body)).into_response()
+    reject(status, code, message).into_response()
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// A safety net for `/api/…`: an error produced outside our handlers (a body over the size
+/// limit, a timeout, a framework rejection) still answers in the API's JSON error shape.
+pub async fn json_errors(request: Request, next: Next) -> Response {
+    let api = request.uri().path().starts_with("/api/");
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/json"));
+    if !api || is_json || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let (code, message) = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => ("PAYLOAD_TOO_LARGE", "the request body is too large"),
+        StatusCode::REQUEST_TIMEOUT => ("TIMEOUT", "the request took too long"),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "METHOD_NOT_ALLOWED",
+            "this endpoint does not accept that method",
+        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            ("UNSUPPORTED_MEDIA_TYPE", "unsupported content type")
+        }
+        StatusCode::NOT_FOUND => ("NOT_FOUND", "not found"),
+        s if s.is_server_error() => ("INTERNAL", "something went wrong on our side"),
+        _ => ("BAD_REQUEST", "the request could not be understood"),
+    };
+    let mut rewritten = plain(status, code, message);
+    for name in [header::ALLOW, header::RETRY_AFTER] {
+        if let Some(value) = response.headers().get(&name) {
+            rewritten.headers_mut().insert(name, value.clone());
+        }
+    }
+    rewritten
+}

@@ -1,27 +1,40 @@
 //! The store's HTTP server: Leptos SSR and server functions, the REST API, payment webhooks,
-//! the live-notification websocket and health probes, all over one `store::Store`.
+//! the live-notification websocket, health probes and metrics, all over one `store::Store`.
 //!
-//! `build` assembles everything from `Settings` and returns an `Application` that `main` and the
-//! integration tests both run, so tests exercise exactly what production serves.
+//! `Application::build` assembles everything from `Settings` and binds; `main` and the
+//! integration tests both run it, so tests exercise exactly what production serves.
 
 pub mod api;
 pub mod csrf;
 pub mod error;
 pub mod extract;
+pub mod metrics;
+pub mod openapi;
+pub mod security;
 pub mod state;
 pub mod telemetry;
 pub mod ws;
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use axum::Router;
 use axum::routing::get;
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes as _, generate_route_list};
 use tokio::net::TcpListener;
+use tower_http::compression::CompressionLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
 
 pub use state::AppState;
 use store::{Settings, Store};
+
+/// Largest request body accepted anywhere (JSON bodies here are small).
+pub const BODY_LIMIT: usize = 64 * 1024;
+/// Longest a request may take before it is answered 408.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A built store, ready to serve on a bound listener.
 pub struct Application {
@@ -57,6 +70,7 @@ impl Application {
                 "WEBHOOK_SECRETS is unset: using the built-in development secret (never in production)"
             );
         }
+        metrics::handle();
         let expiry_interval = settings.expiry_sweep_interval;
         let store = Store::connect(settings)
             .await
@@ -89,12 +103,14 @@ impl Application {
             .to_owned()
     }
 
-    /// Serves until `shutdown` resolves, then finishes in-flight requests.
+    /// Serves until `shutdown` resolves; then reports unready for `SHUTDOWN_DRAIN_SECS`, closes
+    /// the websockets and finishes in-flight requests.
     pub async fn serve(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let hub = self.state.hub.clone();
+        let state = self.state.clone();
+        let drain = state.store.settings().shutdown_drain;
         let result = axum::serve(
             self.listener,
             self.router
@@ -102,7 +118,12 @@ impl Application {
         )
         .with_graceful_shutdown(async move {
             shutdown.await;
-            hub.close_all();
+            state.start_draining();
+            if !drain.is_zero() {
+                tracing::info!(seconds = drain.as_secs(), "draining before shutdown");
+                tokio::time::sleep(drain).await;
+            }
+            state.hub.close_all();
         })
         .await;
         for task in self.background {
@@ -112,20 +133,29 @@ impl Application {
     }
 }
 
-/// Options for the Leptos renderer: cargo-leptos's environment when present, our defaults
-/// otherwise (tests and plain `cargo run`).
+/// Options for the Leptos renderer, from cargo-leptos's variables when present (`LEPTOS_*`),
+/// our defaults otherwise; blank values count as unset.
 fn leptos_options(addr: SocketAddr) -> LeptosOptions {
-    let mut options = get_configuration(None)
-        .map(|c| c.leptos_options)
-        .unwrap_or_else(|_| LeptosOptions::builder().output_name("gamestore").build());
-    if options.output_name.is_empty() {
-        options.output_name = "gamestore".into();
-    }
-    options.site_addr = addr;
-    options
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let env = match var("LEPTOS_ENV").map(|v| v.to_ascii_lowercase()).as_deref() {
+        Some("prod" | "production") => leptos::config::Env::PROD,
+        _ => leptos::config::Env::DEV,
+    };
+    LeptosOptions::builder()
+        .output_name(var("LEPTOS_OUTPUT_NAME").unwrap_or_else(|| "gamestore".to_owned()))
+        .site_root(var("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".to_owned()))
+        .site_pkg_dir(var("LEPTOS_SITE_PKG_DIR").unwrap_or_else(|| "pkg".to_owned()))
+        .env(env)
+        .site_addr(addr)
+        .reload_port(
+            var("LEPTOS_RELOAD_PORT")
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(3001),
+        )
+        .build()
 }
 
-/// The whole HTTP surface.
+/// The whole HTTP surface, with its middleware.
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(app::App);
     let store = state.store.clone();
@@ -134,11 +164,14 @@ pub fn router(state: AppState) -> Router {
     let store_for_fallback = state.store.clone();
     Router::new()
         .merge(api::routes())
+        .route("/api/openapi.json", get(openapi::spec))
         .route("/ws", get(ws::connect))
         .route("/healthz", get(api::health::healthz))
         .route("/readyz", get(api::health::readyz))
+        .route("/metrics", get(metrics::render))
         .route("/covers/{file}", get(api::covers::cover))
         .leptos_routes_with_context(&state, routes, context, move || app::shell(options.clone()))
+        .route_layer(axum::middleware::from_fn(metrics::track))
         .fallback(leptos_axum::file_and_error_handler_with_context::<
             AppState,
             _,
@@ -150,7 +183,17 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             csrf::guard,
         ))
+        .layer(CompressionLayer::new())
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
+        .layer(axum::middleware::from_fn(error::json_errors))
+        .layer(axum::middleware::from_fn(security::headers))
         .layer(telemetry::trace_layer())
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
 }
 

@@ -1,3 +1,6 @@
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use axum::extract::FromRef;
 use leptos::prelude::LeptosOptions;
 use store::Store;
@@ -11,6 +14,7 @@ pub struct AppState {
     pub store: Store,
     pub leptos_options: LeptosOptions,
     pub hub: Hub,
+    draining: Arc<AtomicBool>,
 }
 
 impl AppState {
@@ -19,7 +23,17 @@ impl AppState {
             store,
             leptos_options,
             hub: Hub::default(),
+            draining: Arc::new(AtomicBool::new(false)),
         }
+    }
+
+    /// Shutting down: readiness fails so balancers stop routing here.
+    pub fn start_draining(&self) {
+        self.draining.store(true, Ordering::Release);
+    }
+
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Acquire)
     }
 }
 

@@ -26,9 +26,17 @@ pub fn trace_layer() -> TraceLayer<SharedClassifier<ServerErrorsAsFailures>, Mak
         .on_response(DefaultOnResponse::new().level(Level::DEBUG))
 }
 
+/// One span per request carrying its id (from `X-Request-Id`, set by the outer layer), so every
+/// log line of the request names it.
 fn request_span(request: &Request<axum::body::Body>) -> tracing::Span {
+    let id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-");
     tracing::info_span!(
         "request",
+        request_id = %id,
         method = %request.method(),
         path = %request.uri().path(),
     )

@@ -39,7 +39,8 @@ pub const CLOSE_TOO_SLOW: u16 = 4008;
 
 #[derive(Debug)]
 pub enum Outbound {
-    Text(Arc<str>),
+    /// A message, and when the webhook behind it arrived (unix ms), if one did.
+    Text(Arc<str>, Option<i64>),
     Close(u16, &'static str),
 }
 
@@ -135,14 +136,18 @@ impl Hub {
                 return;
             };
             match envelope {
-                Envelope::Message { message } => {
+                Envelope::Message {
+                    message,
+                    received_at_ms,
+                } => {
                     let Ok(text) = serde_json::to_string(message) else {
                         return;
                     };
                     let text: Arc<str> = text.into();
                     for conn in conns {
-                        if let Err(mpsc::error::TrySendError::Full(_)) =
-                            conn.tx.try_send(Outbound::Text(text.clone()))
+                        if let Err(mpsc::error::TrySendError::Full(_)) = conn
+                            .tx
+                            .try_send(Outbound::Text(text.clone(), *received_at_ms))
                         {
                             too_slow.push(conn.id);
                         }
@@ -262,9 +267,12 @@ pub async fn run<S, R>(
     loop {
         tokio::select! {
             outbound = rx.recv() => match outbound {
-                Some(Outbound::Text(text)) => {
+                Some(Outbound::Text(text, received_at_ms)) => {
                     if sink.send(Message::Text(text.as_ref().into())).await.is_err() {
                         break;
+                    }
+                    if let Some(at) = received_at_ms {
+                        crate::metrics::observe_delivery(at);
                     }
                 }
                 Some(Outbound::Close(code, reason)) => {
@@ -300,16 +308,14 @@ mod tests {
     use api_types::LiveItem;
 
     fn success(user_id: Uuid) -> Envelope {
-        Envelope::Message {
-            message: LiveMessage::PurchaseSuccess {
-                order_id: Uuid::new_v4(),
-                user_id,
-                items: vec![LiveItem {
-                    id: 1,
-                    name: "Dragon Sword".into(),
-                }],
-            },
-        }
+        Envelope::message(LiveMessage::PurchaseSuccess {
+            order_id: Uuid::new_v4(),
+            user_id,
+            items: vec![LiveItem {
+                id: 1,
+                name: "Dragon Sword".into(),
+            }],
+        })
     }
 
     #[test]
@@ -320,8 +326,8 @@ mod tests {
         let (_a2, mut a2) = hub.register(alice, "s2".into());
         let (_b1, mut b1) = hub.register(bob, "s3".into());
         hub.dispatch(&success(alice));
-        assert!(matches!(a1.try_recv(), Ok(Outbound::Text(_))));
-        assert!(matches!(a2.try_recv(), Ok(Outbound::Text(_))));
+        assert!(matches!(a1.try_recv(), Ok(Outbound::Text(..))));
+        assert!(matches!(a2.try_recv(), Ok(Outbound::Text(..))));
         assert!(b1.try_recv().is_err());
     }
 
@@ -381,7 +387,7 @@ mod tests {
             futures::channel::mpsc::unbounded::<Result<Message, axum::Error>>();
         let (tx, rx) = mpsc::channel(4);
         let task = tokio::spawn(run(sink_tx, stream_rx, rx, Duration::from_secs(60)));
-        tx.send(Outbound::Text("hello".into()))
+        tx.send(Outbound::Text("hello".into(), None))
             .await
             .expect("queued");
         assert_eq!(sink_rx.next().await, Some(Message::Text("hello".into())));

@@ -119,13 +119,13 @@ impl Query {
                 "max_price must not be negative",
             ));
         }
-        if let (Some(min), Some(max)) = (min_price, max_price) {
-            if min > max {
-                return Err(Error::invalid(
-                    "min_price",
-                    "min_price must not exceed max_price",
-                ));
-            }
+        if let (Some(min), Some(max)) = (min_price, max_price)
+            && min > max
+        {
+            return Err(Error::invalid(
+                "min_price",
+                "min_price must not exceed max_price",
+            ));
         }
         let sort = match present(&raw.sort) {
             None => Sort::default(),
@@ -269,7 +269,7 @@ impl LocalCache {
 }
 
 /// A new item, as an operator submits it.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct NewItem {
     pub sku: String,
     pub name: String,
@@ -290,8 +290,8 @@ fn default_currency() -> String {
     "USD".to_owned()
 }
 
-/// A partial update: fields that are `Some` change.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+/// A partial update: fields that are present change.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ItemPatch {
     pub sku: Option<String>,
     pub name: Option<String>,
@@ -349,11 +349,13 @@ impl<'a> Catalog<'a> {
         Fut: std::future::Future<Output = Result<Listing>>,
     {
         let Some(version) = self.version().await else {
+            count_cache("bypass");
             return Ok(Arc::new(load().await?));
         };
         let key = format!("catalog:v{version}:{key}");
         let local = self.store.catalog_cache();
         if let Some(hit) = local.get(&key) {
+            count_cache("local_hit");
             return Ok(hit);
         }
         let shared = self.store.cache();
@@ -362,6 +364,7 @@ impl<'a> Catalog<'a> {
             match shared.get(&key).await {
                 Ok(Some(bytes)) => {
                     if let Ok(stored) = serde_json::from_slice::<StoredListing>(&bytes) {
+                        count_cache("shared_hit");
                         let listing = Arc::new(stored.into_listing()?);
                         local.put(key, listing.clone());
                         return Ok(listing);
@@ -370,10 +373,12 @@ impl<'a> Catalog<'a> {
                 Ok(None) => {}
                 Err(e) => {
                     tracing::warn!(error = %e, "catalog cache unavailable; reading the database");
+                    count_cache("bypass");
                     return Ok(Arc::new(load().await?));
                 }
             }
         }
+        count_cache("miss");
         let fresh = Arc::new(load().await?);
         if redis {
             let stored = StoredListing {
@@ -381,10 +386,10 @@ impl<'a> Catalog<'a> {
                 single: fresh.single,
                 items: fresh.items.clone(),
             };
-            if let Ok(bytes) = serde_json::to_vec(&stored) {
-                if let Err(e) = shared.set(&key, Bytes::from(bytes), SHARED_TTL).await {
-                    tracing::warn!(error = %e, "cannot fill the catalog cache");
-                }
+            if let Ok(bytes) = serde_json::to_vec(&stored)
+                && let Err(e) = shared.set(&key, Bytes::from(bytes), SHARED_TTL).await
+            {
+                tracing::warn!(error = %e, "cannot fill the catalog cache");
             }
         }
         local.put(key, fresh.clone());
@@ -412,10 +417,10 @@ impl<'a> Catalog<'a> {
             .catalog_cache()
             .version
             .fetch_add(1, Ordering::AcqRel);
-        if let Cache::Redis(_) = self.store.cache() {
-            if let Err(e) = self.store.cache().incr(VERSION_KEY).await {
-                tracing::error!(error = %e, "catalog version not bumped; other replicas may serve stale pages for up to 5 minutes");
-            }
+        if let Cache::Redis(_) = self.store.cache()
+            && let Err(e) = self.store.cache().incr(VERSION_KEY).await
+        {
+            tracing::error!(error = %e, "catalog version not bumped; other replicas may serve stale pages for up to 5 minutes");
         }
     }
 
@@ -553,6 +558,10 @@ impl<'a> Catalog<'a> {
         )
         .await
     }
+}
+
+fn count_cache(result: &'static str) {
+    metrics::counter!("gamestore_catalog_cache_total", "result" => result).increment(1);
 }
 
 fn sku_conflict(e: sea_orm::DbErr) -> Error {

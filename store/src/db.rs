@@ -12,14 +12,12 @@ use sea_orm::{
 use crate::{Error, Result, Settings};
 
 pub async fn connect(settings: &Settings) -> Result<DatabaseConnection> {
-    if let Some(path) = sqlite_file(&settings.database_url) {
-        if let Some(dir) = std::path::Path::new(&path).parent() {
-            if !dir.as_os_str().is_empty() {
-                std::fs::create_dir_all(dir).map_err(|e| {
-                    Error::internal(format!("cannot create {}: {e}", dir.display()))
-                })?;
-            }
-        }
+    if let Some(path) = sqlite_file(&settings.database_url)
+        && let Some(dir) = std::path::Path::new(&path).parent()
+        && !dir.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::internal(format!("cannot create {}: {e}", dir.display())))?;
     }
     let mut options = ConnectOptions::new(settings.database_url.clone());
     options

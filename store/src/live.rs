@@ -15,8 +15,13 @@ use crate::cache::channels;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Envelope {
-    /// A message for every socket of `user_id`.
-    Message { message: LiveMessage },
+    /// A message for every socket of the message's user. `received_at_ms` is when the webhook
+    /// that caused it arrived (unix milliseconds), for the delivery-latency metric.
+    Message {
+        message: LiveMessage,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        received_at_ms: Option<i64>,
+    },
     /// Close the sockets of one session (`Some`) or of every session of the user (`None`).
     SessionRevoked {
         user_id: Uuid,
@@ -25,9 +30,17 @@ pub enum Envelope {
 }
 
 impl Envelope {
+    /// A message not caused by a webhook (expiry, operator refund, provider outage).
+    pub fn message(message: LiveMessage) -> Self {
+        Envelope::Message {
+            message,
+            received_at_ms: None,
+        }
+    }
+
     pub fn user_id(&self) -> Uuid {
         match self {
-            Envelope::Message { message } => message.user_id(),
+            Envelope::Message { message, .. } => message.user_id(),
             Envelope::SessionRevoked { user_id, .. } => *user_id,
         }
     }

@@ -57,10 +57,10 @@ impl<'a> Orders<'a> {
     ) -> Result<Purchase> {
         let key = idempotency_key.map(IdempotencyKey::parse).transpose()?;
         let fingerprint = hex::encode(Sha256::digest(format!("item:{item_id}")));
-        if let Some(key) = &key {
-            if let Some(existing) = self.by_key(buyer.id(), key, &fingerprint).await? {
-                return Ok(existing);
-            }
+        if let Some(key) = &key
+            && let Some(existing) = self.by_key(buyer.id(), key, &fingerprint).await?
+        {
+            return Ok(existing);
         }
 
         let item = items::Entity::find_by_id(item_id)
@@ -104,10 +104,10 @@ impl<'a> Orders<'a> {
             Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
                 // A concurrent request with the same key won the race: answer with its order.
                 drop(txn);
-                if let Some(key) = &key {
-                    if let Some(existing) = self.by_key(buyer.id(), key, &fingerprint).await? {
-                        return Ok(existing);
-                    }
+                if let Some(key) = &key
+                    && let Some(existing) = self.by_key(buyer.id(), key, &fingerprint).await?
+                {
+                    return Ok(existing);
                 }
                 return Err(Error::conflict(
                     "CONFLICT",
@@ -176,14 +176,12 @@ impl<'a> Orders<'a> {
         if moved {
             live::publish(
                 self.store,
-                &Envelope::Message {
-                    message: LiveMessage::PurchaseFailed {
-                        order_id: row.id,
-                        user_id: row.user_id,
-                        items: vec![live_item(item)],
-                        reason: Some(reason.to_owned()),
-                    },
-                },
+                &Envelope::message(LiveMessage::PurchaseFailed {
+                    order_id: row.id,
+                    user_id: row.user_id,
+                    items: vec![live_item(item)],
+                    reason: Some(reason.to_owned()),
+                }),
             )
             .await;
         }
@@ -335,8 +333,30 @@ impl<'a> Orders<'a> {
                 })
             })
             .collect();
-        library.sort_by(|a, b| b.acquired_at.cmp(&a.acquired_at));
+        library.sort_by_key(|e| std::cmp::Reverse(e.acquired_at));
         Ok(library)
+    }
+
+    /// How many orders are in each state (for metrics).
+    pub async fn count_by_status(&self) -> Result<Vec<(OrderStatus, i64)>> {
+        let rows: Vec<(String, i64)> = orders::Entity::find()
+            .select_only()
+            .column(orders::Column::Status)
+            .column_as(orders::Column::Id.count(), "count")
+            .group_by(orders::Column::Status)
+            .into_tuple()
+            .all(self.store.db())
+            .await?;
+        Ok(OrderStatus::ALL
+            .into_iter()
+            .map(|status| {
+                let n = rows
+                    .iter()
+                    .find(|(s, _)| s == status.as_str())
+                    .map_or(0, |(_, n)| *n);
+                (status, n)
+            })
+            .collect())
     }
 
     /// Operators' view: orders (optionally of one status), newest first, with buyer and events.
@@ -439,13 +459,11 @@ impl<'a> Orders<'a> {
         let item = self.item_row(row.item_id).await?;
         live::publish(
             self.store,
-            &Envelope::Message {
-                message: LiveMessage::PurchaseRefunded {
-                    order_id,
-                    user_id: row.user_id,
-                    items: vec![live_item(&item)],
-                },
-            },
+            &Envelope::message(LiveMessage::PurchaseRefunded {
+                order_id,
+                user_id: row.user_id,
+                items: vec![live_item(&item)],
+            }),
         )
         .await;
         self.get(operator, order_id).await
@@ -482,14 +500,12 @@ impl<'a> Orders<'a> {
                 let item = self.item_row(row.item_id).await?;
                 live::publish(
                     self.store,
-                    &Envelope::Message {
-                        message: LiveMessage::PurchaseFailed {
-                            order_id: row.id,
-                            user_id: row.user_id,
-                            items: vec![live_item(&item)],
-                            reason: Some("expired".to_owned()),
-                        },
-                    },
+                    &Envelope::message(LiveMessage::PurchaseFailed {
+                        order_id: row.id,
+                        user_id: row.user_id,
+                        items: vec![live_item(&item)],
+                        reason: Some("expired".to_owned()),
+                    }),
                 )
                 .await;
             }
@@ -543,6 +559,7 @@ pub(crate) async fn transition(
     if result.rows_affected != 1 {
         return Ok(false);
     }
+    metrics::counter!("gamestore_order_transitions_total", "to" => to.as_str()).increment(1);
     record_history(conn, order_id, Some(from), to, reason).await?;
     Ok(true)
 }

@@ -263,6 +263,7 @@ impl<'a> Payments<'a> {
     }
 
     async fn process(&self, n: Notification) -> Result<Receipt> {
+        let received_at_ms = Utc::now().timestamp_millis();
         let txn = crate::db::begin_write(self.store.db()).await?;
         let now = Utc::now();
         let inserted = payment_events::Entity::insert(payment_events::ActiveModel {
@@ -288,6 +289,7 @@ impl<'a> Payments<'a> {
                 .ok_or_else(|| Error::internal("conflicting event vanished"))?;
             txn.commit().await?;
             tracing::info!(event_id = %n.event_id, outcome = %original.outcome, "duplicate payment notification");
+            count_webhook(n.scheme, "duplicate");
             let outcome =
                 Outcome::parse(&original.outcome).into_result(original.detail.as_deref())?;
             return Ok(Receipt {
@@ -309,9 +311,17 @@ impl<'a> Payments<'a> {
             .await?;
         txn.commit().await?;
         tracing::info!(event_id = %n.event_id, event_type = %n.event_type, outcome = outcome.as_str(), "payment notification processed");
+        count_webhook(n.scheme, outcome.as_str());
 
         for message in messages {
-            live::publish(self.store, &Envelope::Message { message }).await;
+            live::publish(
+                self.store,
+                &Envelope::Message {
+                    message,
+                    received_at_ms: Some(received_at_ms),
+                },
+            )
+            .await;
         }
         let outcome = outcome.into_result(detail.as_deref())?;
         Ok(Receipt {
@@ -525,27 +535,32 @@ impl<'a> Payments<'a> {
     }
 }
 
+fn count_webhook(scheme: &'static str, outcome: &'static str) {
+    metrics::counter!("gamestore_webhooks_total", "scheme" => scheme, "outcome" => outcome)
+        .increment(1);
+}
+
 fn mismatch(order: &orders::Model, n: &Notification) -> Option<String> {
-    if let Some(amount) = n.amount_cents {
-        if amount != order.amount_cents {
-            return Some(format!(
-                "amount {amount} does not match the order's {}",
-                order.amount_cents
-            ));
-        }
+    if let Some(amount) = n.amount_cents
+        && amount != order.amount_cents
+    {
+        return Some(format!(
+            "amount {amount} does not match the order's {}",
+            order.amount_cents
+        ));
     }
-    if let Some(currency) = &n.currency {
-        if !currency.eq_ignore_ascii_case(&order.currency) {
-            return Some(format!(
-                "currency {currency} does not match the order's {}",
-                order.currency
-            ));
-        }
+    if let Some(currency) = &n.currency
+        && !currency.eq_ignore_ascii_case(&order.currency)
+    {
+        return Some(format!(
+            "currency {currency} does not match the order's {}",
+            order.currency
+        ));
     }
-    if let Some(user) = n.user_id {
-        if user != order.user_id {
-            return Some("user does not match the order's buyer".to_owned());
-        }
+    if let Some(user) = n.user_id
+        && user != order.user_id
+    {
+        return Some("user does not match the order's buyer".to_owned());
     }
     None
 }

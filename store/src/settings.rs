@@ -35,6 +35,9 @@ pub struct Settings {
     /// Trust the first `X-Forwarded-For` address as the client's (only behind our own proxy).
     pub trust_forwarded_for: bool,
     pub log_json: bool,
+    /// On shutdown, report unready for this long before refusing new connections, so a load
+    /// balancer stops sending traffic first.
+    pub shutdown_drain: Duration,
 }
 
 #[derive(Clone)]
@@ -183,6 +186,7 @@ impl Settings {
             login_throttle: LoginThrottle::default(),
             trust_forwarded_for: parse_bool("TRUST_FORWARDED_FOR", false)?,
             log_json: lookup("LOG_FORMAT").is_some_and(|v| v.eq_ignore_ascii_case("json")),
+            shutdown_drain: parse_secs("SHUTDOWN_DRAIN_SECS", 0)?,
         })
     }
 

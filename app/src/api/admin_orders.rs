@@ -1,4 +1,4 @@
-use api_types::{AdminOrder, OrderStatus};
+use api_types::AdminOrder;
 use leptos::prelude::*;
 
 use crate::error::AppError;
@@ -9,7 +9,7 @@ pub async fn admin_orders(status: Option<String>) -> Result<Vec<AdminOrder>, App
     crate::ssr::require_admin().await?;
     let status = match status.as_deref().filter(|s| !s.is_empty()) {
         None => None,
-        Some(s) => Some(OrderStatus::parse(s).ok_or_else(|| {
+        Some(s) => Some(api_types::OrderStatus::parse(s).ok_or_else(|| {
             AppError::from(store::Error::invalid("status", "unknown order status"))
         })?),
     };

@@ -15,17 +15,25 @@ pub struct CatalogParams {
     pub page: Option<String>,
 }
 
-/// One page of the catalog, with the tags available for filtering.
+/// One page of the catalog, with the tags available for filtering. Flat optional arguments:
+/// an all-default query then encodes as an empty body.
 #[server(prefix = "/rpc")]
-pub async fn get_catalog(params: CatalogParams) -> Result<CatalogPage, AppError> {
+pub async fn get_catalog(
+    q: Option<String>,
+    tag: Option<String>,
+    min_price: Option<String>,
+    max_price: Option<String>,
+    sort: Option<String>,
+    page: Option<String>,
+) -> Result<CatalogPage, AppError> {
     let store = crate::ssr::store()?;
     let raw = store::catalog::RawQuery {
-        q: params.q,
-        tag: params.tag,
-        min_price: params.min_price,
-        max_price: params.max_price,
-        sort: params.sort,
-        page: params.page,
+        q,
+        tag,
+        min_price,
+        max_price,
+        sort,
+        page,
         per_page: None,
     };
     let query = store::catalog::Query::parse(&raw)?;

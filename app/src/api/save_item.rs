@@ -1,3 +1,8 @@
+#![expect(
+    clippy::too_many_arguments,
+    reason = "one argument per form field keeps the plain HTML form, and JavaScript-off posts, simple"
+)]
+
 use api_types::Item;
 use leptos::prelude::*;
 
@@ -6,7 +11,6 @@ use crate::error::AppError;
 /// Creates (no `id`) or updates an item from the operators' form. The price is typed in major
 /// units ("9.99") and converted to integer cents exactly.
 #[server(prefix = "/rpc")]
-#[allow(clippy::too_many_arguments)]
 pub async fn save_item(
     id: Option<i64>,
     sku: String,

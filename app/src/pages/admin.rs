@@ -138,8 +138,8 @@ fn ItemForm(item: Option<Item>) -> impl IntoView {
         tags: vec![],
         consumable: false,
         active: true,
-        created_at: chrono::Utc::now(),
-        updated_at: chrono::Utc::now(),
+        created_at: chrono::DateTime::UNIX_EPOCH,
+        updated_at: chrono::DateTime::UNIX_EPOCH,
     });
     let price = if item.is_some() {
         api_types::format_decimal(v.price_cents, &v.currency)

@@ -26,7 +26,9 @@ pub fn CatalogPage() -> impl IntoView {
             page: get("page"),
         }
     };
-    let catalog = Resource::new(params, get_catalog);
+    let catalog = Resource::new(params, |p| {
+        get_catalog(p.q, p.tag, p.min_price, p.max_price, p.sort, p.page)
+    });
 
     view! {
         <Title text=""/>
@@ -74,7 +76,7 @@ fn Filters(params: Signal<CatalogParams>) -> impl IntoView {
                 <div class="field grow">
                     <label for="q">"Search"</label>
                     <input id="q" type="search" name="q" placeholder="Sword, potion, dragon…" maxlength="100"
-                        prop:value=move || p().q.unwrap_or_default()/>
+                        value=move || p().q.unwrap_or_default()/>
                 </div>
                 <div class="field">
                     <label for="sort">"Sort by"</label>

@@ -5,10 +5,29 @@ use axum::response::{IntoResponse, Response};
 
 use store::catalog::{ItemPatch, NewItem, Query, RawQuery as CatalogParams};
 
+use api_types::{ErrorBody, Item};
+
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Admin, ApiJson};
 
+#[utoipa::path(get, path = "/api/items", tag = "items",
+    params(
+        ("q" = Option<String>, Query, description = "Search in names and descriptions (case-insensitive, at most 100 characters)"),
+        ("tag" = Option<String>, Query, description = "Only items with this tag"),
+        ("min_price" = Option<i64>, Query, description = "Lowest price in cents", minimum = 0),
+        ("max_price" = Option<i64>, Query, description = "Highest price in cents", minimum = 0),
+        ("sort" = Option<api_types::Sort>, Query, description = "name (default), price, -price or newest"),
+        ("page" = Option<u32>, Query, description = "1-based page", minimum = 1),
+        ("per_page" = Option<u32>, Query, description = "Items per page, 1–100 (default 20)", minimum = 1, maximum = 100),
+    ),
+    responses(
+        (status = 200, description = "One page of the catalog, a bare array", body = [Item],
+            headers(("X-Total-Count" = u64, description = "Matching items in all pages"), ("Link" = String, description = "rel=next / rel=prev page URLs"))),
+        (status = 400, description = "Malformed request", body = ErrorBody),
+        (status = 422, description = "Invalid field (the error names it)", body = ErrorBody),
+        (status = 503, description = "A dependency is unavailable", body = ErrorBody)
+    ))]
 /// `GET /api/items`: the catalog page as a bare JSON array, with `X-Total-Count` and `Link`.
 pub async fn list_items(
     State(state): State<AppState>,
@@ -41,10 +60,10 @@ pub async fn list_items(
     if query.page > 1 {
         links.push(link((query.page - 1).min(pages), "prev"));
     }
-    if !links.is_empty() {
-        if let Ok(value) = HeaderValue::from_str(&links.join(", ")) {
-            headers.insert(header::LINK, value);
-        }
+    if !links.is_empty()
+        && let Ok(value) = HeaderValue::from_str(&links.join(", "))
+    {
+        headers.insert(header::LINK, value);
     }
     headers.insert(
         header::ACCESS_CONTROL_EXPOSE_HEADERS,
@@ -58,6 +77,12 @@ fn item_id(raw: &str) -> Result<i64, ApiError> {
         .map_err(|_| ApiError(store::Error::NotFound("item")))
 }
 
+#[utoipa::path(get, path = "/api/items/{id}", tag = "items", params(("id" = i64, Path, description = "Item id")),
+    responses(
+        (status = 200, description = "The item (archived ones have active: false)", body = Item),
+        (status = 404, description = "Not found", body = ErrorBody),
+        (status = 503, description = "A dependency is unavailable", body = ErrorBody)
+    ))]
 /// `GET /api/items/{id}`: one item (archived items too, marked `active: false`).
 pub async fn get_item(
     State(state): State<AppState>,
@@ -74,6 +99,18 @@ pub async fn get_item(
         .into_response())
 }
 
+#[utoipa::path(post, path = "/api/items", tag = "items", security(("session" = [])), request_body = store::catalog::NewItem,
+    responses(
+        (status = 201, description = "Created", body = Item),
+        (status = 400, description = "Malformed request", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not allowed, or a cross-site request (CSRF_REJECTED)", body = ErrorBody),
+        (status = 409, description = "Conflict", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Unsupported content type", body = ErrorBody),
+        (status = 422, description = "Invalid field (the error names it)", body = ErrorBody),
+        (status = 503, description = "A dependency is unavailable", body = ErrorBody)
+    ))]
 /// `POST /api/items` (operators).
 pub async fn create_item(
     State(state): State<AppState>,
@@ -89,6 +126,20 @@ pub async fn create_item(
     Ok(response)
 }
 
+#[utoipa::path(patch, path = "/api/items/{id}", tag = "items", security(("session" = [])), params(("id" = i64, Path, description = "Item id")),
+    request_body = store::catalog::ItemPatch,
+    responses(
+        (status = 200, description = "Updated", body = Item),
+        (status = 400, description = "Malformed request", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not allowed, or a cross-site request (CSRF_REJECTED)", body = ErrorBody),
+        (status = 404, description = "Not found", body = ErrorBody),
+        (status = 409, description = "Conflict", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Unsupported content type", body = ErrorBody),
+        (status = 422, description = "Invalid field (the error names it)", body = ErrorBody),
+        (status = 503, description = "A dependency is unavailable", body = ErrorBody)
+    ))]
 /// `PATCH /api/items/{id}` (operators): change the fields given.
 pub async fn update_item(
     State(state): State<AppState>,
@@ -100,6 +151,14 @@ pub async fn update_item(
     Ok(Json(item).into_response())
 }
 
+#[utoipa::path(delete, path = "/api/items/{id}", tag = "items", security(("session" = [])), params(("id" = i64, Path, description = "Item id")),
+    responses(
+        (status = 204, description = "Archived: hidden from the catalog, kept in past orders"),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not allowed, or a cross-site request (CSRF_REJECTED)", body = ErrorBody),
+        (status = 404, description = "Not found", body = ErrorBody),
+        (status = 503, description = "A dependency is unavailable", body = ErrorBody)
+    ))]
 /// `DELETE /api/items/{id}` (operators): archives; past orders keep showing the item.
 pub async fn archive_item(
     State(state): State<AppState>,

@@ -5,13 +5,14 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use api_types::OrderStatus;
+use api_types::{AdminOrder, ErrorBody, Order, OrderStatus};
+use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Admin, ApiJson, Auth};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct PurchaseRequest {
     pub item_id: i64,
     /// Accepted for old clients; must be the session user if present.
@@ -19,6 +20,20 @@ pub struct PurchaseRequest {
     pub user_id: Option<Uuid>,
 }
 
+#[utoipa::path(post, path = "/api/purchases", tag = "purchases", security(("session" = [])), request_body = PurchaseRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Same key and body again returns the same order")),
+    responses(
+        (status = 202, description = "A pending order; the payment is confirmed asynchronously", body = Order),
+        (status = 400, description = "Malformed request", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not allowed, or a cross-site request (CSRF_REJECTED)", body = ErrorBody),
+        (status = 404, description = "Not found", body = ErrorBody),
+        (status = 409, description = "Conflict", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Unsupported content type", body = ErrorBody),
+        (status = 422, description = "Invalid field (the error names it)", body = ErrorBody),
+        (status = 503, description = "A dependency is unavailable", body = ErrorBody)
+    ))]
 /// `POST /api/purchases`: a pending order for the session user (202).
 pub async fn create_purchase(
     State(state): State<AppState>,
@@ -54,6 +69,16 @@ struct ListParams {
     user_id: Option<String>,
 }
 
+#[utoipa::path(get, path = "/api/purchases", tag = "purchases", security(("session" = [])),
+    params(("user_id" = Option<uuid::Uuid>, Query, description = "Whose orders: yourself, or anyone for operators")),
+    responses(
+        (status = 200, description = "Orders, newest first", body = [Order]),
+        (status = 400, description = "Malformed request", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not allowed, or a cross-site request (CSRF_REJECTED)", body = ErrorBody),
+        (status = 422, description = "Invalid field (the error names it)", body = ErrorBody),
+        (status = 503, description = "A dependency is unavailable", body = ErrorBody)
+    ))]
 /// `GET /api/purchases[?user_id=]`: the caller's orders, newest first.
 pub async fn list_purchases(
     State(state): State<AppState>,
@@ -78,6 +103,14 @@ fn order_id(raw: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(raw).map_err(|_| ApiError(store::Error::NotFound("order")))
 }
 
+#[utoipa::path(get, path = "/api/purchases/{order_id}", tag = "purchases", security(("session" = [])),
+    params(("order_id" = uuid::Uuid, Path, description = "Order id")),
+    responses(
+        (status = 200, description = "The order with its status history", body = Order),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 404, description = "Not found", body = ErrorBody),
+        (status = 503, description = "A dependency is unavailable", body = ErrorBody)
+    ))]
 /// `GET /api/purchases/{order_id}`: one order with its status history.
 pub async fn get_purchase(
     State(state): State<AppState>,
@@ -88,12 +121,25 @@ pub async fn get_purchase(
     Ok(Json(order).into_response())
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, ToSchema)]
 pub struct RefundRequest {
     #[serde(default)]
     pub reason: Option<String>,
 }
 
+#[utoipa::path(post, path = "/api/purchases/{order_id}/refund", tag = "purchases", security(("session" = [])),
+    params(("order_id" = uuid::Uuid, Path, description = "Order id")), request_body(content = Option<RefundRequest>, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Refunded (operators only)", body = Order),
+        (status = 400, description = "Malformed request", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not allowed, or a cross-site request (CSRF_REJECTED)", body = ErrorBody),
+        (status = 404, description = "Not found", body = ErrorBody),
+        (status = 409, description = "Conflict", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 422, description = "Invalid field (the error names it)", body = ErrorBody),
+        (status = 503, description = "A dependency is unavailable", body = ErrorBody)
+    ))]
 /// `POST /api/purchases/{order_id}/refund` (operators).
 pub async fn refund_purchase(
     State(state): State<AppState>,
@@ -124,6 +170,19 @@ struct AdminListParams {
     limit: Option<String>,
 }
 
+#[utoipa::path(get, path = "/api/admin/orders", tag = "purchases", security(("session" = [])),
+    params(
+        ("status" = Option<OrderStatus>, Query, description = "Only orders in this state"),
+        ("limit" = Option<u32>, Query, description = "At most this many, 1–500 (default 100)", minimum = 1, maximum = 500),
+    ),
+    responses(
+        (status = 200, description = "Orders with buyer and payment events (operators only)", body = [AdminOrder]),
+        (status = 400, description = "Malformed request", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not allowed, or a cross-site request (CSRF_REJECTED)", body = ErrorBody),
+        (status = 422, description = "Invalid field (the error names it)", body = ErrorBody),
+        (status = 503, description = "A dependency is unavailable", body = ErrorBody)
+    ))]
 /// `GET /api/admin/orders[?status=&limit=]` (operators): orders with buyer and payment events.
 pub async fn list_all_orders(
     State(state): State<AppState>,

@@ -3,21 +3,34 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use api_types::{ErrorBody, Role, User};
 
 use store::accounts::cookie;
 
 use crate::AppState;
-use crate::error::{ApiResult, plain};
+use crate::error::{ApiResult, Reject, reject};
 use crate::extract::{Admin, ApiJson, Auth, ClientIp};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct Credentials {
     pub username: String,
     pub password: String,
 }
 
+#[utoipa::path(post, path = "/api/users", tag = "users", request_body = Credentials,
+    responses(
+        (status = 201, description = "Registered", body = User),
+        (status = 400, description = "Malformed request", body = ErrorBody),
+        (status = 403, description = "Not allowed, or a cross-site request (CSRF_REJECTED)", body = ErrorBody),
+        (status = 409, description = "Conflict", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Unsupported content type", body = ErrorBody),
+        (status = 422, description = "Invalid field (the error names it)", body = ErrorBody),
+        (status = 503, description = "A dependency is unavailable", body = ErrorBody)
+    ))]
 /// `POST /api/users`: register a customer account.
 pub async fn register_user(
     State(state): State<AppState>,
@@ -31,6 +44,29 @@ pub async fn register_user(
     Ok((StatusCode::CREATED, Json(user)).into_response())
 }
 
+/// The body of a successful login.
+#[derive(Serialize, ToSchema)]
+pub struct LoggedIn {
+    pub user_id: uuid::Uuid,
+    pub username: String,
+    pub role: Role,
+}
+
+#[utoipa::path(post, path = "/api/users/login", tag = "users",
+    request_body(content(
+        (Credentials = "application/json"),
+        (Credentials = "application/x-www-form-urlencoded"),
+    )),
+    responses(
+        (status = 200, description = "Logged in; sets the session cookie", body = LoggedIn),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not allowed, or a cross-site request (CSRF_REJECTED)", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Unsupported content type", body = ErrorBody),
+        (status = 422, description = "Invalid field (the error names it)", body = ErrorBody),
+        (status = 429, description = "Too many failed attempts (Retry-After)", body = ErrorBody),
+        (status = 503, description = "A dependency is unavailable", body = ErrorBody)
+    ))]
 /// `POST /api/users/login`: JSON or an OAuth2-style form; sets the session cookie.
 pub async fn login(
     State(state): State<AppState>,
@@ -40,7 +76,7 @@ pub async fn login(
 ) -> ApiResult<Response> {
     let credentials = match parse_credentials(&headers, &body) {
         Ok(c) => c,
-        Err(response) => return Ok(response),
+        Err(rejection) => return Ok(rejection.into_response()),
     };
     let (user, session) = state
         .store
@@ -48,11 +84,11 @@ pub async fn login(
         .login(&credentials.username, &credentials.password, ip)
         .await?;
     let set_cookie = cookie::issue(&session.token, session.max_age_secs, state.store.settings());
-    let mut response = Json(json!({
-        "user_id": user.user_id,
-        "username": user.username,
-        "role": user.role,
-    }))
+    let mut response = Json(LoggedIn {
+        user_id: user.user_id,
+        username: user.username,
+        role: user.role,
+    })
     .into_response();
     if let Ok(value) = HeaderValue::from_str(&set_cookie) {
         response.headers_mut().insert(header::SET_COOKIE, value);
@@ -63,7 +99,7 @@ pub async fn login(
     Ok(response)
 }
 
-fn parse_credentials(headers: &HeaderMap, body: &[u8]) -> Result<Credentials, Response> {
+fn parse_credentials(headers: &HeaderMap, body: &[u8]) -> Result<Credentials, Reject> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -76,13 +112,13 @@ fn parse_credentials(headers: &HeaderMap, body: &[u8]) -> Result<Credentials, Re
     match content_type.as_str() {
         "application/json" => serde_json::from_slice::<Credentials>(body).map_err(|e| {
             if e.is_data() {
-                plain(
+                reject(
                     StatusCode::UNPROCESSABLE_ENTITY,
                     "VALIDATION_FAILED",
                     format!("expected {{username, password}}: {e}"),
                 )
             } else {
-                plain(
+                reject(
                     StatusCode::BAD_REQUEST,
                     "MALFORMED_JSON",
                     format!("the request body is not valid JSON: {e}"),
@@ -91,13 +127,13 @@ fn parse_credentials(headers: &HeaderMap, body: &[u8]) -> Result<Credentials, Re
         }),
         "application/x-www-form-urlencoded" => serde_urlencoded::from_bytes::<Credentials>(body)
             .map_err(|e| {
-                plain(
+                reject(
                     StatusCode::UNPROCESSABLE_ENTITY,
                     "VALIDATION_FAILED",
                     format!("expected username and password fields: {e}"),
                 )
             }),
-        _ => Err(plain(
+        _ => Err(reject(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "UNSUPPORTED_MEDIA_TYPE",
             "send JSON or an application/x-www-form-urlencoded form",
@@ -105,6 +141,13 @@ fn parse_credentials(headers: &HeaderMap, body: &[u8]) -> Result<Credentials, Re
     }
 }
 
+#[utoipa::path(post, path = "/api/users/logout", tag = "users", security(("session" = [])),
+    responses(
+        (status = 204, description = "Session revoked; cookie cleared"),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not allowed, or a cross-site request (CSRF_REJECTED)", body = ErrorBody),
+        (status = 503, description = "A dependency is unavailable", body = ErrorBody)
+    ))]
 /// `POST /api/users/logout`: revokes the session everywhere.
 pub async fn logout(State(state): State<AppState>, Auth(user): Auth) -> ApiResult<Response> {
     state.store.accounts().logout(&user).await?;
@@ -119,16 +162,33 @@ fn clear_cookie(state: &AppState, status: StatusCode) -> Response {
     response
 }
 
+#[utoipa::path(get, path = "/api/users/me", tag = "users", security(("session" = [])),
+    responses(
+        (status = 200, description = "The logged-in user", body = User),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 503, description = "A dependency is unavailable", body = ErrorBody)
+    ))]
 /// `GET /api/users/me`.
 pub async fn current_user(Auth(user): Auth) -> impl IntoResponse {
     Json(user.user)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct DeleteAccount {
     pub password: String,
 }
 
+#[utoipa::path(delete, path = "/api/users/me", tag = "users", security(("session" = [])), request_body = DeleteAccount,
+    responses(
+        (status = 204, description = "Account closed; orders are kept"),
+        (status = 400, description = "Malformed request", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not allowed, or a cross-site request (CSRF_REJECTED)", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Unsupported content type", body = ErrorBody),
+        (status = 422, description = "Invalid field (the error names it)", body = ErrorBody),
+        (status = 503, description = "A dependency is unavailable", body = ErrorBody)
+    ))]
 /// `DELETE /api/users/me`: closes the account (password required); orders are kept.
 pub async fn delete_current_user(
     State(state): State<AppState>,
@@ -143,6 +203,13 @@ pub async fn delete_current_user(
     Ok(clear_cookie(&state, StatusCode::NO_CONTENT))
 }
 
+#[utoipa::path(get, path = "/api/users", tag = "users", security(("session" = [])),
+    responses(
+        (status = 200, description = "Every account (operators only)", body = [User]),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not allowed, or a cross-site request (CSRF_REJECTED)", body = ErrorBody),
+        (status = 503, description = "A dependency is unavailable", body = ErrorBody)
+    ))]
 /// `GET /api/users`: every account (operators only).
 pub async fn list_users(State(state): State<AppState>, Admin(_): Admin) -> ApiResult<Response> {
     Ok(Json(state.store.accounts().list().await?).into_response())
@@ -175,17 +242,17 @@ mod tests {
         assert!(form.is_ok());
         let bad = parse_credentials(&headers("text/plain"), b"a:b");
         assert_eq!(
-            bad.err().map(|r| r.status()),
+            bad.err().map(|r| r.status),
             Some(StatusCode::UNSUPPORTED_MEDIA_TYPE)
         );
         let broken = parse_credentials(&headers("application/json"), b"{");
         assert_eq!(
-            broken.err().map(|r| r.status()),
+            broken.err().map(|r| r.status),
             Some(StatusCode::BAD_REQUEST)
         );
         let shape = parse_credentials(&headers("application/json"), br#"{"username":1}"#);
         assert_eq!(
-            shape.err().map(|r| r.status()),
+            shape.err().map(|r| r.status),
             Some(StatusCode::UNPROCESSABLE_ENTITY)
         );
     }

@@ -5,9 +5,27 @@ use axum::response::{IntoResponse, Response};
 
 use store::payments::StandardDelivery;
 
+use api_types::ErrorBody;
+
 use crate::AppState;
 use crate::error::ApiResult;
 
+#[utoipa::path(post, path = "/api/webhooks/payment", tag = "webhooks",
+    request_body(content = paysim::Event, content_type = "application/json",
+        description = "Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature headers), or Xsolla-style with Authorization: Signature"),
+    params(
+        ("webhook-id" = Option<String>, Header, description = "Delivery id (the dedupe key)"),
+        ("webhook-timestamp" = Option<String>, Header, description = "Unix seconds; ±5 minutes"),
+        ("webhook-signature" = Option<String>, Header, description = "v1,<base64 HMAC-SHA256>, space-separated list"),
+    ),
+    responses(
+        (status = 204, description = "Accepted (also for a duplicate of an applied event)"),
+        (status = 400, description = "Malformed request", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 422, description = "Invalid field (the error names it)", body = ErrorBody),
+        (status = 503, description = "A dependency is unavailable", body = ErrorBody)
+    ))]
 /// `POST /api/webhooks/payment`: a signed payment notification. Standard Webhooks headers, or an
 /// `Authorization: Signature …` header for the Xsolla-style scheme. The body is taken as raw
 /// bytes: the signature covers exactly what was sent.

@@ -178,6 +178,13 @@ impl TestApp {
         }
     }
 
+    /// Starts a graceful shutdown (as SIGTERM would).
+    pub fn shutdown(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+
     /// Another server over the same database and cache: a second replica.
     pub async fn replica(&self) -> Self {
         let secret = self.secret_text.clone();

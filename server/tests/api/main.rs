@@ -5,6 +5,7 @@ mod helpers;
 
 mod health;
 mod items;
+mod operations;
 mod pages;
 mod purchases;
 mod users;

@@ -65,7 +65,8 @@ async fn signature_failures_are_401_and_change_nothing() {
     tampered[last] = b' ';
     let pretty = serde_json::to_vec_pretty(&serde_json::from_slice::<Value>(&body).expect("json"))
         .expect("json");
-    let cases: Vec<(&str, Vec<(&'static str, String)>, Vec<u8>)> = vec![
+    type Headers = Vec<(&'static str, String)>;
+    let cases: Vec<(&str, Headers, Vec<u8>)> = vec![
         (
             "tampered body",
             headers("msg_1", ts, good_sig.clone()),

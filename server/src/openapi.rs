@@ -1,0 +1,69 @@
+//! The OpenAPI 3 description of the REST API, generated from the handlers' annotations and the
+//! wire types, served at `/api/openapi.json`.
+
+use axum::Json;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::api;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Game Store API",
+        description = "Catalog, accounts, purchases and payment webhooks of the game store. \
+            Errors are always `{\"error\": {\"code\", \"message\", \"field\"?}}`. Requests that \
+            change state and carry the session cookie must come from the store's own origin \
+            (`Origin` or `Referer`), otherwise they are refused with 403 `CSRF_REJECTED`."
+    ),
+    paths(
+        api::users::register_user,
+        api::users::login,
+        api::users::logout,
+        api::users::current_user,
+        api::users::delete_current_user,
+        api::users::list_users,
+        api::items::list_items,
+        api::items::get_item,
+        api::items::create_item,
+        api::items::update_item,
+        api::items::archive_item,
+        api::orders::create_purchase,
+        api::orders::list_purchases,
+        api::orders::get_purchase,
+        api::orders::refund_purchase,
+        api::orders::list_all_orders,
+        api::webhooks::receive_payment,
+        api::health::healthz,
+        api::health::readyz,
+    ),
+    modifiers(&SessionCookie),
+    tags(
+        (name = "users", description = "Accounts and sessions"),
+        (name = "items", description = "The catalog"),
+        (name = "purchases", description = "Orders and their payment"),
+        (name = "webhooks", description = "Payment provider notifications"),
+        (name = "health", description = "Probes"),
+    )
+)]
+pub struct ApiDoc;
+
+struct SessionCookie;
+
+impl Modify for SessionCookie {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                store::accounts::SESSION_COOKIE,
+                "Set by POST /api/users/login",
+            ))),
+        );
+    }
+}
+
+/// `GET /api/openapi.json`.
+pub async fn spec() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
