@@ -366,122 +366,132 @@ impl<'a> Payments<'a> {
             .ok_or_else(|| Error::internal("order refers to a missing item"))?;
         let items = vec![live_item(&item)];
         let user_id = order.user_id;
-        let status = parse_status(&order.status);
         let tx = n.transaction_id.as_deref();
         let reason = n.reason.as_deref();
 
-        let (outcome, detail, messages) = match (kind, status) {
-            (Kind::Paid, OrderStatus::Pending) => {
-                if !transition(
-                    txn,
-                    order_id,
-                    OrderStatus::Pending,
-                    OrderStatus::Paid,
-                    Some("payment confirmed"),
-                    tx,
-                )
-                .await?
-                {
-                    return Ok((
-                        Outcome::NoOp,
-                        Some("lost a race; already moved".to_owned()),
-                        vec![],
-                    ));
-                }
-                let mut messages = vec![LiveMessage::PurchaseSuccess {
-                    order_id,
-                    user_id,
-                    items: items.clone(),
-                }];
-                if self.apply_deferred_refunds(txn, order_id).await? {
-                    messages.push(LiveMessage::PurchaseRefunded {
+        let mut status = parse_status(&order.status);
+        let mut attempts = 0;
+        let (outcome, detail, messages) = 'decide: loop {
+            attempts += 1;
+            if attempts > 1 {
+                let current = orders::Entity::find_by_id(order_id)
+                    .one(txn)
+                    .await?
+                    .ok_or_else(|| Error::internal("order vanished"))?;
+                status = parse_status(&current.status);
+            }
+            if attempts > 3 {
+                break 'decide (
+                    Outcome::NoOp,
+                    Some("the order kept changing".to_owned()),
+                    vec![],
+                );
+            }
+            break 'decide match (kind, status) {
+                (Kind::Paid, OrderStatus::Pending) => {
+                    if !transition(
+                        txn,
+                        order_id,
+                        OrderStatus::Pending,
+                        OrderStatus::Paid,
+                        Some("payment confirmed"),
+                        tx,
+                    )
+                    .await?
+                    {
+                        // Another actor moved the order first: decide again on its new state.
+                        continue 'decide;
+                    }
+                    let mut messages = vec![LiveMessage::PurchaseSuccess {
                         order_id,
                         user_id,
-                        items,
-                    });
+                        items: items.clone(),
+                    }];
+                    if self.apply_deferred_refunds(txn, order_id).await? {
+                        messages.push(LiveMessage::PurchaseRefunded {
+                            order_id,
+                            user_id,
+                            items,
+                        });
+                    }
+                    (Outcome::Applied, None, messages)
                 }
-                (Outcome::Applied, None, messages)
-            }
-            (Kind::Paid, OrderStatus::Paid | OrderStatus::Refunded) => {
-                (Outcome::NoOp, None, vec![])
-            }
-            (Kind::Paid, late @ (OrderStatus::Failed | OrderStatus::Expired)) => (
-                Outcome::LatePayment,
-                Some(format!(
-                    "payment arrived for an order that is {}; refund it at the provider",
-                    late.as_str()
-                )),
-                vec![],
-            ),
-            (Kind::Failed | Kind::Canceled, OrderStatus::Pending) => {
-                let why = reason.unwrap_or("payment failed");
-                if !transition(
-                    txn,
-                    order_id,
-                    OrderStatus::Pending,
-                    OrderStatus::Failed,
-                    Some(why),
-                    tx,
-                )
-                .await?
-                {
-                    return Ok((
-                        Outcome::NoOp,
-                        Some("lost a race; already moved".to_owned()),
-                        vec![],
-                    ));
+                (Kind::Paid, OrderStatus::Paid | OrderStatus::Refunded) => {
+                    (Outcome::NoOp, None, vec![])
                 }
-                (
-                    Outcome::Applied,
-                    None,
-                    vec![LiveMessage::PurchaseFailed {
-                        order_id,
-                        user_id,
-                        items,
-                        reason: Some(why.to_owned()),
-                    }],
-                )
-            }
-            (Kind::Refunded | Kind::Canceled, OrderStatus::Paid) => {
-                let why = reason.unwrap_or("refunded by the provider");
-                if !transition(
-                    txn,
-                    order_id,
-                    OrderStatus::Paid,
-                    OrderStatus::Refunded,
-                    Some(why),
-                    None,
-                )
-                .await?
-                {
-                    return Ok((
-                        Outcome::NoOp,
-                        Some("lost a race; already moved".to_owned()),
-                        vec![],
-                    ));
-                }
-                (
-                    Outcome::Applied,
-                    None,
-                    vec![LiveMessage::PurchaseRefunded {
-                        order_id,
-                        user_id,
-                        items,
-                    }],
-                )
-            }
-            (Kind::Refunded, OrderStatus::Pending) => (
-                Outcome::Deferred,
-                Some(
-                    "refund arrived before its payment; applied when the payment lands".to_owned(),
+                (Kind::Paid, late @ (OrderStatus::Failed | OrderStatus::Expired)) => (
+                    Outcome::LatePayment,
+                    Some(format!(
+                        "payment arrived for an order that is {}; refund it at the provider",
+                        late.as_str()
+                    )),
+                    vec![],
                 ),
-                vec![],
-            ),
-            (Kind::Failed, _) | (Kind::Refunded | Kind::Canceled, _) => (
-                Outcome::NoOp,
-                Some(format!("order is already {}", status.as_str())),
-                vec![],
-            ),
+                (Kind::Failed | Kind::Canceled, OrderStatus::Pending) => {
+                    let why = reason.unwrap_or("payment failed");
+                    if !transition(
+                        txn,
+                        order_id,
+                        OrderStatus::Pending,
+                        OrderStatus::Failed,
+                        Some(why),
+                        tx,
+                    )
+                    .await?
+                    {
+                        // Another actor moved the order first: decide again on its new state.
+                        continue 'decide;
+                    }
+                    (
+                        Outcome::Applied,
+                        None,
+                        vec![LiveMessage::PurchaseFailed {
+                            order_id,
+                            user_id,
+                            items,
+                            reason: Some(why.to_owned()),
+                        }],
+                    )
+                }
+                (Kind::Refunded | Kind::Canceled, OrderStatus::Paid) => {
+                    let why = reason.unwrap_or("refunded by the provider");
+                    if !transition(
+                        txn,
+                        order_id,
+                        OrderStatus::Paid,
+                        OrderStatus::Refunded,
+                        Some(why),
+                        None,
+                    )
+                    .await?
+                    {
+                        // Another actor moved the order first: decide again on its new state.
+                        continue 'decide;
+                    }
+                    (
+                        Outcome::Applied,
+                        None,
+                        vec![LiveMessage::PurchaseRefunded {
+                            order_id,
+                            user_id,
+                            items,
+                        }],
+                    )
+                }
+                (Kind::Refunded, OrderStatus::Pending) => (
+                    Outcome::Deferred,
+                    Some(
+                        "refund arrived before its payment; applied when the payment lands"
+                            .to_owned(),
+                    ),
+                    vec![],
+                ),
+                (Kind::Failed, _) | (Kind::Refunded | Kind::Canceled, _) => (
+                    Outcome::NoOp,
+                    Some(format!("order is already {}", status.as_str())),
+                    vec![],
+                ),
+            };
         };
         Ok((outcome, detail, messages))
     }
