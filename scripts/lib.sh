@@ -12,7 +12,7 @@ CARGO_LEPTOS_VERSION="0.3.5"
 BINARYEN_NPM_VERSION="132.0.0"
 PLAYWRIGHT_VERSION="1.65.1"
 
-export PATH="$HOME/.cargo/bin:$PATH"
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 
 log() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }

@@ -5,10 +5,12 @@
 //! database or a secret.
 
 mod money;
+mod time;
 
 pub use money::{
     SUPPORTED_CURRENCIES, currency_exponent, format_decimal, format_money, major_units, parse_price,
 };
+pub use time::{format_clock, format_minute};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

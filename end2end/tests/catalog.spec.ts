@@ -5,7 +5,8 @@ test.describe("catalog", () => {
   test("renders the catalog with items, paging and item pages", async ({ page, javaScriptEnabled }) => {
     await page.goto("/");
     await hydrated(page, javaScriptEnabled);
-    await expect(page.getByTestId("result-count")).toContainText("45 items");
+    // 45 seeded items, plus any an admin test created meanwhile.
+    await expect(page.getByTestId("result-count")).toContainText(/\b4[5-9] items · page 1 of 3/);
     await expect(page.getByTestId("item-card")).toHaveCount(20);
     await expect(page.getByTestId("catalog-grid")).toContainText("Dragon Sword");
 
@@ -47,6 +48,6 @@ test.describe("catalog", () => {
     await page.goto("/?q=no-such-item-anywhere");
     await expect(page.getByTestId("empty-state")).toContainText("No items match");
     await page.getByRole("link", { name: "Clear filters" }).click();
-    await expect(page.getByTestId("result-count")).toContainText("45 items");
+    await expect(page.getByTestId("result-count")).toContainText(/\b4[5-9] items/);
   });
 });

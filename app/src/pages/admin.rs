@@ -258,7 +258,7 @@ fn AdminOrderRow(order: AdminOrder, refund: ServerAction<RefundOrder>) -> impl I
                 <StatusBadge status=o.status/>
                 <span class="grow">{o.item.name.clone()}" · "{order.username.clone()}</span>
                 <span>{format_money(o.amount_cents, &o.currency)}</span>
-                <time class="muted">{o.created_at.format("%Y-%m-%d %H:%M").to_string()}</time>
+                <time class="muted">{api_types::format_minute(&o.created_at)}</time>
             </summary>
             <dl class="facts">
                 <dt>"Order"</dt><dd><A href=format!("/orders/{}", o.order_id)><code>{o.order_id.to_string()}</code></A></dd>
@@ -274,7 +274,7 @@ fn AdminOrderRow(order: AdminOrder, refund: ServerAction<RefundOrder>) -> impl I
                         <tbody>
                             {events.into_iter().map(|e| view! {
                                 <tr>
-                                    <td>{e.received_at.format("%H:%M:%S").to_string()}</td>
+                                    <td>{api_types::format_clock(&e.received_at)}</td>
                                     <td>{e.event_type.clone()}</td>
                                     <td>{e.outcome.clone()}{e.detail.clone().map(|d| view! { <span class="muted">" — "{d}</span> })}</td>
                                     <td><code>{e.event_id.clone()}</code></td>

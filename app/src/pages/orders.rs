@@ -10,7 +10,7 @@ use crate::components::status::StatusBadge;
 use crate::live::LiveState;
 
 fn when(at: &chrono::DateTime<chrono::Utc>) -> String {
-    at.format("%Y-%m-%d %H:%M UTC").to_string()
+    api_types::format_minute(at)
 }
 
 #[component]
