@@ -137,3 +137,9 @@ report_bundle_size() {
     printf '  %-16s %8s bytes raw, %8s bytes gzipped\n' "$(basename "$f")" "$(wc -c <"$f")" "$(gzip -9c "$f" | wc -c)" >&2
   done
 }
+
+# The release build of the payment simulator, with the server's feature set and RUSTFLAGS so the
+# dependencies cargo-leptos just built are reused rather than rebuilt.
+build_paysim_release() {
+  RUSTFLAGS="--cfg erase_components" cargo build --release -p server -p paysim --bin paysim
+}

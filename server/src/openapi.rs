@@ -37,6 +37,7 @@ use crate::api;
         api::health::healthz,
         api::health::readyz,
     ),
+    components(schemas(api_types::Sort, api_types::OrderStatus)),
     modifiers(&SessionCookie),
     tags(
         (name = "users", description = "Accounts and sessions"),

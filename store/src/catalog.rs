@@ -271,10 +271,16 @@ impl LocalCache {
 /// A new item, as an operator submits it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct NewItem {
+    /// 2–64 of a-z 0-9 -, starting with a letter or digit.
+    #[schema(pattern = "^[a-z0-9][a-z0-9-]{1,63}$")]
     pub sku: String,
+    #[schema(min_length = 1, max_length = 120)]
     pub name: String,
     #[serde(default)]
+    #[schema(max_length = 2000)]
     pub description: String,
+    /// Minor units (cents), 1 to 100,000,000.
+    #[schema(minimum = 1, maximum = 100_000_000)]
     pub price_cents: i64,
     #[serde(default = "default_currency")]
     pub currency: String,

@@ -16,7 +16,11 @@ use crate::extract::{Admin, ApiJson, Auth, ClientIp};
 
 #[derive(Deserialize, ToSchema)]
 pub struct Credentials {
+    /// 3–32 of a-z 0-9 _ - (upper case is folded to lower case).
+    #[schema(min_length = 3, max_length = 32, pattern = "^[A-Za-z0-9_-]{3,32}$")]
     pub username: String,
+    /// 8–128 characters.
+    #[schema(min_length = 8, max_length = 128)]
     pub password: String,
 }
 
@@ -59,6 +63,7 @@ pub struct LoggedIn {
     )),
     responses(
         (status = 200, description = "Logged in; sets the session cookie", body = LoggedIn),
+        (status = 400, description = "Malformed request", body = ErrorBody),
         (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not allowed, or a cross-site request (CSRF_REJECTED)", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
