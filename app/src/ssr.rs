@@ -74,3 +74,19 @@ pub fn client_ip(trust_forwarded_for: bool) -> Option<std::net::IpAddr> {
         .map(|c| c.0.ip());
     store::accounts::client_address(forwarded, peer, trust_forwarded_for)
 }
+
+/// Logs `username` in and sets the session cookie on the response.
+pub async fn start_session(
+    store: &Store,
+    username: &str,
+    password: &str,
+) -> Result<api_types::User, AppError> {
+    let ip = client_ip(store.settings().trust_forwarded_for);
+    let (user, session) = store.accounts().login(username, password, ip).await?;
+    set_cookie(&cookie::issue(
+        &session.token,
+        session.max_age_secs,
+        store.settings(),
+    ));
+    Ok(user)
+}

@@ -137,6 +137,7 @@ pub async fn run(spec: &Spec, server_pid: Option<&str>) -> Result<serde_json::Va
         "reconnects": total.reconnects,
         "bytes_per_response": total.bytes / total.requests.max(1),
         "latency": total.latency.summary(),
+        "machine_cpu_pct": cpu["machine_cpu_pct"],
         "loadgen_cpu_pct": cpu["loadgen_cpu_pct"],
         "server_cpu_pct": cpu["server_cpu_pct"],
         "postgres_cpu_pct": cpu["postgres_cpu_pct"],

@@ -203,6 +203,7 @@ pub async fn command(args: &Args) -> Result<()> {
         "webhook_response": lock(&shared.webhook).summary(),
         "purchase_response": totals.purchase.summary(),
         "purchase_to_socket": totals.end_to_end.summary(),
+        "machine_cpu_pct": cpu["machine_cpu_pct"],
         "loadgen_cpu_pct": cpu["loadgen_cpu_pct"],
         "server_cpu_pct": cpu["server_cpu_pct"],
         "postgres_cpu_pct": cpu["postgres_cpu_pct"],

@@ -57,6 +57,21 @@ fn cpu_ticks_by_name(name: &str) -> u64 {
         .sum()
 }
 
+/// Busy CPU ticks of the whole machine, every core (everything but idle and I/O wait).
+fn machine_busy_ticks() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let fields: Vec<u64> = stat
+        .lines()
+        .next()?
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    let total: u64 = fields.iter().take(8).sum();
+    let idle = fields.get(3)? + fields.get(4)?;
+    Some(total.saturating_sub(idle))
+}
+
 /// CPU use of a process over an interval, as a percentage of one core.
 pub struct CpuMeter {
     pid: String,
@@ -89,6 +104,7 @@ pub struct Meters {
     own: CpuMeter,
     server: Option<CpuMeter>,
     services: Vec<(&'static str, u64)>,
+    machine: Option<u64>,
     since: Instant,
 }
 
@@ -103,6 +119,7 @@ impl Meters {
                 .iter()
                 .map(|name| (*name, cpu_ticks_by_name(name)))
                 .collect(),
+            machine: machine_busy_ticks(),
             since: Instant::now(),
         }
     }
@@ -118,7 +135,14 @@ impl Meters {
                         * 100.0
                 })
         };
+        let machine = match (self.machine, machine_busy_ticks()) {
+            (Some(a), Some(b)) => {
+                Some(b.saturating_sub(a) as f64 / TICKS_PER_SEC / elapsed * 100.0)
+            }
+            _ => None,
+        };
         serde_json::json!({
+            "machine_cpu_pct": machine,
             "loadgen_cpu_pct": self.own.percent(),
             "server_cpu_pct": self.server.as_ref().and_then(CpuMeter::percent),
             "postgres_cpu_pct": service("postgres"),
@@ -136,6 +160,7 @@ mod tests {
         assert!(rss_kb("self").is_ok_and(|kb| kb > 0));
         assert!(cpu_ticks("self").is_some());
         assert!(alive("self"));
+        assert!(machine_busy_ticks().is_some());
         assert!(!alive("999999999"));
     }
 }

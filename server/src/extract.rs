@@ -55,6 +55,14 @@ pub fn json_rejection(rejection: JsonRejection) -> Response {
     }
 }
 
+/// Query parameters read as plain text fields, so that a bad value reaches the domain's
+/// validation (a 422 naming the field) instead of failing extraction; only an unreadable query
+/// string is a 400.
+pub fn query_params<T: DeserializeOwned>(raw: Option<&str>) -> Result<T, store::Error> {
+    serde_urlencoded::from_str(raw.unwrap_or(""))
+        .map_err(|e| store::Error::BadRequest(format!("cannot read the query string: {e}")))
+}
+
 /// The session token from the request's cookies.
 pub fn session_token(parts: &Parts) -> Option<&str> {
     parts

@@ -10,15 +10,8 @@ pub async fn login(
     password: String,
     next: Option<String>,
 ) -> Result<User, AppError> {
-    use store::accounts::cookie;
     let store = crate::ssr::store()?;
-    let ip = crate::ssr::client_ip(store.settings().trust_forwarded_for);
-    let (user, session) = store.accounts().login(&username, &password, ip).await?;
-    crate::ssr::set_cookie(&cookie::issue(
-        &session.token,
-        session.max_age_secs,
-        store.settings(),
-    ));
+    let user = crate::ssr::start_session(&store, &username, &password).await?;
     leptos_axum::redirect(&super::safe_next(next.as_deref()));
     Ok(user)
 }

@@ -10,19 +10,9 @@ pub async fn register(
     password: String,
     next: Option<String>,
 ) -> Result<User, AppError> {
-    use store::accounts::cookie;
     let store = crate::ssr::store()?;
     let user = store.accounts().register(&username, &password).await?;
-    let ip = crate::ssr::client_ip(store.settings().trust_forwarded_for);
-    let (_, session) = store
-        .accounts()
-        .login(&user.username, &password, ip)
-        .await?;
-    crate::ssr::set_cookie(&cookie::issue(
-        &session.token,
-        session.max_age_secs,
-        store.settings(),
-    ));
+    crate::ssr::start_session(&store, &user.username, &password).await?;
     leptos_axum::redirect(&super::safe_next(next.as_deref()));
     Ok(user)
 }

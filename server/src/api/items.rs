@@ -9,7 +9,7 @@ use api_types::{ErrorBody, Item};
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Admin, ApiJson};
+use crate::extract::{Admin, ApiJson, query_params};
 
 #[utoipa::path(get, path = "/api/items", tag = "items",
     params(
@@ -33,8 +33,7 @@ pub async fn list_items(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Response> {
-    let params: CatalogParams = serde_urlencoded::from_str(raw.as_deref().unwrap_or(""))
-        .map_err(|e| store::Error::BadRequest(format!("cannot read the query string: {e}")))?;
+    let params: CatalogParams = query_params(raw.as_deref())?;
     let query = Query::parse(&params)?;
     let listing = state.store.catalog().list(&query).await?;
 

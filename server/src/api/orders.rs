@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Admin, ApiJson, Auth};
+use crate::extract::{Admin, ApiJson, Auth, query_params};
 
 #[derive(Deserialize, ToSchema)]
 pub struct PurchaseRequest {
@@ -85,8 +85,7 @@ pub async fn list_purchases(
     Auth(user): Auth,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Response> {
-    let params: ListParams = serde_urlencoded::from_str(raw.as_deref().unwrap_or(""))
-        .map_err(|e| store::Error::BadRequest(format!("cannot read the query string: {e}")))?;
+    let params: ListParams = query_params(raw.as_deref())?;
     let target = params
         .user_id
         .filter(|s| !s.is_empty())
@@ -189,8 +188,7 @@ pub async fn list_all_orders(
     Admin(_): Admin,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Response> {
-    let params: AdminListParams = serde_urlencoded::from_str(raw.as_deref().unwrap_or(""))
-        .map_err(|e| store::Error::BadRequest(format!("cannot read the query string: {e}")))?;
+    let params: AdminListParams = query_params(raw.as_deref())?;
     let status = params
         .status
         .filter(|s| !s.is_empty())
