@@ -122,13 +122,22 @@ fn cpu_note(v: &Value) -> String {
         return String::new();
     }
     let mut note = format!("{} / {}", pct("/server_cpu_pct"), pct("/loadgen_cpu_pct"));
+    let mut ours = 0.0;
     for (name, key) in [
+        ("", "/server_cpu_pct"),
+        ("", "/loadgen_cpu_pct"),
         ("PostgreSQL", "/postgres_cpu_pct"),
         ("Redis", "/redis_cpu_pct"),
     ] {
-        if let Some(x) = f(v, key).filter(|x| *x >= 1.0) {
-            note.push_str(&format!(" ({name} {x:.0}%)"));
+        let x = f(v, key).unwrap_or_default();
+        ours += x;
+        if !name.is_empty() && x >= 1.0 {
+            note.push_str(&format!(" · {name} {x:.0}%"));
         }
+    }
+    // Whatever else ran on the machine meanwhile (other users' builds and tests).
+    if let Some(machine) = f(v, "/machine_cpu_pct") {
+        note.push_str(&format!(" · other {:.0}%", (machine - ours).max(0.0)));
     }
     note
 }
@@ -221,27 +230,44 @@ pub fn command(args: &Args) -> Result<()> {
     // 2. Server-rendered pages.
     let home = read(dir, "ssr_home");
     let item = read(dir, "ssr_item");
+    let home_all = read(dir, "ssr_home_all_cores");
     if let Some(h) = &home {
         info(&mut rows, "2 SSR GET /", load_line(h), cpu_note(h));
     }
     if let Some(i) = &item {
         info(&mut rows, "2 SSR GET /items/1", load_line(i), cpu_note(i));
     }
+    if let Some(h) = &home_all {
+        info(
+            &mut rows,
+            "2 SSR GET /, server on all cores",
+            load_line(h),
+            cpu_note(h),
+        );
+    }
+    // The target is for 2 cores: judged on the all-cores run when there is one.
+    let (judged, on) = match &home_all {
+        Some(h) => (Some(h), "all cores"),
+        None => (home.as_ref(), "server's cores"),
+    };
     checks.push(Check {
         id: "ssr_home_rps",
-        scenario: "2 SSR / throughput".into(),
-        measured: home.as_ref().and_then(|h| f(h, "/rps")),
+        scenario: format!("2 SSR / throughput ({on})"),
+        measured: judged.and_then(|h| f(h, "/rps")),
         unit: "req/s",
         bound: Bound::AtLeast(3000.0),
     });
     checks.push(Check {
         id: "ssr_home_p99",
-        scenario: "2 SSR / p99".into(),
-        measured: home.as_ref().and_then(|h| f(h, "/latency/p99_ms")),
+        scenario: format!("2 SSR / p99 ({on})"),
+        measured: judged.and_then(|h| f(h, "/latency/p99_ms")),
         unit: "ms",
         bound: Bound::AtMost(50.0),
     });
-    results.insert("ssr".into(), json!({ "home": home, "item": item }));
+    results.insert(
+        "ssr".into(),
+        json!({ "home": home, "item": item, "home_all_cores": home_all }),
+    );
 
     // 3. Purchase pipeline: as fast as the buyers go, then (full runs) paced at the target rate.
     let pipeline = read(dir, "pipeline");
@@ -483,7 +509,7 @@ const HEADINGS: [&str; 5] = [
     "measured",
     "target",
     "result",
-    "CPU server / load",
+    "CPU: server / load, % of a core",
 ];
 
 fn cells(r: &Row) -> [&str; 5] {

@@ -36,7 +36,57 @@ pub fn command(args: &Args) -> Result<()> {
             json!({ "raw_bytes": bytes.len(), "gzip_bytes": gzipped }),
         );
     }
+    let wasm = std::fs::read(pkg.join(format!("{name}.wasm")))?;
+    let sections = custom_sections(&wasm);
+    let release = !sections
+        .iter()
+        .any(|s| s == "name" || s.starts_with(".debug"));
+    files.insert("wasm_custom_sections".to_owned(), json!(sections));
+    files.insert("release_build".to_owned(), json!(release));
+    if !release && args.get("require-release").is_some() {
+        return Err(format!(
+            "{}/{name}.wasm is a debug build (it has name or debug sections)",
+            pkg.display()
+        )
+        .into());
+    }
     crate::write_json(args, &Value::Object(files))
+}
+
+/// The names of a WASM module's custom sections (`name` and `.debug_*` mean a debug build).
+fn custom_sections(wasm: &[u8]) -> Vec<String> {
+    fn leb(bytes: &[u8], pos: &mut usize) -> Option<usize> {
+        let mut value = 0_usize;
+        for shift in (0..35).step_by(7) {
+            let byte = *bytes.get(*pos)?;
+            *pos += 1;
+            value |= usize::from(byte & 0x7f) << shift;
+            if byte < 0x80 {
+                return Some(value);
+            }
+        }
+        None
+    }
+    let mut names = Vec::new();
+    let mut pos = 8; // magic and version
+    while pos < wasm.len() {
+        let id = wasm[pos];
+        pos += 1;
+        let Some(size) = leb(wasm, &mut pos) else {
+            break;
+        };
+        let end = pos.saturating_add(size);
+        if id == 0 {
+            let mut p = pos;
+            if let Some(len) = leb(wasm, &mut p)
+                && let Some(name) = wasm.get(p..p + len)
+            {
+                names.push(String::from_utf8_lossy(name).into_owned());
+            }
+        }
+        pos = end;
+    }
+    names
 }
 
 fn gzip_len(bytes: &[u8]) -> Result<usize> {
@@ -48,6 +98,16 @@ fn gzip_len(bytes: &[u8]) -> Result<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn finds_custom_sections() {
+        // magic, version, then custom section "name" (id 0, size 5: len 4 + "name").
+        let mut wasm = b"\0asm\x01\0\0\0".to_vec();
+        wasm.extend_from_slice(&[0, 5, 4]);
+        wasm.extend_from_slice(b"name");
+        wasm.extend_from_slice(&[1, 1, 0]); // an empty type section
+        assert_eq!(custom_sections(&wasm), vec!["name".to_owned()]);
+    }
 
     #[test]
     fn repetitive_input_compresses() {
