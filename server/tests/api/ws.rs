@@ -237,3 +237,124 @@ async fn a_purchase_on_one_replica_reaches_a_socket_on_another() {
     }
     a.wait_for(&user, order.order_id, OrderStatus::Paid).await;
 }
+
+/// A Redis of this test's own, so it can be restarted without disturbing other tests.
+struct PrivateRedis {
+    port: u16,
+    child: Option<std::process::Child>,
+}
+
+impl PrivateRedis {
+    fn start(port: u16) -> Option<Self> {
+        let child = std::process::Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .ok()?;
+        Some(Self {
+            port,
+            child: Some(child),
+        })
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// Production mode: the Redis connection comes back by itself after Redis restarts, and live
+/// notifications flow again (the subscriber re-subscribes).
+#[tokio::test]
+async fn live_delivery_survives_a_redis_restart() {
+    if backend() != Backend::Postgres {
+        return;
+    }
+    let port = free_port();
+    let mut redis =
+        PrivateRedis::start(port).expect("redis-server is installed in production-mode runs");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut storage = crate::helpers::Storage::fresh().await;
+    storage.redis_url = Some(format!("redis://127.0.0.1:{}", redis.port));
+    let app = TestApp::spawn_on(storage, silent_provider(), |_| {}).await;
+    let user = app.customer().await;
+    let mut socket = connect(&app, &user).await;
+    wait_for_sockets(&app, 1).await;
+
+    let first: Order = app.buy(&user, 4).await.json().await.expect("json");
+    app.deliver("msg_before", &payment_event("payment.succeeded", &first))
+        .await;
+    assert!(
+        next_message(&mut socket, Duration::from_secs(5))
+            .await
+            .is_some()
+    );
+
+    redis.stop();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let ready: serde_json::Value = app
+        .get("/readyz")
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(ready["status"], "degraded");
+    let _redis = PrivateRedis::start(port).expect("restart");
+
+    // Wait for the store to reconnect, then a new payment reaches the socket again.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let ready: serde_json::Value = app
+            .get("/readyz")
+            .send()
+            .await
+            .expect("request")
+            .json()
+            .await
+            .expect("json");
+        if ready["status"] == "ok" {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the store did not reconnect to Redis"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let second: Order = app.buy(&user, 4).await.json().await.expect("json");
+    app.deliver("msg_after", &payment_event("payment.succeeded", &second))
+        .await;
+    match next_message(&mut socket, Duration::from_secs(10)).await {
+        Some(LiveMessage::PurchaseSuccess { order_id, .. }) => {
+            assert_eq!(order_id, second.order_id)
+        }
+        other => panic!("expected the confirmation after the Redis restart, got {other:?}"),
+    }
+}
