@@ -460,6 +460,7 @@ pub fn command(args: &Args) -> Result<()> {
         "commit": args.get("commit"),
         "worktree_dirty": args.get("dirty").map(|d| d == "true"),
         "mode": mode,
+        "label": args.get("label").filter(|l| !l.is_empty() && *l != "true"),
         "cores": args.parse_or("cores", std::thread::available_parallelism().map_or(1, usize::from))?,
         "core_split": args.get("split"),
         "cpu_model": cpu_model(),
@@ -476,7 +477,10 @@ pub fn command(args: &Args) -> Result<()> {
         .map_err(|e| format!("cannot write {out}: {e}"))?;
 
     let header = format!(
-        "commit {} · {} · {} cores · {} · mode {mode}",
+        "{}commit {} · {} · {} cores · {} · mode {mode}",
+        meta["label"]
+            .as_str()
+            .map_or_else(String::new, |l| format!("[{l}] ")),
         meta["commit"].as_str().unwrap_or("?"),
         meta["date"].as_str().unwrap_or("?"),
         meta["cores"],
