@@ -63,6 +63,8 @@ struct Shared {
     sent: Mutex<HashMap<Uuid, Instant>>,
     /// Webhook sent → message on the buyer's socket.
     delivery: Mutex<Latency>,
+    /// The same, per second of the window: stalls show up as a bad second, not a bad run.
+    timeline: Mutex<Vec<Latency>>,
     /// The store's answer time to the webhook request.
     webhook: Mutex<Latency>,
     intents: AtomicU64,
@@ -124,6 +126,11 @@ pub async fn command(args: &Args) -> Result<()> {
             .build()?,
         sent: Mutex::new(HashMap::new()),
         delivery: Mutex::new(Latency::new()),
+        timeline: Mutex::new(
+            (0..duration.as_secs_f64().ceil() as usize)
+                .map(|_| Latency::new())
+                .collect(),
+        ),
         webhook: Mutex::new(Latency::new()),
         intents: AtomicU64::new(0),
         webhook_errors: AtomicU64::new(0),
@@ -200,6 +207,13 @@ pub async fn command(args: &Args) -> Result<()> {
         "webhook_errors": shared.webhook_errors.load(Ordering::Relaxed),
         "failed_messages": shared.failed_messages.load(Ordering::Relaxed),
         "webhook_to_socket": delivery,
+        "webhook_to_socket_per_second": lock(&shared.timeline)
+            .iter()
+            .map(|l| {
+                let s = l.summary();
+                json!([s.count, s.p50_ms, s.p99_ms, s.max_ms])
+            })
+            .collect::<Vec<_>>(),
         "webhook_response": lock(&shared.webhook).summary(),
         "purchase_response": totals.purchase.summary(),
         "purchase_to_socket": totals.end_to_end.summary(),
@@ -323,6 +337,10 @@ async fn read_socket(
             && shared.window.contains(received)
         {
             lock(&shared.delivery).record(received - sent);
+            let second = (received - shared.window.from).as_secs() as usize;
+            if let Some(bucket) = lock(&shared.timeline).get_mut(second) {
+                bucket.record(received - sent);
+            }
             shared.confirmed.fetch_add(1, Ordering::Relaxed);
         }
         if confirmations.send(order_id).await.is_err() {

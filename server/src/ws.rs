@@ -32,6 +32,8 @@ use crate::extract::Auth;
 /// Messages queued for one socket before it counts as too slow.
 pub const QUEUE_DEPTH: usize = 32;
 pub const PING_EVERY: Duration = Duration::from_secs(25);
+/// Bytes read from a socket at a time.
+const READ_BUFFER: usize = 1024;
 /// Close code sent when the session behind a socket is revoked (logout).
 pub const CLOSE_SESSION_ENDED: u16 = 4001;
 /// Close code sent to a client that fell too far behind.
@@ -237,8 +239,14 @@ pub async fn connect(
         Err(e) => return plain(StatusCode::BAD_REQUEST, "NOT_A_WEBSOCKET", e.body_text()),
     };
     let hub = state.hub.clone();
+    // Small buffers: an idle socket should cost kilobytes, not the 2 × 128 KiB defaults. Our
+    // messages are a few hundred bytes; clients send nothing but pongs and closes.
     upgrade
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(0)
+        .max_write_buffer_size(64 * 1024)
         .max_message_size(4096)
+        .max_frame_size(4096)
         .on_upgrade(move |socket| serve_socket(socket, hub, user))
         .into_response()
 }

@@ -215,6 +215,8 @@ fn encode_component(s: &str) -> String {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Listing {
     pub items: Vec<Item>,
+    /// For the tag list: every tag in use.
+    pub tags: Vec<String>,
     pub total: u64,
     /// One item: `body` is that item's object rather than an array.
     pub single: bool,
@@ -227,6 +229,8 @@ struct StoredListing {
     total: u64,
     single: bool,
     items: Vec<Item>,
+    #[serde(default)]
+    tags: Vec<String>,
 }
 
 impl StoredListing {
@@ -238,6 +242,8 @@ impl StoredListing {
                 .next()
                 .ok_or_else(|| Error::internal("empty cached item"))?;
             single(item)
+        } else if !self.tags.is_empty() {
+            tag_listing(self.tags)
         } else {
             listing(self.items, self.total)
         }
@@ -391,6 +397,7 @@ impl<'a> Catalog<'a> {
                 total: fresh.total,
                 single: fresh.single,
                 items: fresh.items.clone(),
+                tags: fresh.tags.clone(),
             };
             if let Ok(bytes) = serde_json::to_vec(&stored)
                 && let Err(e) = shared.set(&key, Bytes::from(bytes), SHARED_TTL).await
@@ -441,17 +448,23 @@ impl<'a> Catalog<'a> {
         listing(rows.iter().map(to_item).collect(), total)
     }
 
-    /// Every tag used by an active item, sorted (for the filter UI).
+    /// Every tag used by an active item, sorted (for the filter UI); served from cache.
     pub async fn tags(&self) -> Result<Vec<String>> {
-        let rows: Vec<String> = items::Entity::find()
-            .select_only()
-            .column(items::Column::Tags)
-            .filter(items::Column::Active.eq(true))
-            .into_tuple()
-            .all(self.store.db())
+        let listing = self
+            .cached("tags".to_owned(), || async {
+                let rows: Vec<String> = items::Entity::find()
+                    .select_only()
+                    .column(items::Column::Tags)
+                    .filter(items::Column::Active.eq(true))
+                    .into_tuple()
+                    .all(self.store.db())
+                    .await?;
+                let set: BTreeSet<String> =
+                    rows.iter().flat_map(|t| Tags::from_column(t)).collect();
+                tag_listing(set.into_iter().collect())
+            })
             .await?;
-        let set: BTreeSet<String> = rows.iter().flat_map(|t| Tags::from_column(t)).collect();
-        Ok(set.into_iter().collect())
+        Ok(listing.tags.clone())
     }
 
     /// One item by id, archived ones included (past orders link to them).
@@ -639,7 +652,19 @@ fn listing(items: Vec<Item>, total: u64) -> Result<Listing> {
     let body = serde_json::to_vec(&items).map_err(Error::internal)?;
     Ok(Listing {
         items,
+        tags: Vec::new(),
         total,
+        single: false,
+        body: Bytes::from(body),
+    })
+}
+
+fn tag_listing(tags: Vec<String>) -> Result<Listing> {
+    let body = serde_json::to_vec(&tags).map_err(Error::internal)?;
+    Ok(Listing {
+        items: Vec::new(),
+        total: tags.len() as u64,
+        tags,
         single: false,
         body: Bytes::from(body),
     })
@@ -649,6 +674,7 @@ fn single(item: Item) -> Result<Listing> {
     let body = serde_json::to_vec(&item).map_err(Error::internal)?;
     Ok(Listing {
         items: vec![item],
+        tags: Vec::new(),
         total: 1,
         single: true,
         body: Bytes::from(body),

@@ -330,6 +330,14 @@ async fn every_write_is_visible_at_once_through_the_cache() {
     let app = TestApp::spawn().await;
     let admin = app.admin().await;
     // Warm the caches.
+    assert!(
+        !app.store
+            .catalog()
+            .tags()
+            .await
+            .expect("tags")
+            .contains(&"moon".to_owned())
+    );
     assert_eq!(list(&app, "?q=lance").await.1, 0);
     assert_eq!(list(&app, "").await.1, 45);
     let before: Value = app
@@ -353,6 +361,14 @@ async fn every_write_is_visible_at_once_through_the_cache() {
     let id = created["id"].as_i64().expect("id");
     assert_eq!(list(&app, "?q=lance").await.1, 1);
     assert_eq!(list(&app, "").await.1, 46);
+    assert!(
+        app.store
+            .catalog()
+            .tags()
+            .await
+            .expect("tags")
+            .contains(&"moon".to_owned())
+    );
 
     app.as_user(&admin, Method::PATCH, "/api/items/2")
         .json(&json!({ "price_cents": 100 }))
