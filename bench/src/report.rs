@@ -309,6 +309,24 @@ pub fn command(args: &Args) -> Result<()> {
         ] {
             info(&mut rows, label, latency_line(p, key), String::new());
         }
+        if let Some(seconds) = p["webhook_to_socket_per_second"].as_array() {
+            let worst = |i: usize| {
+                seconds
+                    .iter()
+                    .filter_map(|s| s.get(i).and_then(Value::as_f64))
+                    .fold(0.0, f64::max)
+            };
+            info(
+                &mut rows,
+                "3   webhook → socket, worst second of the run",
+                format!(
+                    "p99 {} · max {}",
+                    fmt_num(worst(2), "ms"),
+                    fmt_num(worst(3), "ms")
+                ),
+                String::new(),
+            );
+        }
     }
     checks.push(Check {
         id: "pipeline_rate",
