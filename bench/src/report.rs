@@ -477,6 +477,8 @@ pub fn command(args: &Args) -> Result<()> {
         "date": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         "commit": args.get("commit"),
         "worktree_dirty": args.get("dirty").map(|d| d == "true"),
+        // With --skip-build the binaries may predate the commit above.
+        "built_from_worktree": args.get("built").map(|b| b == "1"),
         "mode": mode,
         "label": args.get("label").filter(|l| !l.is_empty() && *l != "true"),
         "cores": args.parse_or("cores", std::thread::available_parallelism().map_or(1, usize::from))?,
