@@ -160,7 +160,7 @@ pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(app::App);
     let store = state.store.clone();
     let context = move || provide_context(store.clone());
-    let options = state.leptos_options.clone();
+    let options = LeptosOptions::clone(&state.leptos_options);
     let store_for_fallback = state.store.clone();
     Router::new()
         .merge(api::routes())

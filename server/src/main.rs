@@ -3,6 +3,11 @@
 use std::process::ExitCode;
 
 use server::{Application, telemetry};
+
+/// mimalloc: about twice the server-rendering throughput of the system allocator on this
+/// workload, and memory given back more readily (docs/benchmarks.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use store::Settings;
 
 #[tokio::main]

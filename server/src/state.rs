@@ -8,11 +8,12 @@ use store::Store;
 use crate::ws::Hub;
 
 /// Everything a request handler can reach. `LeptosOptions` is extractable from it so the
-/// Leptos integration can share the router's state.
+/// Leptos integration can share the router's state. Every field is a cheap handle: handlers
+/// clone the state on every request.
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
-    pub leptos_options: LeptosOptions,
+    pub leptos_options: Arc<LeptosOptions>,
     pub hub: Hub,
     draining: Arc<AtomicBool>,
 }
@@ -21,7 +22,7 @@ impl AppState {
     pub fn new(store: Store, leptos_options: LeptosOptions) -> Self {
         Self {
             store,
-            leptos_options,
+            leptos_options: Arc::new(leptos_options),
             hub: Hub::default(),
             draining: Arc::new(AtomicBool::new(false)),
         }
@@ -39,7 +40,7 @@ impl AppState {
 
 impl FromRef<AppState> for LeptosOptions {
     fn from_ref(state: &AppState) -> Self {
-        state.leptos_options.clone()
+        LeptosOptions::clone(&state.leptos_options)
     }
 }
 

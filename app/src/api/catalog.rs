@@ -26,6 +26,10 @@ pub async fn get_catalog(
     sort: Option<String>,
     page: Option<String>,
 ) -> Result<CatalogPage, AppError> {
+    // Measured, cause not yet understood: when this resolves without ever yielding (all from
+    // cache), async SSR of `/` runs at half the throughput; one yield restores it
+    // (docs/benchmarks.md, "Server-rendered /").
+    tokio::task::yield_now().await;
     let store = crate::ssr::store()?;
     let raw = store::catalog::RawQuery {
         q,
