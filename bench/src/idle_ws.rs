@@ -33,22 +33,38 @@ pub async fn command(args: &Args) -> Result<()> {
     let open = Arc::new(AtomicU64::new(0));
     let (stop_tx, stop_rx) = watch::channel(false);
     let started = Instant::now();
-    let results: Vec<Result<()>> = futures::stream::iter(0..target)
-        .map(|i| {
-            let store = store.clone();
-            let session = sessions[i % sessions.len()].clone();
-            let open = open.clone();
-            let stop = stop_rx.clone();
-            async move {
-                let socket = store.websocket(&session).await?;
-                open.fetch_add(1, Ordering::Relaxed);
-                tokio::spawn(hold_socket(socket, stop, open));
-                Ok(())
-            }
-        })
-        .buffer_unordered(CONNECT_CONCURRENCY)
-        .collect()
-        .await;
+    let open_range = |range: std::ops::Range<usize>| {
+        let store = store.clone();
+        let sessions = sessions.clone();
+        let open = open.clone();
+        let stop_rx = stop_rx.clone();
+        async move {
+            futures::stream::iter(range)
+                .map(|i| {
+                    let store = store.clone();
+                    let session = sessions[i % sessions.len()].clone();
+                    let open = open.clone();
+                    let stop = stop_rx.clone();
+                    async move {
+                        let socket = store.websocket(&session).await?;
+                        open.fetch_add(1, Ordering::Relaxed);
+                        tokio::spawn(hold_socket(socket, stop, open));
+                        Ok(())
+                    }
+                })
+                .buffer_unordered(CONNECT_CONCURRENCY)
+                .collect::<Vec<Result<()>>>()
+                .await
+        }
+    };
+    // The first tenth pays one-off costs (runtime, allocator and hub growth); the figure per
+    // socket is the marginal cost of the other nine tenths.
+    let warm = (target / 10).max(1).min(target);
+    let mut results = open_range(0..warm).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let rss_warm = rss_kb(pid)?;
+    let held_warm = open.load(Ordering::Relaxed);
+    results.extend(open_range(warm..target).await);
     let connect_secs = started.elapsed().as_secs_f64();
     let failures: Vec<String> = results
         .iter()
@@ -71,8 +87,9 @@ pub async fn command(args: &Args) -> Result<()> {
     tokio::time::sleep(Duration::from_secs(2)).await;
     let rss_closed = rss_kb(pid)?;
 
-    let per_socket_kb = if held > 0 {
-        (rss_open.saturating_sub(rss_before)) as f64 / held as f64
+    let marginal = held.saturating_sub(held_warm);
+    let per_socket_kb = if marginal > 0 {
+        (rss_open.saturating_sub(rss_warm)) as f64 / marginal as f64
     } else {
         0.0
     };
@@ -85,13 +102,15 @@ pub async fn command(args: &Args) -> Result<()> {
         "connect_s": connect_secs,
         "hold_s": hold.as_secs_f64(),
         "rss_before_kb": rss_before,
+        "rss_warm_kb": rss_warm,
+        "sockets_warm": held_warm,
         "rss_open_kb": rss_open,
         "rss_after_close_kb": rss_closed,
         "kb_per_socket": per_socket_kb,
     });
     eprintln!(
-        "idle-ws: RSS {rss_before} KB → {rss_open} KB with {held} sockets ({per_socket_kb:.1} KB each), \
-         {rss_closed} KB after closing"
+        "idle-ws: RSS {rss_before} KB, {rss_warm} KB with {held_warm} sockets, {rss_open} KB with \
+         {held} ({per_socket_kb:.1} KB per extra socket), {rss_closed} KB after closing"
     );
     crate::write_json(args, &value)?;
     if held < target as u64 {

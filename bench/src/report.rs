@@ -365,10 +365,12 @@ pub fn command(args: &Args) -> Result<()> {
                 w["sockets_open_after_hold"].as_u64().unwrap_or_default()
             ),
             format!(
-                "server RSS {} → {} ({} after closing)",
-                fmt_num(f(w, "/rss_before_kb").unwrap_or_default(), "KB"),
+                "server RSS {} with {} sockets → {} with all ({} after closing; {} before any)",
+                fmt_num(f(w, "/rss_warm_kb").unwrap_or_default(), "KB"),
+                w["sockets_warm"].as_u64().unwrap_or_default(),
                 fmt_num(f(w, "/rss_open_kb").unwrap_or_default(), "KB"),
                 fmt_num(f(w, "/rss_after_close_kb").unwrap_or_default(), "KB"),
+                fmt_num(f(w, "/rss_before_kb").unwrap_or_default(), "KB"),
             ),
             String::new(),
         ),
