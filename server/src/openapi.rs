@@ -37,7 +37,7 @@ use crate::api;
         api::health::healthz,
         api::health::readyz,
     ),
-    components(schemas(api_types::Sort, api_types::OrderStatus)),
+    components(schemas(api_types::ErrorBody, api_types::Sort, api_types::OrderStatus)),
     modifiers(&SessionCookie),
     tags(
         (name = "users", description = "Accounts and sessions"),

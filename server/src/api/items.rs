@@ -5,8 +5,12 @@ use axum::response::{IntoResponse, Response};
 
 use store::catalog::{ItemPatch, NewItem, Query, RawQuery as CatalogParams};
 
-use api_types::{ErrorBody, Item};
+use api_types::Item;
 
+use super::responses::{
+    BadRequest, Conflict, Forbidden, NotFound, TooLarge, Unauthorized, Unavailable, Unprocessable,
+    UnsupportedMediaType,
+};
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Admin, ApiJson, query_params};
@@ -24,9 +28,7 @@ use crate::extract::{Admin, ApiJson, query_params};
     responses(
         (status = 200, description = "One page of the catalog, a bare array", body = [Item],
             headers(("X-Total-Count" = u64, description = "Matching items in all pages"), ("Link" = String, description = "rel=next / rel=prev page URLs"))),
-        (status = 400, description = "Malformed request", body = ErrorBody),
-        (status = 422, description = "Invalid field (the error names it)", body = ErrorBody),
-        (status = 503, description = "A dependency is unavailable", body = ErrorBody)
+        BadRequest, Unprocessable, Unavailable,
     ))]
 /// `GET /api/items`: the catalog page as a bare JSON array, with `X-Total-Count` and `Link`.
 pub async fn list_items(
@@ -79,8 +81,7 @@ fn item_id(raw: &str) -> Result<i64, ApiError> {
 #[utoipa::path(get, path = "/api/items/{id}", tag = "items", params(("id" = i64, Path, description = "Item id")),
     responses(
         (status = 200, description = "The item (archived ones have active: false)", body = Item),
-        (status = 404, description = "Not found", body = ErrorBody),
-        (status = 503, description = "A dependency is unavailable", body = ErrorBody)
+        NotFound, Unavailable,
     ))]
 /// `GET /api/items/{id}`: one item (archived items too, marked `active: false`).
 pub async fn get_item(
@@ -101,14 +102,7 @@ pub async fn get_item(
 #[utoipa::path(post, path = "/api/items", tag = "items", security(("session" = [])), request_body = store::catalog::NewItem,
     responses(
         (status = 201, description = "Created", body = Item),
-        (status = 400, description = "Malformed request", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
-        (status = 403, description = "Not allowed, or a cross-site request (CSRF_REJECTED)", body = ErrorBody),
-        (status = 409, description = "Conflict", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Unsupported content type", body = ErrorBody),
-        (status = 422, description = "Invalid field (the error names it)", body = ErrorBody),
-        (status = 503, description = "A dependency is unavailable", body = ErrorBody)
+        BadRequest, Unauthorized, Forbidden, Conflict, TooLarge, UnsupportedMediaType, Unprocessable, Unavailable,
     ))]
 /// `POST /api/items` (operators).
 pub async fn create_item(
@@ -129,15 +123,7 @@ pub async fn create_item(
     request_body = store::catalog::ItemPatch,
     responses(
         (status = 200, description = "Updated", body = Item),
-        (status = 400, description = "Malformed request", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
-        (status = 403, description = "Not allowed, or a cross-site request (CSRF_REJECTED)", body = ErrorBody),
-        (status = 404, description = "Not found", body = ErrorBody),
-        (status = 409, description = "Conflict", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Unsupported content type", body = ErrorBody),
-        (status = 422, description = "Invalid field (the error names it)", body = ErrorBody),
-        (status = 503, description = "A dependency is unavailable", body = ErrorBody)
+        BadRequest, Unauthorized, Forbidden, NotFound, Conflict, TooLarge, UnsupportedMediaType, Unprocessable, Unavailable,
     ))]
 /// `PATCH /api/items/{id}` (operators): change the fields given.
 pub async fn update_item(
@@ -153,10 +139,7 @@ pub async fn update_item(
 #[utoipa::path(delete, path = "/api/items/{id}", tag = "items", security(("session" = [])), params(("id" = i64, Path, description = "Item id")),
     responses(
         (status = 204, description = "Archived: hidden from the catalog, kept in past orders"),
-        (status = 401, description = "Not logged in", body = ErrorBody),
-        (status = 403, description = "Not allowed, or a cross-site request (CSRF_REJECTED)", body = ErrorBody),
-        (status = 404, description = "Not found", body = ErrorBody),
-        (status = 503, description = "A dependency is unavailable", body = ErrorBody)
+        Unauthorized, Forbidden, NotFound, Unavailable,
     ))]
 /// `DELETE /api/items/{id}` (operators): archives; past orders keep showing the item.
 pub async fn archive_item(

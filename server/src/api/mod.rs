@@ -5,6 +5,7 @@ pub mod covers;
 pub mod health;
 pub mod items;
 pub mod orders;
+mod responses;
 pub mod users;
 pub mod webhooks;
 

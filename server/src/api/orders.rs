@@ -5,9 +5,13 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use api_types::{AdminOrder, ErrorBody, Order, OrderStatus};
+use api_types::{AdminOrder, Order, OrderStatus};
 use utoipa::ToSchema;
 
+use super::responses::{
+    BadRequest, Conflict, Forbidden, NotFound, TooLarge, Unauthorized, Unavailable, Unprocessable,
+    UnsupportedMediaType,
+};
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Admin, ApiJson, Auth, query_params};
@@ -24,15 +28,7 @@ pub struct PurchaseRequest {
     params(("Idempotency-Key" = Option<String>, Header, description = "Same key and body again returns the same order")),
     responses(
         (status = 202, description = "A pending order; the payment is confirmed asynchronously", body = Order),
-        (status = 400, description = "Malformed request", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
-        (status = 403, description = "Not allowed, or a cross-site request (CSRF_REJECTED)", body = ErrorBody),
-        (status = 404, description = "Not found", body = ErrorBody),
-        (status = 409, description = "Conflict", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Unsupported content type", body = ErrorBody),
-        (status = 422, description = "Invalid field (the error names it)", body = ErrorBody),
-        (status = 503, description = "A dependency is unavailable", body = ErrorBody)
+        BadRequest, Unauthorized, Forbidden, NotFound, Conflict, TooLarge, UnsupportedMediaType, Unprocessable, Unavailable,
     ))]
 /// `POST /api/purchases`: a pending order for the session user (202).
 pub async fn create_purchase(
@@ -73,11 +69,7 @@ struct ListParams {
     params(("user_id" = Option<uuid::Uuid>, Query, description = "Whose orders: yourself, or anyone for operators")),
     responses(
         (status = 200, description = "Orders, newest first", body = [Order]),
-        (status = 400, description = "Malformed request", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
-        (status = 403, description = "Not allowed, or a cross-site request (CSRF_REJECTED)", body = ErrorBody),
-        (status = 422, description = "Invalid field (the error names it)", body = ErrorBody),
-        (status = 503, description = "A dependency is unavailable", body = ErrorBody)
+        BadRequest, Unauthorized, Forbidden, Unprocessable, Unavailable,
     ))]
 /// `GET /api/purchases[?user_id=]`: the caller's orders, newest first.
 pub async fn list_purchases(
@@ -106,9 +98,7 @@ fn order_id(raw: &str) -> Result<Uuid, ApiError> {
     params(("order_id" = uuid::Uuid, Path, description = "Order id")),
     responses(
         (status = 200, description = "The order with its status history", body = Order),
-        (status = 401, description = "Not logged in", body = ErrorBody),
-        (status = 404, description = "Not found", body = ErrorBody),
-        (status = 503, description = "A dependency is unavailable", body = ErrorBody)
+        Unauthorized, NotFound, Unavailable,
     ))]
 /// `GET /api/purchases/{order_id}`: one order with its status history.
 pub async fn get_purchase(
@@ -130,14 +120,7 @@ pub struct RefundRequest {
     params(("order_id" = uuid::Uuid, Path, description = "Order id")), request_body(content = Option<RefundRequest>, content_type = "application/json"),
     responses(
         (status = 200, description = "Refunded (operators only)", body = Order),
-        (status = 400, description = "Malformed request", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
-        (status = 403, description = "Not allowed, or a cross-site request (CSRF_REJECTED)", body = ErrorBody),
-        (status = 404, description = "Not found", body = ErrorBody),
-        (status = 409, description = "Conflict", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 422, description = "Invalid field (the error names it)", body = ErrorBody),
-        (status = 503, description = "A dependency is unavailable", body = ErrorBody)
+        BadRequest, Unauthorized, Forbidden, NotFound, Conflict, TooLarge, Unprocessable, Unavailable,
     ))]
 /// `POST /api/purchases/{order_id}/refund` (operators).
 pub async fn refund_purchase(
@@ -176,11 +159,7 @@ struct AdminListParams {
     ),
     responses(
         (status = 200, description = "Orders with buyer and payment events (operators only)", body = [AdminOrder]),
-        (status = 400, description = "Malformed request", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
-        (status = 403, description = "Not allowed, or a cross-site request (CSRF_REJECTED)", body = ErrorBody),
-        (status = 422, description = "Invalid field (the error names it)", body = ErrorBody),
-        (status = 503, description = "A dependency is unavailable", body = ErrorBody)
+        BadRequest, Unauthorized, Forbidden, Unprocessable, Unavailable,
     ))]
 /// `GET /api/admin/orders[?status=&limit=]` (operators): orders with buyer and payment events.
 pub async fn list_all_orders(

@@ -6,10 +6,14 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use api_types::{ErrorBody, Role, User};
+use api_types::{Role, User};
 
 use store::accounts::cookie;
 
+use super::responses::{
+    BadRequest, Conflict, Forbidden, TooLarge, TooManyRequests, Unauthorized, Unavailable,
+    Unprocessable, UnsupportedMediaType,
+};
 use crate::AppState;
 use crate::error::{ApiResult, Reject, reject};
 use crate::extract::{Admin, ApiJson, Auth, ClientIp};
@@ -27,13 +31,7 @@ pub struct Credentials {
 #[utoipa::path(post, path = "/api/users", tag = "users", request_body = Credentials,
     responses(
         (status = 201, description = "Registered", body = User),
-        (status = 400, description = "Malformed request", body = ErrorBody),
-        (status = 403, description = "Not allowed, or a cross-site request (CSRF_REJECTED)", body = ErrorBody),
-        (status = 409, description = "Conflict", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Unsupported content type", body = ErrorBody),
-        (status = 422, description = "Invalid field (the error names it)", body = ErrorBody),
-        (status = 503, description = "A dependency is unavailable", body = ErrorBody)
+        BadRequest, Forbidden, Conflict, TooLarge, UnsupportedMediaType, Unprocessable, Unavailable,
     ))]
 /// `POST /api/users`: register a customer account.
 pub async fn register_user(
@@ -63,14 +61,7 @@ pub struct LoggedIn {
     )),
     responses(
         (status = 200, description = "Logged in; sets the session cookie", body = LoggedIn),
-        (status = 400, description = "Malformed request", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
-        (status = 403, description = "Not allowed, or a cross-site request (CSRF_REJECTED)", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Unsupported content type", body = ErrorBody),
-        (status = 422, description = "Invalid field (the error names it)", body = ErrorBody),
-        (status = 429, description = "Too many failed attempts (Retry-After)", body = ErrorBody),
-        (status = 503, description = "A dependency is unavailable", body = ErrorBody)
+        BadRequest, Unauthorized, Forbidden, TooLarge, UnsupportedMediaType, Unprocessable, TooManyRequests, Unavailable,
     ))]
 /// `POST /api/users/login`: JSON or an OAuth2-style form; sets the session cookie.
 pub async fn login(
@@ -149,9 +140,7 @@ fn parse_credentials(headers: &HeaderMap, body: &[u8]) -> Result<Credentials, Re
 #[utoipa::path(post, path = "/api/users/logout", tag = "users", security(("session" = [])),
     responses(
         (status = 204, description = "Session revoked; cookie cleared"),
-        (status = 401, description = "Not logged in", body = ErrorBody),
-        (status = 403, description = "Not allowed, or a cross-site request (CSRF_REJECTED)", body = ErrorBody),
-        (status = 503, description = "A dependency is unavailable", body = ErrorBody)
+        Unauthorized, Forbidden, Unavailable,
     ))]
 /// `POST /api/users/logout`: revokes the session everywhere.
 pub async fn logout(State(state): State<AppState>, Auth(user): Auth) -> ApiResult<Response> {
@@ -170,8 +159,7 @@ fn clear_cookie(state: &AppState, status: StatusCode) -> Response {
 #[utoipa::path(get, path = "/api/users/me", tag = "users", security(("session" = [])),
     responses(
         (status = 200, description = "The logged-in user", body = User),
-        (status = 401, description = "Not logged in", body = ErrorBody),
-        (status = 503, description = "A dependency is unavailable", body = ErrorBody)
+        Unauthorized, Unavailable,
     ))]
 /// `GET /api/users/me`.
 pub async fn current_user(Auth(user): Auth) -> impl IntoResponse {
@@ -186,13 +174,7 @@ pub struct DeleteAccount {
 #[utoipa::path(delete, path = "/api/users/me", tag = "users", security(("session" = [])), request_body = DeleteAccount,
     responses(
         (status = 204, description = "Account closed; orders are kept"),
-        (status = 400, description = "Malformed request", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
-        (status = 403, description = "Not allowed, or a cross-site request (CSRF_REJECTED)", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Unsupported content type", body = ErrorBody),
-        (status = 422, description = "Invalid field (the error names it)", body = ErrorBody),
-        (status = 503, description = "A dependency is unavailable", body = ErrorBody)
+        BadRequest, Unauthorized, Forbidden, TooLarge, UnsupportedMediaType, Unprocessable, Unavailable,
     ))]
 /// `DELETE /api/users/me`: closes the account (password required); orders are kept.
 pub async fn delete_current_user(
@@ -211,9 +193,7 @@ pub async fn delete_current_user(
 #[utoipa::path(get, path = "/api/users", tag = "users", security(("session" = [])),
     responses(
         (status = 200, description = "Every account (operators only)", body = [User]),
-        (status = 401, description = "Not logged in", body = ErrorBody),
-        (status = 403, description = "Not allowed, or a cross-site request (CSRF_REJECTED)", body = ErrorBody),
-        (status = 503, description = "A dependency is unavailable", body = ErrorBody)
+        Unauthorized, Forbidden, Unavailable,
     ))]
 /// `GET /api/users`: every account (operators only).
 pub async fn list_users(State(state): State<AppState>, Admin(_): Admin) -> ApiResult<Response> {

@@ -5,8 +5,7 @@ use axum::response::{IntoResponse, Response};
 
 use store::payments::StandardDelivery;
 
-use api_types::ErrorBody;
-
+use super::responses::{BadRequest, TooLarge, Unavailable, Unprocessable};
 use crate::AppState;
 use crate::error::ApiResult;
 
@@ -20,11 +19,8 @@ use crate::error::ApiResult;
     ),
     responses(
         (status = 204, description = "Accepted (also for a duplicate of an applied event)"),
-        (status = 400, description = "Malformed request", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 422, description = "Invalid field (the error names it)", body = ErrorBody),
-        (status = 503, description = "A dependency is unavailable", body = ErrorBody)
+        (status = 401, description = "Signature missing, wrong, or its timestamp outside ±5 minutes", body = api_types::ErrorBody),
+        BadRequest, TooLarge, Unprocessable, Unavailable,
     ))]
 /// `POST /api/webhooks/payment`: a signed payment notification. Standard Webhooks headers, or an
 /// `Authorization: Signature …` header for the Xsolla-style scheme. The body is taken as raw
