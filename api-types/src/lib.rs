@@ -77,6 +77,20 @@ impl Sort {
     }
 }
 
+/// Catalog query parameters as text, exactly as they arrive in a URL (the REST API's query
+/// string, the catalog page's address) or a server function. Every field is optional text so
+/// that a bad value becomes a 422 naming the field, not a 400; the store validates it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CatalogQuery {
+    pub q: Option<String>,
+    pub tag: Option<String>,
+    pub min_price: Option<String>,
+    pub max_price: Option<String>,
+    pub sort: Option<String>,
+    pub page: Option<String>,
+    pub per_page: Option<String>,
+}
+
 /// One page of catalog results, as the UI's server function returns it.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

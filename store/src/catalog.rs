@@ -20,7 +20,7 @@ use sea_orm::{
 };
 use serde::{Deserialize, Serialize};
 
-use api_types::{Item, Sort, major_units};
+use api_types::{CatalogQuery, Item, Sort, major_units};
 
 use crate::domain::{Description, ImageUrl, ItemName, Money, Sku, Tags};
 use crate::entity::items;
@@ -33,19 +33,6 @@ const SHARED_TTL: Duration = Duration::from_secs(300);
 const LOCAL_TTL: Duration = Duration::from_secs(300);
 const LOCAL_MAX_ENTRIES: usize = 2048;
 const VERSION_KEY: &str = "catalog:version";
-
-/// Catalog query parameters exactly as they arrive (query string or server function); every
-/// field is optional text so that a bad value becomes a 422 naming the field, not a 400.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct RawQuery {
-    pub q: Option<String>,
-    pub tag: Option<String>,
-    pub min_price: Option<String>,
-    pub max_price: Option<String>,
-    pub sort: Option<String>,
-    pub page: Option<String>,
-    pub per_page: Option<String>,
-}
 
 /// A validated catalog query.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -91,7 +78,7 @@ fn whole<T: std::str::FromStr>(
 }
 
 impl Query {
-    pub fn parse(raw: &RawQuery) -> Result<Self> {
+    pub fn parse(raw: &CatalogQuery) -> Result<Self> {
         let q = present(&raw.q).map(str::to_owned);
         if q.as_ref().is_some_and(|q| q.chars().count() > 100) {
             return Err(Error::invalid(
@@ -703,8 +690,8 @@ pub(crate) fn to_item(row: &items::Model) -> Item {
 mod tests {
     use super::*;
 
-    fn raw(pairs: &[(&str, &str)]) -> RawQuery {
-        let mut r = RawQuery::default();
+    fn raw(pairs: &[(&str, &str)]) -> CatalogQuery {
+        let mut r = CatalogQuery::default();
         for (k, v) in pairs {
             let v = Some((*v).to_owned());
             match *k {

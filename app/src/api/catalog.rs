@@ -1,19 +1,7 @@
 use api_types::CatalogPage;
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
-
-/// Catalog query parameters as they appear in the page URL.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CatalogParams {
-    pub q: Option<String>,
-    pub tag: Option<String>,
-    pub min_price: Option<String>,
-    pub max_price: Option<String>,
-    pub sort: Option<String>,
-    pub page: Option<String>,
-}
 
 /// One page of the catalog, with the tags available for filtering. Flat optional arguments:
 /// an all-default query then encodes as an empty body.
@@ -31,7 +19,7 @@ pub async fn get_catalog(
     // (docs/benchmarks.md, "Server-rendered /").
     tokio::task::yield_now().await;
     let store = crate::ssr::store()?;
-    let raw = store::catalog::RawQuery {
+    let raw = api_types::CatalogQuery {
         q,
         tag,
         min_price,

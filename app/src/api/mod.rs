@@ -22,7 +22,7 @@ pub use admin_items::{AdminItems, admin_items};
 pub use admin_orders::{AdminOrders, admin_orders};
 pub use archive_item::{ArchiveItem, archive_item};
 pub use buy::{Buy, buy};
-pub use catalog::{CatalogParams, GetCatalog, get_catalog};
+pub use catalog::{GetCatalog, get_catalog};
 pub use item::{GetItem, get_item};
 pub use library::{MyLibrary, my_library};
 pub use login::{Login, login};

@@ -1,10 +1,10 @@
-use api_types::{CatalogPage as Page, Sort, format_money};
+use api_types::{CatalogPage as Page, CatalogQuery, Sort, format_money};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::{A, Form};
 use leptos_router::hooks::use_query_map;
 
-use crate::api::{CatalogParams, get_catalog};
+use crate::api::get_catalog;
 use crate::components::item_card::ItemCard;
 use crate::components::notice::{ErrorNotice, Loading, encode};
 
@@ -17,13 +17,14 @@ pub fn CatalogPage() -> impl IntoView {
     let params = move || {
         let q = query.read();
         let get = |k: &str| q.get(k).filter(|v| !v.trim().is_empty());
-        CatalogParams {
+        CatalogQuery {
             q: get("q"),
             tag: get("tag"),
             min_price: get("min_price"),
             max_price: get("max_price"),
             sort: get("sort"),
             page: get("page"),
+            per_page: None,
         }
     };
     let catalog = Resource::new(params, |p| {
@@ -68,7 +69,7 @@ fn submit_on_change(ev: leptos::ev::Event) {
 }
 
 #[component]
-fn Filters(params: Signal<CatalogParams>) -> impl IntoView {
+fn Filters(params: Signal<CatalogQuery>) -> impl IntoView {
     let p = move || params.get();
     view! {
         <Form method="GET" action="/">
@@ -121,7 +122,7 @@ fn Filters(params: Signal<CatalogParams>) -> impl IntoView {
 }
 
 /// A link to the catalog with `params`, changing one parameter (and going back to page 1).
-fn href_with(params: &CatalogParams, key: &str, value: Option<&str>) -> String {
+fn href_with(params: &CatalogQuery, key: &str, value: Option<&str>) -> String {
     let mut p = params.clone();
     p.page = None;
     let slot = match key {
@@ -136,7 +137,7 @@ fn href_with(params: &CatalogParams, key: &str, value: Option<&str>) -> String {
     href(&p)
 }
 
-fn href(p: &CatalogParams) -> String {
+fn href(p: &CatalogQuery) -> String {
     let pairs = [
         ("q", &p.q),
         ("tag", &p.tag),
@@ -157,7 +158,7 @@ fn href(p: &CatalogParams) -> String {
 }
 
 #[component]
-fn Results(page: Page, params: CatalogParams) -> impl IntoView {
+fn Results(page: Page, params: CatalogQuery) -> impl IntoView {
     let filtered = params.q.is_some()
         || params.tag.is_some()
         || params.min_price.is_some()
@@ -213,7 +214,7 @@ fn Results(page: Page, params: CatalogParams) -> impl IntoView {
 }
 
 #[component]
-fn Pager(current: u32, pages: u32, params: CatalogParams) -> impl IntoView {
+fn Pager(current: u32, pages: u32, params: CatalogQuery) -> impl IntoView {
     let link = move |n: u32| {
         let mut p = params.clone();
         p.page = (n > 1).then(|| n.to_string());
@@ -241,7 +242,7 @@ mod tests {
 
     #[test]
     fn links_keep_other_filters_and_reset_the_page() {
-        let p = CatalogParams {
+        let p = CatalogQuery {
             q: Some("dragon sword".into()),
             sort: Some("-price".into()),
             page: Some("3".into()),
@@ -251,6 +252,6 @@ mod tests {
             href_with(&p, "tag", Some("fire")),
             "/?q=dragon%20sword&tag=fire&sort=-price"
         );
-        assert_eq!(href(&CatalogParams::default()), "/");
+        assert_eq!(href(&CatalogQuery::default()), "/");
     }
 }

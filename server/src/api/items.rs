@@ -3,9 +3,9 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use store::catalog::{ItemPatch, NewItem, Query, RawQuery as CatalogParams};
+use store::catalog::{ItemPatch, NewItem, Query};
 
-use api_types::Item;
+use api_types::{CatalogQuery, Item};
 
 use super::responses::{
     BadRequest, Conflict, Forbidden, NotFound, TooLarge, Unauthorized, Unavailable, Unprocessable,
@@ -35,7 +35,7 @@ pub async fn list_items(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Response> {
-    let params: CatalogParams = query_params(raw.as_deref())?;
+    let params: CatalogQuery = query_params(raw.as_deref())?;
     let query = Query::parse(&params)?;
     let listing = state.store.catalog().list(&query).await?;
 
