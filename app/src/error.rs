@@ -85,6 +85,7 @@ impl From<store::Error> for AppError {
         if e.status() >= 500 {
             tracing::error!(error = %e, "server function failed");
         }
+        crate::ssr::set_error_status(e.status());
         Self {
             status: e.status(),
             code: e.code().to_owned(),

@@ -1,6 +1,7 @@
 //! Server-side helpers for server functions: the store, the caller, cookies.
 
-use http::header::{COOKIE, SET_COOKIE};
+use http::StatusCode;
+use http::header::{ACCEPT, COOKIE, SET_COOKIE};
 use http::request::Parts;
 use leptos::prelude::*;
 use leptos_axum::ResponseOptions;
@@ -16,6 +17,35 @@ pub fn store() -> Result<Store, AppError> {
 
 fn parts() -> Option<Parts> {
     use_context::<Parts>()
+}
+
+/// Gives a server function's error response the error's own status (422 for a bad field, 401
+/// without a login, 409 for a taken username) instead of server_fn's blanket 500, so that the
+/// logs, the metrics and any proxy see a client error as one; the client decodes every 4xx/5xx
+/// the same way. Left alone: a plain form post (JavaScript off), which leptos_axum answers with
+/// a redirect back to the form carrying the error in its URL, and a page being rendered, whose
+/// status the page decides.
+pub fn set_error_status(status: u16) {
+    let Some(parts) = parts() else {
+        return;
+    };
+    // Server functions are mounted under /rpc (see `crate::api`).
+    let server_fn_call = parts.uri.path().starts_with("/rpc/");
+    let plain_form_post = parts
+        .headers
+        .get(ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    if !server_fn_call || plain_form_post {
+        return;
+    }
+    if let (Some(options), Ok(code)) = (
+        use_context::<ResponseOptions>(),
+        StatusCode::from_u16(status),
+    ) && (code.is_client_error() || code.is_server_error())
+    {
+        options.set_status(code);
+    }
 }
 
 /// The logged-in caller, if any. An invalid or expired session is simply "not logged in".

@@ -133,3 +133,77 @@ async fn admin_pages_are_for_admins() {
         .expect("html");
     assert!(html.contains("dragon-sword"));
 }
+
+#[tokio::test]
+async fn server_function_errors_carry_their_own_status() {
+    let app = TestApp::spawn().await;
+    let register = <app::api::Register as server_fn::ServerFn>::PATH;
+    let call = |path: &str, form: &[(&str, &str)], accept: &str| {
+        app.post(path)
+            .header(reqwest::header::ORIGIN, app.origin.clone())
+            .header(reqwest::header::ACCEPT, accept)
+            .form(form)
+    };
+
+    // As the hydrated page calls it: the error's status and the JSON error.
+    let invalid = call(
+        register,
+        &[("username", "x"), ("password", "long enough pw")],
+        "application/json",
+    )
+    .send()
+    .await
+    .expect("request");
+    assert_eq!(invalid.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: serde_json::Value = invalid.json().await.expect("json");
+    assert_eq!(body["field"], "username");
+
+    let created = call(
+        register,
+        &[("username", "sfn-user"), ("password", "long enough pw")],
+        "application/json",
+    )
+    .send()
+    .await
+    .expect("request");
+    assert!(created.status().is_success() || created.status().is_redirection());
+    let taken = call(
+        register,
+        &[("username", "SFN-user"), ("password", "long enough pw")],
+        "application/json",
+    )
+    .send()
+    .await
+    .expect("request");
+    assert_eq!(taken.status(), StatusCode::CONFLICT);
+
+    let login = <app::api::Login as server_fn::ServerFn>::PATH;
+    let wrong = call(
+        login,
+        &[("username", "sfn-user"), ("password", "not the password")],
+        "application/json",
+    )
+    .send()
+    .await
+    .expect("request");
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+
+    // A plain form post (JavaScript off) still goes back to the form with the error in the URL.
+    let form = call(
+        register,
+        &[("username", "x"), ("password", "long enough pw")],
+        "text/html",
+    )
+    .header(reqwest::header::REFERER, app.url("/register"))
+    .send()
+    .await
+    .expect("request");
+    assert_eq!(form.status(), StatusCode::FOUND);
+    let location = form.headers()[reqwest::header::LOCATION]
+        .to_str()
+        .expect("location");
+    assert!(
+        location.starts_with(&app.url("/register")) && location.contains("__err="),
+        "{location}"
+    );
+}
