@@ -13,6 +13,11 @@ BINARYEN_NPM_VERSION="132.0.0"
 PLAYWRIGHT_VERSION="1.65.1"
 
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+# Debian puts some daemons (nginx) in the sbin directories, which a minimal
+# PATH such as a CI runner's may leave out.
+for dir in /usr/local/sbin /usr/sbin /sbin; do
+  case ":$PATH:" in *":$dir:"*) ;; *) PATH="$PATH:$dir" ;; esac
+done
 TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 
 log() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
