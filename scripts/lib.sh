@@ -57,13 +57,13 @@ ensure_rust_tools() {
   rustup target list --installed 2>/dev/null | grep -q wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
 
   if ! cargo leptos --version 2>/dev/null | grep -q " $CARGO_LEPTOS_VERSION"; then
-    log "installing cargo-leptos $CARGO_LEPTOS_VERSION (about 15–20 minutes on 2 cores, once)"
+    log "installing cargo-leptos $CARGO_LEPTOS_VERSION (about 10–15 minutes on 2 cores, once)"
     cargo install cargo-leptos --locked --version "$CARGO_LEPTOS_VERSION"
   fi
   local wb
   wb="$(wasm_bindgen_version)"
   if ! wasm-bindgen --version 2>/dev/null | grep -q " $wb"; then
-    log "installing wasm-bindgen-cli $wb (about 5 minutes, once)"
+    log "installing wasm-bindgen-cli $wb (about 2–5 minutes, once)"
     # Not --locked: its lockfile pins a webpki-roots release the registry no longer serves.
     cargo install wasm-bindgen-cli --version "$wb" --force
   fi
