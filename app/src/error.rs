@@ -85,6 +85,7 @@ impl From<store::Error> for AppError {
         if e.status() >= 500 {
             tracing::error!(error = %e, "server function failed");
         }
+        // Every server function's store error passes here, so this is where its HTTP status is set.
         crate::ssr::set_error_status(e.status());
         Self {
             status: e.status(),

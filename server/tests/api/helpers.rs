@@ -369,6 +369,17 @@ pub fn payment_event(kind: &str, order: &Order) -> Value {
     })
 }
 
+/// Sends `request` and reads its JSON body.
+pub async fn json_of<T: serde::de::DeserializeOwned>(request: RequestBuilder) -> T {
+    request
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json")
+}
+
 pub async fn error_code(response: Response) -> (StatusCode, String) {
     let status = response.status();
     let body: Value = response.json().await.expect("error body is JSON");

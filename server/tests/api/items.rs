@@ -1,7 +1,7 @@
 use reqwest::{Method, StatusCode, header};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, error_code};
+use crate::helpers::{TestApp, error_code, json_of};
 
 async fn list(app: &TestApp, query: &str) -> (Vec<Value>, u64, Option<String>) {
     let response = app
@@ -314,14 +314,7 @@ async fn admins_create_edit_and_archive_items_with_validation() {
         .await
         .expect("request");
     assert_eq!(archived.status(), StatusCode::NO_CONTENT);
-    let still_there: Value = app
-        .get(&format!("/api/items/{id}"))
-        .send()
-        .await
-        .expect("request")
-        .json()
-        .await
-        .expect("json");
+    let still_there: Value = json_of(app.get(&format!("/api/items/{id}"))).await;
     assert_eq!(still_there["active"], false);
 }
 
@@ -340,24 +333,13 @@ async fn every_write_is_visible_at_once_through_the_cache() {
     );
     assert_eq!(list(&app, "?q=lance").await.1, 0);
     assert_eq!(list(&app, "").await.1, 45);
-    let before: Value = app
-        .get("/api/items/2")
-        .send()
-        .await
-        .expect("request")
-        .json()
-        .await
-        .expect("json");
+    let before: Value = json_of(app.get("/api/items/2")).await;
 
-    let created: Value = app
-        .as_user(&admin, Method::POST, "/api/items")
-        .json(&new_item("moon-lance"))
-        .send()
-        .await
-        .expect("request")
-        .json()
-        .await
-        .expect("json");
+    let created: Value = json_of(
+        app.as_user(&admin, Method::POST, "/api/items")
+            .json(&new_item("moon-lance")),
+    )
+    .await;
     let id = created["id"].as_i64().expect("id");
     assert_eq!(list(&app, "?q=lance").await.1, 1);
     assert_eq!(list(&app, "").await.1, 46);
@@ -375,14 +357,7 @@ async fn every_write_is_visible_at_once_through_the_cache() {
         .send()
         .await
         .expect("request");
-    let after: Value = app
-        .get("/api/items/2")
-        .send()
-        .await
-        .expect("request")
-        .json()
-        .await
-        .expect("json");
+    let after: Value = json_of(app.get("/api/items/2")).await;
     assert_eq!(before["price_cents"], 49999);
     assert_eq!(after["price_cents"], 100);
     assert_eq!(

@@ -134,70 +134,77 @@ async fn admin_pages_are_for_admins() {
     assert!(html.contains("dragon-sword"));
 }
 
+/// Calls a server function the way the register page does: from the page, with `accept` telling
+/// a hydrated call (`application/json`) from a plain form post (`text/html`).
+async fn call_server_fn(
+    app: &TestApp,
+    path: &str,
+    form: &[(&str, &str)],
+    accept: &str,
+) -> reqwest::Response {
+    app.post(path)
+        .header(reqwest::header::ORIGIN, app.origin.clone())
+        .header(reqwest::header::REFERER, app.url("/register"))
+        .header(reqwest::header::ACCEPT, accept)
+        .form(form)
+        .send()
+        .await
+        .expect("request")
+}
+
 #[tokio::test]
 async fn server_function_errors_carry_their_own_status() {
     let app = TestApp::spawn().await;
     let register = <app::api::Register as server_fn::ServerFn>::PATH;
-    let call = |path: &str, form: &[(&str, &str)], accept: &str| {
-        app.post(path)
-            .header(reqwest::header::ORIGIN, app.origin.clone())
-            .header(reqwest::header::ACCEPT, accept)
-            .form(form)
-    };
+    let login = <app::api::Login as server_fn::ServerFn>::PATH;
+    let json = "application/json";
 
     // As the hydrated page calls it: the error's status and the JSON error.
-    let invalid = call(
+    let invalid = call_server_fn(
+        &app,
         register,
         &[("username", "x"), ("password", "long enough pw")],
-        "application/json",
+        json,
     )
-    .send()
-    .await
-    .expect("request");
+    .await;
     assert_eq!(invalid.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let body: serde_json::Value = invalid.json().await.expect("json");
     assert_eq!(body["field"], "username");
 
-    let created = call(
+    let created = call_server_fn(
+        &app,
         register,
         &[("username", "sfn-user"), ("password", "long enough pw")],
-        "application/json",
+        json,
     )
-    .send()
-    .await
-    .expect("request");
+    .await;
     assert!(created.status().is_success() || created.status().is_redirection());
-    let taken = call(
+    let taken = call_server_fn(
+        &app,
         register,
         &[("username", "SFN-user"), ("password", "long enough pw")],
-        "application/json",
+        json,
     )
-    .send()
-    .await
-    .expect("request");
+    .await;
     assert_eq!(taken.status(), StatusCode::CONFLICT);
 
-    let login = <app::api::Login as server_fn::ServerFn>::PATH;
-    let wrong = call(
+    let wrong = call_server_fn(
+        &app,
         login,
         &[("username", "sfn-user"), ("password", "not the password")],
-        "application/json",
+        json,
     )
-    .send()
-    .await
-    .expect("request");
+    .await;
     assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
 
     // A plain form post (JavaScript off) still goes back to the form with the error in the URL.
-    let form = call(
+    let form = call_server_fn(
+        &app,
         register,
         &[("username", "x"), ("password", "long enough pw")],
         "text/html",
     )
-    .header(reqwest::header::REFERER, app.url("/register"))
-    .send()
-    .await
-    .expect("request");
+    .await;
     assert_eq!(form.status(), StatusCode::FOUND);
     let location = form.headers()[reqwest::header::LOCATION]
         .to_str()

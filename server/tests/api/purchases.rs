@@ -4,7 +4,7 @@ use api_types::{Order, OrderStatus};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, error_code, payment_event, silent_provider};
+use crate::helpers::{TestApp, error_code, json_of, payment_event, silent_provider};
 
 async fn placed(response: reqwest::Response) -> Order {
     assert_eq!(response.status(), StatusCode::ACCEPTED);
@@ -49,14 +49,7 @@ async fn a_purchase_is_confirmed_by_the_simulator() {
         ]
     );
 
-    let library: Vec<Value> = app
-        .as_user(&user, Method::GET, "/api/purchases")
-        .send()
-        .await
-        .expect("request")
-        .json()
-        .await
-        .expect("json");
+    let library: Vec<Value> = json_of(app.as_user(&user, Method::GET, "/api/purchases")).await;
     assert_eq!(library.len(), 1);
     let owned = app.store.orders().library(user.id).await.expect("library");
     assert_eq!(owned.len(), 1);
@@ -362,14 +355,7 @@ async fn orders_are_private_and_newest_first() {
     tokio::time::sleep(Duration::from_millis(5)).await;
     let second = placed(app.buy(&alice, 5).await).await;
 
-    let mine: Vec<Order> = app
-        .as_user(&alice, Method::GET, "/api/purchases")
-        .send()
-        .await
-        .expect("request")
-        .json()
-        .await
-        .expect("json");
+    let mine: Vec<Order> = json_of(app.as_user(&alice, Method::GET, "/api/purchases")).await;
     assert_eq!(
         mine.iter().map(|o| o.order_id).collect::<Vec<_>>(),
         vec![second.order_id, first.order_id]
@@ -569,14 +555,8 @@ async fn operators_refund_paid_orders_through_the_state_machine() {
             .is_empty()
     );
 
-    let listed: Vec<Value> = app
-        .as_user(&admin, Method::GET, "/api/admin/orders?status=refunded")
-        .send()
-        .await
-        .expect("request")
-        .json()
-        .await
-        .expect("json");
+    let listed: Vec<Value> =
+        json_of(app.as_user(&admin, Method::GET, "/api/admin/orders?status=refunded")).await;
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0]["username"], user.username);
     assert_eq!(listed[0]["events"][0]["outcome"], "applied");

@@ -5,7 +5,9 @@ use futures::StreamExt as _;
 use reqwest::{Method, StatusCode};
 use tokio_tungstenite::tungstenite::{self, Message, client::IntoClientRequest as _};
 
-use crate::helpers::{Backend, TestApp, TestUser, backend, payment_event, silent_provider};
+use crate::helpers::{
+    Backend, TestApp, TestUser, backend, json_of, payment_event, silent_provider,
+};
 
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -316,28 +318,14 @@ async fn live_delivery_survives_a_redis_restart() {
 
     redis.stop();
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let ready: serde_json::Value = app
-        .get("/readyz")
-        .send()
-        .await
-        .expect("request")
-        .json()
-        .await
-        .expect("json");
+    let ready: serde_json::Value = json_of(app.get("/readyz")).await;
     assert_eq!(ready["status"], "degraded");
     let _redis = PrivateRedis::start(port).expect("restart");
 
     // Wait for the store to reconnect, then a new payment reaches the socket again.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
-        let ready: serde_json::Value = app
-            .get("/readyz")
-            .send()
-            .await
-            .expect("request")
-            .json()
-            .await
-            .expect("json");
+        let ready: serde_json::Value = json_of(app.get("/readyz")).await;
         if ready["status"] == "ok" {
             break;
         }
