@@ -11,6 +11,11 @@ use subtle::ConstantTimeEq;
 
 /// How far a delivery's timestamp may be from our clock, in either direction.
 pub const TOLERANCE_SECS: i64 = 5 * 60;
+/// Most signatures a `webhook-signature` header may list. Providers send one, or two while they
+/// rotate keys; the cap keeps the work an unauthenticated caller can ask for fixed.
+pub const MAX_SIGNATURES: usize = 10;
+/// Longest `webhook-signature` header accepted, in bytes (ten `v1,` entries fit comfortably).
+pub const MAX_SIGNATURE_HEADER: usize = 1024;
 const SECRET_PREFIX: &str = "whsec_";
 
 type HmacSha256 = Hmac<Sha256>;
@@ -66,15 +71,15 @@ impl SigningSecret {
         mac
     }
 
+    /// Whether two secrets hold the same key (compared in constant time).
+    pub fn same_key(&self, other: &SigningSecret) -> bool {
+        self.key.ct_eq(&other.key).into()
+    }
+
     /// The `v1,<base64>` signature of one delivery.
     pub fn sign(&self, id: &str, timestamp: i64, body: &[u8]) -> String {
         let tag = self.mac(id, timestamp, body).finalize().into_bytes();
         format!("v1,{}", B64.encode(tag))
-    }
-
-    fn matches(&self, id: &str, timestamp: i64, body: &[u8], candidate: &[u8]) -> bool {
-        let expected = self.mac(id, timestamp, body).finalize().into_bytes();
-        expected.as_slice().ct_eq(candidate).into()
     }
 }
 
@@ -96,6 +101,8 @@ pub enum VerifyError {
     TooNew,
     #[error("no v1 signature in webhook-signature")]
     NoSignature,
+    #[error("webhook-signature lists too many signatures or is too long")]
+    TooManySignatures,
     #[error("no signature matches")]
     Mismatch,
 }
@@ -119,19 +126,31 @@ pub fn verify(
     if timestamp - now > TOLERANCE_SECS {
         return Err(VerifyError::TooNew);
     }
-    let candidates: Vec<Vec<u8>> = headers
-        .signature
-        .split_whitespace()
+    if headers.signature.len() > MAX_SIGNATURE_HEADER {
+        return Err(VerifyError::TooManySignatures);
+    }
+    let entries: Vec<&str> = headers.signature.split_whitespace().collect();
+    if entries.len() > MAX_SIGNATURES {
+        return Err(VerifyError::TooManySignatures);
+    }
+    let candidates: Vec<Vec<u8>> = entries
+        .iter()
         .filter_map(|entry| entry.strip_prefix("v1,"))
         .filter_map(|encoded| B64.decode(encoded).ok())
         .collect();
     if candidates.is_empty() {
         return Err(VerifyError::NoSignature);
     }
+    // One MAC over the body per secret, compared with every candidate: the cost is bounded by
+    // the number of secrets, never by what the caller sends.
     let any_match = secrets.iter().any(|secret| {
-        candidates
-            .iter()
-            .any(|candidate| secret.matches(headers.id, timestamp, body, candidate))
+        let expected = secret
+            .mac(headers.id, timestamp, body)
+            .finalize()
+            .into_bytes();
+        candidates.iter().fold(false, |found, candidate| {
+            found | bool::from(expected.as_slice().ct_eq(candidate))
+        })
     });
     if any_match {
         Ok(timestamp)
@@ -261,6 +280,42 @@ mod tests {
                 VECTOR_TS
             ),
             Err(VerifyError::NoSignature)
+        );
+    }
+
+    #[test]
+    fn long_signature_lists_are_refused_before_any_mac() {
+        let ts = VECTOR_TS.to_string();
+        let eleven = [VECTOR_SIG; MAX_SIGNATURES + 1].join(" ");
+        assert_eq!(
+            verify(
+                &[secret()],
+                headers(&ts, &eleven),
+                VECTOR_BODY.as_bytes(),
+                VECTOR_TS
+            ),
+            Err(VerifyError::TooManySignatures)
+        );
+        let ten = [VECTOR_SIG; MAX_SIGNATURES].join(" ");
+        assert!(ten.len() <= MAX_SIGNATURE_HEADER);
+        assert!(
+            verify(
+                &[secret()],
+                headers(&ts, &ten),
+                VECTOR_BODY.as_bytes(),
+                VECTOR_TS
+            )
+            .is_ok()
+        );
+        let padded = format!("{VECTOR_SIG}{}", " ".repeat(MAX_SIGNATURE_HEADER));
+        assert_eq!(
+            verify(
+                &[secret()],
+                headers(&ts, &padded),
+                VECTOR_BODY.as_bytes(),
+                VECTOR_TS
+            ),
+            Err(VerifyError::TooManySignatures)
         );
     }
 
