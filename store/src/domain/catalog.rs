@@ -65,6 +65,7 @@ pub struct Description(String);
 impl Description {
     pub fn parse(raw: &str) -> Result<Self, Error> {
         let text = raw.trim();
+        super::check_text("description", text, true)?;
         if text.chars().count() > 2000 {
             return Err(Error::invalid(
                 "description",
@@ -216,6 +217,13 @@ mod tests {
         assert!(ItemName::parse("bad\u{0007}").is_err());
         assert!(Description::parse("").is_ok());
         assert!(Description::parse(&"x".repeat(2001)).is_err());
+        assert!(Description::parse("two\nlines\tand a tab").is_ok());
+        assert_eq!(
+            Description::parse("nul\0byte")
+                .err()
+                .and_then(|e| e.field().map(str::to_owned)),
+            Some("description".to_owned())
+        );
     }
 
     #[test]

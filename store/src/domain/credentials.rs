@@ -61,6 +61,7 @@ impl Password {
                 format!("password must be at most {} characters", Self::MAX),
             ));
         }
+        super::check_text("password", raw, false)?;
         Ok(Self(SecretString::from(raw.to_owned())))
     }
 
@@ -101,6 +102,7 @@ mod tests {
         assert!(Password::parse(&"x".repeat(128)).is_ok());
         assert!(Password::parse(&"x".repeat(129)).is_err());
         assert!(Password::parse("correct horse battery staple ✓").is_ok());
+        assert!(Password::parse("correct\0horse").is_err());
         assert_eq!(
             format!("{:?}", Password::parse("hunter2hunter2").ok()),
             "Some(Password(***))"

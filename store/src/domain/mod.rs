@@ -4,7 +4,11 @@
 mod catalog;
 mod credentials;
 mod money;
+mod redirect;
+mod text;
 
 pub use catalog::{Description, IdempotencyKey, ImageUrl, ItemName, Sku, Tags};
 pub use credentials::{Password, Username};
 pub use money::Money;
+pub use redirect::redirect_target;
+pub use text::check_text;
