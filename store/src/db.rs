@@ -28,10 +28,11 @@ pub async fn connect(settings: &Settings) -> Result<DatabaseConnection> {
         options.max_connections(32).min_connections(2);
     } else {
         // WAL lets readers proceed during a write; writers queue on the busy timeout.
-        options.max_connections(8).map_sqlx_sqlite_opts(|o| {
+        let busy_timeout = settings.sqlite_busy_timeout;
+        options.max_connections(8).map_sqlx_sqlite_opts(move |o| {
             o.journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
-                .busy_timeout(Duration::from_secs(10))
+                .busy_timeout(busy_timeout)
                 .foreign_keys(true)
                 .create_if_missing(true)
         });

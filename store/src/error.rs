@@ -124,6 +124,15 @@ impl Error {
         }
     }
 
+    /// What `Retry-After` should say, for answers a client may simply retry later.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            Error::RateLimited { retry_after_secs } => Some(*retry_after_secs),
+            Error::Unavailable { .. } => Some(1),
+            _ => None,
+        }
+    }
+
     pub fn field(&self) -> Option<&str> {
         match self {
             Error::Invalid { field, .. } => Some(field),
@@ -145,19 +154,54 @@ impl Error {
 impl From<sea_orm::DbErr> for Error {
     fn from(e: sea_orm::DbErr) -> Self {
         use sea_orm::DbErr;
-        match e {
-            DbErr::Conn(_) | DbErr::ConnectionAcquire(_) => {
+        match (&e, database_code(&e).as_deref()) {
+            (DbErr::Conn(_) | DbErr::ConnectionAcquire(_), _) => {
                 tracing::error!(error = %e, "database unavailable");
                 Error::Unavailable {
                     code: "DATABASE_UNAVAILABLE",
                     message: "the database is unavailable; try again shortly".to_owned(),
                 }
             }
-            other => {
-                tracing::error!(error = %other, "database error");
-                Error::Internal(other.to_string())
+            // SQLite busy or locked (the busy timeout ran out), PostgreSQL serialization failure,
+            // deadlock, lock timeout or too many connections: the request may succeed if retried.
+            (
+                _,
+                Some("5" | "6" | "261" | "262" | "517" | "40001" | "40P01" | "55P03" | "53300"),
+            ) => {
+                tracing::warn!(error = %e, "database busy");
+                Error::Unavailable {
+                    code: "DATABASE_BUSY",
+                    message: "the store is busy; try again in a moment".to_owned(),
+                }
+            }
+            // A value the database cannot store (too long for its column, a NUL byte): validation
+            // should have caught it, so it is logged loudly, but it is the caller's input.
+            (_, Some("22001" | "22021" | "22P05")) => {
+                tracing::error!(error = %e, "a value slipped past validation");
+                Error::unprocessable(
+                    "VALUE_NOT_STORABLE",
+                    "a value is too long or contains characters that cannot be stored",
+                )
+            }
+            _ => {
+                tracing::error!(error = %e, "database error");
+                Error::Internal(e.to_string())
             }
         }
+    }
+}
+
+/// The driver's error code (SQLSTATE on PostgreSQL, the extended result code on SQLite).
+fn database_code(e: &sea_orm::DbErr) -> Option<String> {
+    use sea_orm::{DbErr, RuntimeErr};
+    let (DbErr::Exec(RuntimeErr::SqlxError(inner)) | DbErr::Query(RuntimeErr::SqlxError(inner))) =
+        e
+    else {
+        return None;
+    };
+    match inner.as_ref() {
+        sea_orm::sqlx::Error::Database(db) => db.code().map(|c| c.into_owned()),
+        _ => None,
     }
 }
 
