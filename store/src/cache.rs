@@ -50,6 +50,24 @@ pub enum Cache {
 
 const BUS_CAPACITY: usize = 4096;
 
+const HIT_SCRIPT: &str = r"
+local count = redis.call('INCR', KEYS[1])
+local ttl = redis.call('TTL', KEYS[1])
+if count == 1 or ttl < 0 then
+  redis.call('EXPIRE', KEYS[1], ARGV[1])
+  ttl = tonumber(ARGV[1])
+end
+return {count, ttl}
+";
+
+const RELEASE_SCRIPT: &str = r"
+local count = tonumber(redis.call('GET', KEYS[1]) or '0')
+if count > 0 then
+  return redis.call('DECR', KEYS[1])
+end
+return 0
+";
+
 impl Cache {
     /// The in-process backend.
     pub fn memory() -> Self {
@@ -111,26 +129,37 @@ impl Cache {
     }
 
     /// Adds one to a counter that lives for `window` from its first increment; returns the new
-    /// count and the time left in the window.
+    /// count and the time left in the window. Atomic: concurrent hits each see their own count.
     pub async fn hit(&self, key: &str, window: Duration) -> Result<(i64, Duration), CacheError> {
         match self {
             Cache::Memory(m) => Ok(m.hit(key, window)),
             Cache::Redis(r) => {
-                let key = r.key(key);
-                let count: i64 = r.pool.incr(&key).await?;
-                if count == 1 {
-                    r.pool
-                        .expire::<(), _>(&key, window.as_secs().max(1) as i64, None)
-                        .await?;
-                }
-                let ttl: i64 = r.pool.ttl(&key).await?;
-                if ttl < 0 {
-                    // The expiry got lost (a crash between INCR and EXPIRE): set it again.
-                    r.pool
-                        .expire::<(), _>(&key, window.as_secs().max(1) as i64, None)
-                        .await?;
-                }
+                let secs = window.as_secs().max(1) as i64;
+                // One round trip: count, start the window on the first hit (or if its expiry
+                // was ever lost), and read what is left of it.
+                let (count, ttl): (i64, i64) = r
+                    .pool
+                    .eval(HIT_SCRIPT, vec![r.key(key)], vec![secs])
+                    .await?;
                 Ok((count, Duration::from_secs(ttl.max(1) as u64)))
+            }
+        }
+    }
+
+    /// Takes one back from a windowed counter (a throttled attempt that turned out fine); never
+    /// below zero, and never creates the counter.
+    pub async fn release(&self, key: &str) -> Result<(), CacheError> {
+        match self {
+            Cache::Memory(m) => {
+                m.release(key);
+                Ok(())
+            }
+            Cache::Redis(r) => {
+                let _: i64 = r
+                    .pool
+                    .eval(RELEASE_SCRIPT, vec![r.key(key)], Vec::<i64>::new())
+                    .await?;
+                Ok(())
             }
         }
     }
@@ -252,6 +281,17 @@ impl Memory {
         }
         entry.0 += 1;
         (entry.0, entry.1.saturating_duration_since(now))
+    }
+
+    fn release(&self, key: &str) {
+        let mut counters = self.counters.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        if let Some(entry) = counters.get_mut(key)
+            && entry.1 > now
+            && entry.0 > 0
+        {
+            entry.0 -= 1;
+        }
     }
 
     fn counter(&self, key: &str) -> (i64, Duration) {
@@ -433,6 +473,11 @@ mod tests {
         assert_eq!(cache.hit("k", w).await.map(|r| r.0).ok(), Some(1));
         assert_eq!(cache.hit("k", w).await.map(|r| r.0).ok(), Some(2));
         assert_eq!(cache.counter("k").await.map(|r| r.0).ok(), Some(2));
+        cache.release("k").await.expect("memory never fails");
+        assert_eq!(cache.counter("k").await.map(|r| r.0).ok(), Some(1));
+        cache.release("absent").await.expect("memory never fails");
+        assert_eq!(cache.counter("absent").await.map(|r| r.0).ok(), Some(0));
+        assert_eq!(cache.hit("k", w).await.map(|r| r.0).ok(), Some(2));
         tokio::time::sleep(Duration::from_millis(80)).await;
         assert_eq!(cache.counter("k").await.map(|r| r.0).ok(), Some(0));
         assert_eq!(cache.hit("k", w).await.map(|r| r.0).ok(), Some(1));

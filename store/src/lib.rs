@@ -40,6 +40,7 @@ struct Inner {
     provider: payments::Provider,
     catalog_cache: catalog::LocalCache,
     dummy_hash: String,
+    hash_gate: accounts::HashGate,
 }
 
 impl Store {
@@ -51,6 +52,10 @@ impl Store {
         db::migrate(&db).await?;
         let cache = Cache::connect(&settings).await?;
         let provider = payments::Provider::from_settings(&settings)?;
+        let hash_gate = accounts::HashGate::new(
+            settings.password_hash_concurrency,
+            settings.password_hash_queue,
+        );
         let store = Store {
             inner: Arc::new(Inner {
                 db,
@@ -59,6 +64,7 @@ impl Store {
                 provider,
                 catalog_cache: catalog::LocalCache::default(),
                 dummy_hash: accounts::dummy_hash()?,
+                hash_gate,
             }),
         };
         if store.settings().seed_catalog {
@@ -106,6 +112,10 @@ impl Store {
 
     pub(crate) fn dummy_hash(&self) -> &str {
         &self.inner.dummy_hash
+    }
+
+    pub(crate) fn hash_gate(&self) -> &accounts::HashGate {
+        &self.inner.hash_gate
     }
 
     /// Readiness: the database answers, and the cache does when it is an external service.
