@@ -129,10 +129,12 @@ impl Role {
     }
 }
 
-/// A user as the API shows it (never the password hash).
+/// A user as the API shows it (never the password hash). `id` repeats `user_id` for the
+/// original store's clients.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct User {
+    pub id: Uuid,
     pub user_id: Uuid,
     pub username: String,
     pub role: Role,
@@ -179,7 +181,8 @@ impl OrderStatus {
     }
 }
 
-/// The item an order is for, as it was when ordered (archived items still show in past orders).
+/// The item an order is for (archived items still show in past orders). `description` and
+/// `price` (major units of the order's currency) are there for the original store's clients.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OrderItem {
@@ -187,6 +190,8 @@ pub struct OrderItem {
     pub sku: String,
     pub name: String,
     pub image: String,
+    pub description: String,
+    pub price: f64,
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -212,6 +217,8 @@ pub struct Order {
     pub failure_reason: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// `created_at` again, for the original store's clients.
+    pub timestamp: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub history: Option<Vec<StatusChange>>,
 }
@@ -246,6 +253,8 @@ pub struct PaymentEvent {
 pub struct AdminOrder {
     pub order: Order,
     pub username: String,
+    /// Why a failed order failed, in the store's own words (never shown to the buyer).
+    pub failure_detail: Option<String>,
     pub events: Vec<PaymentEvent>,
 }
 

@@ -79,6 +79,19 @@ fn whole<T: std::str::FromStr>(
 
 impl Query {
     pub fn parse(raw: &CatalogQuery) -> Result<Self> {
+        for (field, value) in [
+            ("q", &raw.q),
+            ("tag", &raw.tag),
+            ("min_price", &raw.min_price),
+            ("max_price", &raw.max_price),
+            ("sort", &raw.sort),
+            ("page", &raw.page),
+            ("per_page", &raw.per_page),
+        ] {
+            if let Some(value) = value {
+                crate::domain::check_text(field, value, false)?;
+            }
+        }
         let q = present(&raw.q).map(str::to_owned);
         if q.as_ref().is_some_and(|q| q.chars().count() > 100) {
             return Err(Error::invalid(
@@ -743,6 +756,8 @@ mod tests {
         );
         assert_eq!(field_of(&[("tag", "a b")]).as_deref(), Some("tag"));
         assert_eq!(field_of(&[("q", &"x".repeat(101))]).as_deref(), Some("q"));
+        assert_eq!(field_of(&[("q", "sword\0")]).as_deref(), Some("q"));
+        assert_eq!(field_of(&[("sort", "name\0")]).as_deref(), Some("sort"));
     }
 
     #[test]

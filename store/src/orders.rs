@@ -29,6 +29,10 @@ use crate::live::{self, Envelope};
 use crate::payments;
 use crate::{Error, Result, Store};
 
+/// What a shopper is told when the payment provider could not take the payment.
+const PROVIDER_UNREACHABLE: &str =
+    "The payment provider could not be reached. You have not been charged.";
+
 /// The result of `POST /api/purchases`: the order, and whether it already existed (a replay of
 /// the same `Idempotency-Key`).
 #[derive(Debug, Clone)]
@@ -94,6 +98,7 @@ impl<'a> Orders<'a> {
             request_fingerprint: Set(key.as_ref().map(|_| fingerprint.clone())),
             provider_transaction_id: Set(None),
             failure_reason: Set(None),
+            failure_detail: Set(None),
             created_at: Set(now),
             updated_at: Set(now),
         }
@@ -139,10 +144,9 @@ impl<'a> Orders<'a> {
             }],
             callback_url: self.store.settings().callback_url(),
         };
-        if let Err(reason) = self.store.provider().register(&intent).await {
-            tracing::error!(%order_id, %reason, "payment intent not registered");
-            let reason = format!("payment provider unavailable: {reason}");
-            self.fail_unregistered(&row, &item, &reason).await?;
+        if let Err(detail) = self.store.provider().register(&intent).await {
+            tracing::error!(%order_id, %detail, "payment intent not registered");
+            self.fail_unregistered(&row, &item, &detail).await?;
             return Err(Error::Unavailable {
                 code: "PAYMENT_PROVIDER_UNAVAILABLE",
                 message: format!(
@@ -156,11 +160,13 @@ impl<'a> Orders<'a> {
         })
     }
 
+    /// Fails an order whose intent the provider never took. The shopper sees a stable reason;
+    /// what went wrong (`detail`, which may name the provider's URL) is kept for operators.
     async fn fail_unregistered(
         &self,
         row: &orders::Model,
         item: &items::Model,
-        reason: &str,
+        detail: &str,
     ) -> Result<()> {
         let txn = crate::db::begin_write(self.store.db()).await?;
         let moved = transition(
@@ -168,10 +174,20 @@ impl<'a> Orders<'a> {
             row.id,
             OrderStatus::Pending,
             OrderStatus::Failed,
-            Some(reason),
+            Some(PROVIDER_UNREACHABLE),
             None,
         )
         .await?;
+        if moved {
+            orders::Entity::update_many()
+                .col_expr(
+                    orders::Column::FailureDetail,
+                    Expr::value(detail.chars().take(1000).collect::<String>()),
+                )
+                .filter(orders::Column::Id.eq(row.id))
+                .exec(&txn)
+                .await?;
+        }
         txn.commit().await?;
         if moved {
             live::publish(
@@ -180,7 +196,7 @@ impl<'a> Orders<'a> {
                     order_id: row.id,
                     user_id: row.user_id,
                     items: vec![live_item(item)],
-                    reason: Some(reason.to_owned()),
+                    reason: Some(PROVIDER_UNREACHABLE.to_owned()),
                 }),
             )
             .await;
@@ -402,12 +418,17 @@ impl<'a> Orders<'a> {
                 }
             }
         }
+        let details: HashMap<Uuid, Option<String>> = rows
+            .iter()
+            .map(|r| (r.id, r.failure_detail.clone()))
+            .collect();
         let orders = self.with_items(rows).await?;
         Ok(orders
             .into_iter()
             .map(|order| AdminOrder {
                 username: names.get(&order.user_id).cloned().unwrap_or_default(),
                 events: events.remove(&order.order_id).unwrap_or_default(),
+                failure_detail: details.get(&order.order_id).cloned().flatten(),
                 order,
             })
             .collect())
@@ -425,6 +446,9 @@ impl<'a> Orders<'a> {
             .one(self.store.db())
             .await?
             .ok_or(Error::NotFound("order"))?;
+        if let Some(reason) = reason {
+            crate::domain::check_text("reason", reason, false)?;
+        }
         let note = match reason.map(str::trim).filter(|r| !r.is_empty()) {
             Some(r) if r.chars().count() > 500 => {
                 return Err(Error::invalid(
@@ -622,6 +646,8 @@ pub(crate) fn to_order(
             sku: item.sku.clone(),
             name: item.name.clone(),
             image: item.image.clone(),
+            description: item.description.clone(),
+            price: api_types::major_units(row.amount_cents, &row.currency),
         },
         amount_cents: row.amount_cents,
         currency: row.currency.clone(),
@@ -629,6 +655,7 @@ pub(crate) fn to_order(
         failure_reason: row.failure_reason.clone(),
         created_at: row.created_at,
         updated_at: row.updated_at,
+        timestamp: row.created_at,
         history,
     }
 }

@@ -15,6 +15,7 @@ use sea_orm::{
 };
 use secrecy::ExposeSecret as _;
 use serde::Deserialize;
+use sha2::{Digest as _, Sha256};
 use url::Url;
 use uuid::Uuid;
 
@@ -106,9 +107,13 @@ struct Notification {
     amount_cents: Option<i64>,
     currency: Option<String>,
     reason: Option<String>,
+    /// The body as text, made storable (see [`storable`]).
     payload: String,
-    /// Why the body could not be understood, if it could not.
-    malformed: Option<String>,
+    /// SHA-256 of the raw body: the same `webhook-id` with another body is refused.
+    payload_sha256: String,
+    /// Why the notification is refused, if it is: `Malformed` (not understood at all) or
+    /// `Invalid` (understood, but missing or carrying unusable fields).
+    refused: Option<(Outcome, String)>,
 }
 
 /// How a notification was handled; stored on its event row.
@@ -124,9 +129,16 @@ pub enum Outcome {
     LatePayment,
     /// An event type the store does not act on.
     Ignored,
+    /// Recorded, not yet processed (only ever seen inside the processing transaction).
+    Received,
     UnknownOrder,
     AmountMismatch,
+    /// Not understood at all (400).
     Malformed,
+    /// Understood, but missing what the store needs or carrying values it cannot accept (422).
+    Invalid,
+    /// A `webhook-id` seen before with a different body (409): recorded, never applied.
+    IdReused,
 }
 
 impl Outcome {
@@ -137,9 +149,12 @@ impl Outcome {
             Outcome::Deferred => "deferred",
             Outcome::LatePayment => "late_payment",
             Outcome::Ignored => "ignored",
+            Outcome::Received => "received",
             Outcome::UnknownOrder => "unknown_order",
             Outcome::AmountMismatch => "amount_mismatch",
             Outcome::Malformed => "malformed",
+            Outcome::Invalid => "invalid",
+            Outcome::IdReused => "id_reused",
         }
     }
 
@@ -150,9 +165,12 @@ impl Outcome {
             Outcome::Deferred,
             Outcome::LatePayment,
             Outcome::Ignored,
+            Outcome::Received,
             Outcome::UnknownOrder,
             Outcome::AmountMismatch,
             Outcome::Malformed,
+            Outcome::Invalid,
+            Outcome::IdReused,
         ]
         .into_iter()
         .find(|o| o.as_str() == raw)
@@ -166,6 +184,8 @@ impl Outcome {
             Outcome::UnknownOrder => Err(Error::unprocessable("UNKNOWN_ORDER", detail)),
             Outcome::AmountMismatch => Err(Error::unprocessable("AMOUNT_MISMATCH", detail)),
             Outcome::Malformed => Err(Error::BadRequest(detail)),
+            Outcome::Invalid => Err(Error::unprocessable("INVALID_NOTIFICATION", detail)),
+            Outcome::IdReused => Err(Error::conflict("WEBHOOK_ID_REUSED", detail)),
             other => Ok(other),
         }
     }
@@ -254,11 +274,7 @@ impl<'a> Payments<'a> {
                 "signature does not match".to_owned(),
             ));
         }
-        let notification = parse_xsolla(body).ok_or_else(|| {
-            Error::BadRequest(
-                "the body is not an Xsolla notification with a transaction id".to_owned(),
-            )
-        })?;
+        let notification = parse_xsolla(body).map_err(Error::BadRequest)?;
         self.process(notification).await
     }
 
@@ -266,27 +282,59 @@ impl<'a> Payments<'a> {
         let received_at_ms = Utc::now().timestamp_millis();
         let txn = crate::db::begin_write(self.store.db()).await?;
         let now = Utc::now();
-        let inserted = payment_events::Entity::insert(payment_events::ActiveModel {
-            id: NotSet,
-            event_id: Set(n.event_id.clone()),
-            scheme: Set(n.scheme.to_owned()),
-            event_type: Set(n.event_type.chars().take(64).collect()),
-            order_id: Set(n.order_id),
-            payload: Set(n.payload.clone()),
-            received_at: Set(now),
-            processed_at: Set(None),
-            outcome: Set("received".to_owned()),
-            detail: Set(None),
-        })
-        .on_conflict_do_nothing_on([payment_events::Column::EventId])
-        .exec(&txn)
-        .await?;
+        let event = |event_id: String, outcome: Outcome, detail: Option<String>| {
+            payment_events::ActiveModel {
+                id: NotSet,
+                event_id: Set(event_id),
+                scheme: Set(n.scheme.to_owned()),
+                event_type: Set(n.event_type.chars().take(64).collect()),
+                order_id: Set(n.order_id),
+                payload: Set(n.payload.clone()),
+                payload_sha256: Set(Some(n.payload_sha256.clone())),
+                received_at: Set(now),
+                processed_at: Set(None),
+                outcome: Set(outcome.as_str().to_owned()),
+                detail: Set(detail),
+            }
+        };
+        let inserted =
+            payment_events::Entity::insert(event(n.event_id.clone(), Outcome::Received, None))
+                .on_conflict_do_nothing_on([payment_events::Column::EventId])
+                .exec(&txn)
+                .await?;
         if matches!(inserted, TryInsertResult::Conflicted) {
             let original = payment_events::Entity::find()
                 .filter(payment_events::Column::EventId.eq(n.event_id.as_str()))
                 .one(&txn)
                 .await?
                 .ok_or_else(|| Error::internal("conflicting event vanished"))?;
+            let same_body = match &original.payload_sha256 {
+                Some(hash) => *hash == n.payload_sha256,
+                None => original.payload == n.payload,
+            };
+            if !same_body {
+                // A lost payment if acknowledged: record it beside the original and refuse it.
+                let detail = format!(
+                    "webhook-id {} was already used for a different payload; not applied",
+                    storable(&n.event_id, 80)
+                );
+                let id_hash = hex::encode(Sha256::digest(n.event_id.as_bytes()));
+                payment_events::Entity::insert(event(
+                    format!("reused:{}:{}", &id_hash[..32], &n.payload_sha256[..32]),
+                    Outcome::IdReused,
+                    Some(detail.clone()),
+                ))
+                .on_conflict_do_nothing_on([payment_events::Column::EventId])
+                .exec(&txn)
+                .await?;
+                txn.commit().await?;
+                tracing::warn!(event_id = %n.event_id, "webhook id reused with a different payload");
+                count_webhook(n.scheme, Outcome::IdReused.as_str());
+                return Err(Outcome::IdReused
+                    .into_result(Some(&detail))
+                    .err()
+                    .unwrap_or_else(|| Error::internal("id reuse must be refused")));
+            }
             txn.commit().await?;
             tracing::info!(event_id = %n.event_id, outcome = %original.outcome, "duplicate payment notification");
             count_webhook(n.scheme, "duplicate");
@@ -304,7 +352,10 @@ impl<'a> Payments<'a> {
                 payment_events::Column::Outcome,
                 Expr::value(outcome.as_str()),
             )
-            .col_expr(payment_events::Column::Detail, Expr::value(detail.clone()))
+            .col_expr(
+                payment_events::Column::Detail,
+                Expr::value(detail.as_deref().map(|d| storable(d, 1000))),
+            )
             .col_expr(payment_events::Column::ProcessedAt, Expr::value(Utc::now()))
             .filter(payment_events::Column::EventId.eq(n.event_id.as_str()))
             .exec(&txn)
@@ -336,8 +387,8 @@ impl<'a> Payments<'a> {
         txn: &impl ConnectionTrait,
         n: &Notification,
     ) -> Result<(Outcome, Option<String>, Vec<LiveMessage>)> {
-        if let Some(why) = &n.malformed {
-            return Ok((Outcome::Malformed, Some(why.clone()), vec![]));
+        if let Some((outcome, why)) = &n.refused {
+            return Ok((*outcome, Some(why.clone()), vec![]));
         }
         let Some(kind) = n.kind else {
             return Ok((
@@ -428,7 +479,7 @@ impl<'a> Payments<'a> {
                     vec![],
                 ),
                 (Kind::Failed | Kind::Canceled, OrderStatus::Pending) => {
-                    let why = reason.unwrap_or("payment failed");
+                    let why = decline_reason(reason);
                     if !transition(
                         txn,
                         order_id,
@@ -444,7 +495,7 @@ impl<'a> Payments<'a> {
                     }
                     (
                         Outcome::Applied,
-                        None,
+                        reason.map(|r| format!("provider reason: {r}")),
                         vec![LiveMessage::PurchaseFailed {
                             order_id,
                             user_id,
@@ -454,7 +505,7 @@ impl<'a> Payments<'a> {
                     )
                 }
                 (Kind::Refunded | Kind::Canceled, OrderStatus::Paid) => {
-                    let why = reason.unwrap_or("refunded by the provider");
+                    let why = "refunded by the payment provider";
                     if !transition(
                         txn,
                         order_id,
@@ -545,6 +596,19 @@ impl<'a> Payments<'a> {
     }
 }
 
+/// What a shopper is told about a declined payment: a stable sentence for the provider's
+/// reason code, never the provider's own text (which stays in the event for operators).
+pub(crate) fn decline_reason(code: Option<&str>) -> &'static str {
+    match code {
+        Some("card_declined") => "Your card was declined. You have not been charged.",
+        Some("insufficient_funds") => {
+            "The payment was declined for insufficient funds. You have not been charged."
+        }
+        Some("expired_card") => "The card has expired. You have not been charged.",
+        _ => "The payment provider declined the payment. You have not been charged.",
+    }
+}
+
 fn count_webhook(scheme: &'static str, outcome: &'static str) {
     metrics::counter!("gamestore_webhooks_total", "scheme" => scheme, "outcome" => outcome)
         .increment(1);
@@ -577,8 +641,6 @@ fn mismatch(order: &orders::Model, n: &Notification) -> Option<String> {
 
 #[derive(Deserialize)]
 struct StandardBody {
-    #[serde(rename = "type")]
-    kind: String,
     data: StandardData,
 }
 
@@ -592,22 +654,66 @@ struct StandardData {
     reason: Option<String>,
 }
 
+/// Longest provider transaction id the store keeps (its column's length).
+const MAX_TRANSACTION_ID: usize = 255;
+/// Longest notification type kept; longer ones are no type the store knows.
+const MAX_EVENT_TYPE: usize = 64;
+
+impl Notification {
+    fn new(event_id: String, scheme: &'static str, body: &[u8]) -> Self {
+        Self {
+            event_id,
+            scheme,
+            event_type: String::new(),
+            kind: None,
+            order_id: None,
+            user_id: None,
+            transaction_id: None,
+            amount_cents: None,
+            currency: None,
+            reason: None,
+            payload: storable(&String::from_utf8_lossy(body), usize::MAX),
+            payload_sha256: hex::encode(Sha256::digest(body)),
+            refused: None,
+        }
+    }
+
+    fn refuse(&mut self, outcome: Outcome, why: impl Into<String>) {
+        if self.refused.is_none() {
+            self.refused = Some((outcome, why.into()));
+        }
+    }
+
+    /// Checks what a notification the store acts on must carry: the buyer and the amount (so
+    /// they can be compared with the order), and a transaction id that fits its column.
+    fn require_fields(&mut self) {
+        if self.kind.is_none() || self.refused.is_some() {
+            return;
+        }
+        if self.order_id.is_none() {
+            self.refuse(Outcome::Invalid, "the notification names no order");
+        } else if self.user_id.is_none() {
+            self.refuse(Outcome::Invalid, "the notification names no buyer");
+        } else if self.amount_cents.is_none() || self.currency.is_none() {
+            self.refuse(Outcome::Invalid, "the notification carries no amount");
+        } else if let Some(tx) = &self.transaction_id
+            && (tx.is_empty()
+                || tx.chars().count() > MAX_TRANSACTION_ID
+                || tx.chars().any(char::is_control))
+        {
+            self.refuse(
+                Outcome::Invalid,
+                format!("transaction_id must be 1–{MAX_TRANSACTION_ID} printable characters"),
+            );
+        }
+        if let Some(reason) = &self.reason {
+            self.reason = Some(storable(reason, 500));
+        }
+    }
+}
+
 fn parse_standard(event_id: &str, body: &[u8]) -> Notification {
-    let payload = String::from_utf8_lossy(body).into_owned();
-    let mut n = Notification {
-        event_id: event_id.to_owned(),
-        scheme: "standard",
-        event_type: String::new(),
-        kind: None,
-        order_id: None,
-        user_id: None,
-        transaction_id: None,
-        amount_cents: None,
-        currency: None,
-        reason: None,
-        payload,
-        malformed: None,
-    };
+    let mut n = Notification::new(event_id.to_owned(), "standard", body);
     // The type is read on its own first so an event of an unknown type with another data shape
     // is acknowledged rather than rejected.
     #[derive(Deserialize)]
@@ -619,7 +725,10 @@ fn parse_standard(event_id: &str, body: &[u8]) -> Notification {
         Ok(t) => n.event_type = t.kind,
         Err(e) => {
             n.event_type = "unknown".to_owned();
-            n.malformed = Some(format!("body is not a Standard Webhooks event: {e}"));
+            n.refuse(
+                Outcome::Malformed,
+                format!("body is not a Standard Webhooks event: {e}"),
+            );
             return n;
         }
     }
@@ -631,7 +740,6 @@ fn parse_standard(event_id: &str, body: &[u8]) -> Notification {
     };
     match serde_json::from_slice::<StandardBody>(body) {
         Ok(body) => {
-            debug_assert_eq!(body.kind, n.event_type);
             n.order_id = Some(body.data.order_id);
             n.user_id = body.data.user_id;
             n.transaction_id = body.data.transaction_id;
@@ -639,8 +747,9 @@ fn parse_standard(event_id: &str, body: &[u8]) -> Notification {
             n.currency = Some(body.data.currency);
             n.reason = body.data.reason;
         }
-        Err(e) => n.malformed = Some(format!("invalid event data: {e}")),
+        Err(e) => n.refuse(Outcome::Malformed, format!("invalid event data: {e}")),
     }
+    n.require_fields();
     n
 }
 
@@ -668,63 +777,110 @@ struct XsollaPurchase {
     total: Option<XsollaTotal>,
 }
 
+/// An amount in major units: a JSON number (`9.99`) or a decimal string (`"9.99"`). Read as
+/// the decimal text it was written as, never through floating-point arithmetic.
 #[derive(Deserialize)]
 struct XsollaTotal {
-    amount: f64,
+    amount: serde_json::Value,
     currency: String,
 }
 
-/// `None` when there is no transaction id to deduplicate on (then nothing can be recorded).
-fn parse_xsolla(body: &[u8]) -> Option<Notification> {
-    let payload = String::from_utf8_lossy(body).into_owned();
-    let parsed: XsollaBody = serde_json::from_slice(body).ok()?;
-    let transaction_id = match &parsed.transaction.id {
+/// The cents of an Xsolla `purchase.total`, parsed exactly from its decimal text; `None` when
+/// it is not a plain decimal with at most the currency's number of decimals.
+fn xsolla_cents(total: &XsollaTotal) -> Option<i64> {
+    let text = match &total.amount {
+        // serde_json prints a number in the shortest form that reads back the same, which for
+        // the amounts a provider writes is the literal it wrote ("9.99", "10", "1e2" never).
         serde_json::Value::Number(n) => n.to_string(),
-        serde_json::Value::String(s) if !s.is_empty() && s.len() <= 128 => s.clone(),
+        serde_json::Value::String(s) => s.trim().to_owned(),
         _ => return None,
     };
-    let kind = match parsed.notification_type.as_str() {
+    if text.is_empty() || text.len() > 24 || text.contains(['e', 'E']) {
+        return None;
+    }
+    let currency = total.currency.trim().to_ascii_uppercase();
+    currency_exponent(&currency)?;
+    api_types::parse_price(&text, &currency).ok()
+}
+
+/// `Err` with a 400 when there is no transaction id to deduplicate on (then nothing can be
+/// recorded).
+fn parse_xsolla(body: &[u8]) -> std::result::Result<Notification, String> {
+    let parsed: XsollaBody = serde_json::from_slice(body)
+        .map_err(|e| format!("the body is not an Xsolla notification: {e}"))?;
+    let transaction_id = match &parsed.transaction.id {
+        serde_json::Value::Number(n) => n.to_string(),
+        serde_json::Value::String(s)
+            if !s.is_empty() && s.len() <= 128 && !s.chars().any(char::is_control) =>
+        {
+            s.clone()
+        }
+        _ => {
+            return Err("transaction.id must be a number or 1–128 printable characters".to_owned());
+        }
+    };
+    let notification_type = parsed.notification_type.as_str();
+    if notification_type.is_empty()
+        || notification_type.len() > MAX_EVENT_TYPE
+        || !notification_type
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.')
+    {
+        return Err(format!(
+            "notification_type must be 1–{MAX_EVENT_TYPE} of a-z, 0-9, '_' and '.'"
+        ));
+    }
+    let mut n = Notification::new(
+        format!("xsolla:{transaction_id}:{notification_type}"),
+        "xsolla",
+        body,
+    );
+    n.event_type = notification_type.to_owned();
+    n.transaction_id = Some(transaction_id);
+    n.kind = match notification_type {
         "payment" | "order_paid" => Some(Kind::Paid),
         "refund" => Some(Kind::Refunded),
         "order_canceled" => Some(Kind::Canceled),
         _ => None,
     };
-    let order_id = parsed
+    n.order_id = parsed
         .transaction
         .external_id
         .as_deref()
         .and_then(|s| Uuid::parse_str(s).ok());
-    let total = parsed.purchase.and_then(|p| p.total);
-    let (amount_cents, currency) = match total {
-        Some(t) => {
-            let exp = currency_exponent(&t.currency.to_ascii_uppercase()).unwrap_or(2);
-            (
-                Some((t.amount * 10f64.powi(exp as i32)).round() as i64),
-                Some(t.currency),
-            )
-        }
-        None => (None, None),
-    };
-    let user_id = parsed
+    if n.kind.is_some() && n.order_id.is_none() {
+        n.refuse(
+            Outcome::Malformed,
+            "transaction.external_id is not an order id",
+        );
+    }
+    n.user_id = parsed
         .user
         .and_then(|u| u.id)
         .and_then(|v| v.as_str().and_then(|s| Uuid::parse_str(s).ok()));
-    let malformed = (kind.is_some() && order_id.is_none())
-        .then(|| "transaction.external_id is not an order id".to_owned());
-    Some(Notification {
-        event_id: format!("xsolla:{transaction_id}:{}", parsed.notification_type),
-        scheme: "xsolla",
-        event_type: parsed.notification_type.clone(),
-        kind,
-        order_id,
-        user_id,
-        transaction_id: Some(transaction_id),
-        amount_cents,
-        currency,
-        reason: None,
-        payload,
-        malformed,
-    })
+    if let Some(total) = parsed.purchase.and_then(|p| p.total) {
+        match xsolla_cents(&total) {
+            Some(cents) => {
+                n.amount_cents = Some(cents);
+                n.currency = Some(total.currency);
+            }
+            None => n.refuse(
+                Outcome::Invalid,
+                "purchase.total.amount must be a decimal amount in a supported currency",
+            ),
+        }
+    }
+    n.require_fields();
+    Ok(n)
+}
+
+/// Text as it can be stored in any of our databases and shown to an operator: NUL (which
+/// PostgreSQL refuses in text) replaced, and at most `max` characters.
+fn storable(text: &str, max: usize) -> String {
+    text.chars()
+        .take(max)
+        .map(|c| if c == '\0' { '\u{FFFD}' } else { c })
+        .collect()
 }
 
 pub(crate) fn to_event(row: &payment_events::Model) -> api_types::PaymentEvent {
@@ -755,35 +911,112 @@ mod tests {
         assert_eq!(n.kind, Some(Kind::Paid));
         assert_eq!(n.order_id, Some(order));
         assert_eq!(n.amount_cents, Some(999));
-        assert!(n.malformed.is_none());
+        assert!(n.refused.is_none());
+        assert_eq!(n.payload_sha256.len(), 64);
 
         let n = parse_standard("msg_2", br#"{"type":"customer.created","data":{"x":1}}"#);
         assert_eq!(n.kind, None);
-        assert!(n.malformed.is_none());
+        assert!(n.refused.is_none());
 
         let n = parse_standard("msg_3", br#"{"type":"payment.succeeded","data":{}}"#);
-        assert!(n.malformed.is_some());
+        assert_eq!(n.refused.map(|r| r.0), Some(Outcome::Malformed));
 
-        let n = parse_standard("msg_4", b"not json");
-        assert!(n.malformed.is_some());
+        let n = parse_standard("msg_4", b"not json\0");
+        assert_eq!(n.refused.map(|r| r.0), Some(Outcome::Malformed));
+        assert!(!n.payload.contains('\0'));
+    }
+
+    #[test]
+    fn standard_events_must_name_the_buyer_and_fit_their_columns() {
+        let order = Uuid::new_v4();
+        let without_user = format!(
+            r#"{{"type":"payment.succeeded","data":{{"order_id":"{order}","transaction_id":"tx_1","amount_cents":999,"currency":"USD"}}}}"#
+        );
+        let n = parse_standard("msg_1", without_user.as_bytes());
+        assert_eq!(n.refused.map(|r| r.0), Some(Outcome::Invalid));
+
+        let long_tx = format!(
+            r#"{{"type":"payment.succeeded","data":{{"order_id":"{order}","transaction_id":"{}","amount_cents":999,"currency":"USD","user_id":"{order}"}}}}"#,
+            "t".repeat(MAX_TRANSACTION_ID + 1)
+        );
+        let n = parse_standard("msg_2", long_tx.as_bytes());
+        assert_eq!(n.refused.map(|r| r.0), Some(Outcome::Invalid));
+
+        let nul_tx = format!(
+            r#"{{"type":"payment.succeeded","data":{{"order_id":"{order}","transaction_id":"tx\u0000","amount_cents":999,"currency":"USD","user_id":"{order}"}}}}"#
+        );
+        let n = parse_standard("msg_3", nul_tx.as_bytes());
+        assert_eq!(n.refused.map(|r| r.0), Some(Outcome::Invalid));
+    }
+
+    fn xsolla(total: &str, user: bool) -> String {
+        let order = Uuid::nil();
+        let user = if user {
+            format!(r#""user":{{"id":"{order}"}},"#)
+        } else {
+            String::new()
+        };
+        format!(
+            r#"{{"notification_type":"payment",{user}"transaction":{{"id":123,"external_id":"{order}"}}{total}}}"#
+        )
     }
 
     #[test]
     fn parses_xsolla_notifications() {
-        let order = Uuid::new_v4();
-        let body = format!(
-            r#"{{"notification_type":"payment","user":{{"id":"{order}"}},"transaction":{{"id":123,"external_id":"{order}"}},"purchase":{{"total":{{"amount":9.99,"currency":"USD"}}}}}}"#
+        let body = xsolla(
+            r#","purchase":{"total":{"amount":9.99,"currency":"USD"}}"#,
+            true,
         );
         let n = parse_xsolla(body.as_bytes()).expect("parses");
         assert_eq!(n.kind, Some(Kind::Paid));
         assert_eq!(n.event_id, "xsolla:123:payment");
         assert_eq!(n.amount_cents, Some(999));
-        assert_eq!(n.order_id, Some(order));
+        assert_eq!(n.order_id, Some(Uuid::nil()));
+        assert!(n.refused.is_none());
         let refund = body.replace(r#""payment""#, r#""refund""#);
         assert_eq!(
-            parse_xsolla(refund.as_bytes()).map(|n| n.event_id),
+            parse_xsolla(refund.as_bytes()).map(|n| n.event_id).ok(),
             Some("xsolla:123:refund".to_owned())
         );
-        assert!(parse_xsolla(br#"{"notification_type":"payment"}"#).is_none());
+        assert!(parse_xsolla(br#"{"notification_type":"payment"}"#).is_err());
+        let long_type = body.replace(r#""payment""#, &format!("\"{}\"", "p".repeat(65)));
+        assert!(parse_xsolla(long_type.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn xsolla_amounts_are_exact_decimals() {
+        let cents = |amount: &str, currency: &str| {
+            let body = xsolla(
+                &format!(
+                    r#","purchase":{{"total":{{"amount":{amount},"currency":"{currency}"}}}}"#
+                ),
+                true,
+            );
+            let n = parse_xsolla(body.as_bytes()).expect("parses");
+            n.refused.is_none().then_some(n.amount_cents).flatten()
+        };
+        assert_eq!(cents("9.99", "USD"), Some(999));
+        assert_eq!(cents("0.29", "USD"), Some(29));
+        assert_eq!(cents("1.1", "USD"), Some(110));
+        assert_eq!(cents(r#""19.99""#, "EUR"), Some(1999));
+        assert_eq!(cents("500", "JPY"), Some(500));
+        assert_eq!(cents("9.999", "USD"), None);
+        assert_eq!(cents("1e3", "USD"), Some(100_000));
+        assert_eq!(cents("1e30", "USD"), None);
+        assert_eq!(cents("-1", "USD"), None);
+        assert_eq!(cents("9.99", "XYZ"), None);
+    }
+
+    #[test]
+    fn xsolla_notifications_need_a_total_and_a_buyer() {
+        let no_total = xsolla("", true);
+        let n = parse_xsolla(no_total.as_bytes()).expect("parses");
+        assert_eq!(n.refused.map(|r| r.0), Some(Outcome::Invalid));
+        let no_user = xsolla(
+            r#","purchase":{"total":{"amount":9.99,"currency":"USD"}}"#,
+            false,
+        );
+        let n = parse_xsolla(no_user.as_bytes()).expect("parses");
+        assert_eq!(n.refused.map(|r| r.0), Some(Outcome::Invalid));
     }
 }

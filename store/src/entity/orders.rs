@@ -16,6 +16,9 @@ pub struct Model {
     pub provider_transaction_id: Option<String>,
     #[sea_orm(column_type = "Text", nullable)]
     pub failure_reason: Option<String>,
+    /// What went wrong, for operators only (may name the provider's URL or its error text).
+    #[sea_orm(column_type = "Text", nullable)]
+    pub failure_detail: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -14,6 +14,8 @@ pub struct Model {
     pub order_id: Option<Uuid>,
     #[sea_orm(column_type = "Text")]
     pub payload: String,
+    /// SHA-256 (hex) of the raw body as received.
+    pub payload_sha256: Option<String>,
     pub received_at: DateTimeUtc,
     pub processed_at: Option<DateTimeUtc>,
     pub outcome: String,
