@@ -85,8 +85,7 @@ impl From<store::Error> for AppError {
         if e.status() >= 500 {
             tracing::error!(error = %e, "server function failed");
         }
-        // Every server function's store error passes here, so this is where its HTTP status is set.
-        crate::ssr::set_error_status(e.status());
+        // The HTTP status is set from `status` by the server's `server_fn_status` layer.
         Self {
             status: e.status(),
             code: e.code().to_owned(),

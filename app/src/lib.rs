@@ -84,6 +84,40 @@ fn set_content_security_policy(options: &LeptosOptions) {
     }
 }
 
+/// Every page's `<title>`: "Name · Game Store". On the server the text is escaped here,
+/// because leptos_meta writes the formatted title into the server-rendered `<title>` as it is
+/// (an item named `x</title><script>…` would otherwise add markup to every page that shows it;
+/// docs/security.md has the reproduction). In the browser it becomes `document.title`, which
+/// takes plain text, so it is left as it is.
+pub fn page_title(title: String) -> String {
+    let full = if title.is_empty() {
+        "Game Store".to_owned()
+    } else {
+        format!("{title} · Game Store")
+    };
+    if cfg!(feature = "ssr") {
+        escape_html(&full)
+    } else {
+        full
+    }
+}
+
+/// Escapes text for an HTML text node or a quoted attribute.
+pub fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// Who is logged in, and the actions that change it. Provided once at the root.
 #[derive(Clone, Copy)]
 pub struct Session {
@@ -117,6 +151,25 @@ impl Session {
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn titles_are_escaped_for_the_server_rendered_head() {
+        let title = page_title("x</title><script>alert('1')</script> & \"co\"".to_owned());
+        if cfg!(feature = "ssr") {
+            assert_eq!(
+                title,
+                "x&lt;/title&gt;&lt;script&gt;alert(&#39;1&#39;)&lt;/script&gt; &amp; &quot;co&quot; · Game Store"
+            );
+        } else {
+            assert!(title.starts_with("x</title>"));
+        }
+        assert_eq!(page_title(String::new()), "Game Store");
+    }
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
@@ -124,7 +177,7 @@ pub fn App() -> impl IntoView {
         <Stylesheet id="leptos" href="/pkg/gamestore.css"/>
         <Link rel="icon" href="/favicon.svg" type_="image/svg+xml"/>
         <Meta name="description" content="Game Store: weapons, armour, potions and companions for your next adventure."/>
-        <Title formatter=|title: String| if title.is_empty() { "Game Store".to_owned() } else { format!("{title} · Game Store") }/>
+        <Title formatter=page_title/>
         <Router>
             <Layout/>
         </Router>

@@ -1,7 +1,6 @@
 //! Server-side helpers for server functions: the store, the caller, cookies.
 
-use http::StatusCode;
-use http::header::{ACCEPT, COOKIE, SET_COOKIE};
+use http::header::{COOKIE, SET_COOKIE};
 use http::request::Parts;
 use leptos::prelude::*;
 use leptos_axum::ResponseOptions;
@@ -17,35 +16,6 @@ pub fn store() -> Result<Store, AppError> {
 
 fn parts() -> Option<Parts> {
     use_context::<Parts>()
-}
-
-/// Gives a server function's error response the error's own status (422 for a bad field, 401
-/// without a login, 409 for a taken username) instead of server_fn's blanket 500, so that the
-/// logs, the metrics and any proxy see a client error as one; the client decodes every 4xx/5xx
-/// the same way. Left alone: a plain form post (JavaScript off), which leptos_axum answers with
-/// a redirect back to the form carrying the error in its URL, and a page being rendered, whose
-/// status the page decides.
-pub fn set_error_status(status: u16) {
-    let Some(parts) = parts() else {
-        return;
-    };
-    // Server functions are mounted under /rpc (see `crate::api`).
-    let server_fn_call = parts.uri.path().starts_with("/rpc/");
-    let plain_form_post = parts
-        .headers
-        .get(ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("text/html"));
-    if !server_fn_call || plain_form_post {
-        return;
-    }
-    if let (Some(options), Ok(code)) = (
-        use_context::<ResponseOptions>(),
-        StatusCode::from_u16(status),
-    ) && (code.is_client_error() || code.is_server_error())
-    {
-        options.set_status(code);
-    }
 }
 
 /// The logged-in caller, if any. An invalid or expired session is simply "not logged in".
@@ -92,17 +62,19 @@ pub fn set_cookie(value: &str) {
 }
 
 /// The client's address, as the REST API determines it.
-pub fn client_ip(trust_forwarded_for: bool) -> Option<std::net::IpAddr> {
+pub fn client_ip(trusted_proxies: usize) -> Option<std::net::IpAddr> {
     let parts = parts()?;
-    let forwarded = parts
+    let forwarded: Vec<&str> = parts
         .headers
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok());
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
     let peer = parts
         .extensions
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
         .map(|c| c.0.ip());
-    store::accounts::client_address(forwarded, peer, trust_forwarded_for)
+    store::accounts::client_address(Some(&forwarded.join(",")), peer, trusted_proxies)
 }
 
 /// Logs `username` in and sets the session cookie on the response.
@@ -111,12 +83,17 @@ pub async fn start_session(
     username: &str,
     password: &str,
 ) -> Result<api_types::User, AppError> {
-    let ip = client_ip(store.settings().trust_forwarded_for);
+    let ip = client_ip(store.settings().trusted_proxies);
     let (user, session) = store.accounts().login(username, password, ip).await?;
+    issue_cookie(store, &session);
+    Ok(user)
+}
+
+/// Sets the cookie of a freshly opened session on the response.
+pub fn issue_cookie(store: &Store, session: &store::accounts::NewSession) {
     set_cookie(&cookie::issue(
         &session.token,
         session.max_age_secs,
         store.settings(),
     ));
-    Ok(user)
 }

@@ -25,10 +25,10 @@ impl IntoResponse for ApiError {
             tracing::error!(error = %self.0, code = self.0.code(), "request failed");
         }
         let mut response = (status, Json(self.0.to_body())).into_response();
-        if let store::Error::RateLimited { retry_after_secs } = self.0
-            && let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string())
-        {
-            response.headers_mut().insert(header::RETRY_AFTER, value);
+        if let Some(secs) = self.0.retry_after_secs() {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
     }
@@ -104,4 +104,39 @@ pub async fn json_errors(request: Request, next: Next) -> Response {
         }
     }
     rewritten
+}
+
+/// Server functions answer every error with 500 and the error in the body; this gives the
+/// response the status the error itself names (422 for a bad field, 400 for arguments that do
+/// not parse, 401, 409…), so that logs, metrics and proxies see a client error as one. It is the
+/// one place that sets a server function error's status. JavaScript-off form posts are
+/// redirects back to the form and pass unchanged.
+pub async fn server_fn_status(request: Request, next: Next) -> Response {
+    if !request.uri().path().starts_with("/rpc/") {
+        return next.run(request).await;
+    }
+    let response = next.run(request).await;
+    if response.status() != StatusCode::INTERNAL_SERVER_ERROR
+        || !response.headers().contains_key("serverfnerror")
+    {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return plain(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "INTERNAL",
+            "something went wrong on our side",
+        );
+    };
+    if let Ok(error) = serde_json::from_slice::<app::AppError>(&bytes)
+        && let Ok(status) = StatusCode::from_u16(error.status)
+        && (status.is_client_error() || status.is_server_error())
+    {
+        parts.status = status;
+        if status.is_server_error() {
+            tracing::error!(code = %error.code, "server function failed");
+        }
+    }
+    Response::from_parts(parts, axum::body::Body::from(bytes))
 }

@@ -51,6 +51,11 @@ pub fn json_rejection(rejection: JsonRejection) -> Response {
             "UNSUPPORTED_MEDIA_TYPE",
             "send the body as application/json",
         ),
+        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => plain(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "PAYLOAD_TOO_LARGE",
+            "the request body is too large",
+        ),
         other => plain(other.status(), "BAD_REQUEST", other.body_text()),
     }
 }
@@ -58,8 +63,20 @@ pub fn json_rejection(rejection: JsonRejection) -> Response {
 /// Query parameters read as plain text fields, so that a bad value reaches the domain's
 /// validation (a 422 naming the field) instead of failing extraction; only an unreadable query
 /// string is a 400.
+/// A parameter holding a control character (a NUL, say) is refused with a 422 naming it.
 pub fn query_params<T: DeserializeOwned>(raw: Option<&str>) -> Result<T, store::Error> {
-    serde_urlencoded::from_str(raw.unwrap_or(""))
+    let raw = raw.unwrap_or("");
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw)
+        .map_err(|e| store::Error::BadRequest(format!("cannot read the query string: {e}")))?;
+    for (name, value) in &pairs {
+        let field = if name.chars().count() <= 40 && !name.chars().any(char::is_control) {
+            name.clone()
+        } else {
+            "query".to_owned()
+        };
+        store::domain::check_text(field, value, false)?;
+    }
+    serde_urlencoded::from_str(raw)
         .map_err(|e| store::Error::BadRequest(format!("cannot read the query string: {e}")))
 }
 
@@ -117,8 +134,8 @@ impl FromRequestParts<AppState> for Admin {
     }
 }
 
-/// The client's address: the socket peer, or the first `X-Forwarded-For` hop when the store
-/// runs behind its own proxy (`TRUST_FORWARDED_FOR=true`).
+/// The client's address: the socket peer, or, behind `TRUST_FORWARDED_FOR` proxies of our own,
+/// the entry they wrote into `X-Forwarded-For` (see `store::accounts::client_address`).
 pub struct ClientIp(pub Option<IpAddr>);
 
 impl FromRequestParts<AppState> for ClientIp {
@@ -130,19 +147,24 @@ impl FromRequestParts<AppState> for ClientIp {
     ) -> Result<Self, Self::Rejection> {
         Ok(ClientIp(client_ip(
             parts,
-            state.store.settings().trust_forwarded_for,
+            state.store.settings().trusted_proxies,
         )))
     }
 }
 
-pub fn client_ip(parts: &Parts, trust_forwarded_for: bool) -> Option<IpAddr> {
-    let forwarded = parts
+pub fn client_ip(parts: &Parts, trusted_proxies: usize) -> Option<IpAddr> {
+    // Every X-Forwarded-For header, in order: a proxy may add its own header instead of
+    // appending to the client's.
+    let forwarded: Vec<&str> = parts
         .headers
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok());
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    let forwarded = forwarded.join(",");
     let peer = parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(addr)| addr.ip());
-    store::accounts::client_address(forwarded, peer, trust_forwarded_for)
+    store::accounts::client_address(Some(&forwarded), peer, trusted_proxies)
 }

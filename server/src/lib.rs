@@ -5,6 +5,7 @@
 //! integration tests both run it, so tests exercise exactly what production serves.
 
 pub mod api;
+pub mod body;
 pub mod csrf;
 pub mod error;
 pub mod extract;
@@ -24,7 +25,6 @@ use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes as _, generate_route_list};
 use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 
@@ -41,6 +41,8 @@ pub struct Application {
     pub router: Router,
     pub state: AppState,
     listener: TcpListener,
+    /// `/metrics`, on its own listener (`METRICS_ADDR`), never the public one.
+    metrics: Option<(TcpListener, SocketAddr)>,
     background: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -65,6 +67,18 @@ impl Application {
                 .parse()
                 .map_err(|e: url::ParseError| StartError(e.to_string()))?;
         }
+        let metrics_listener = match settings.metrics_addr {
+            None => None,
+            Some(addr) => {
+                let listener = TcpListener::bind(addr).await.map_err(|e| {
+                    StartError(format!("cannot listen on METRICS_ADDR {addr}: {e}"))
+                })?;
+                let bound = listener
+                    .local_addr()
+                    .map_err(|e| StartError(e.to_string()))?;
+                Some((listener, bound))
+            }
+        };
         if settings.using_dev_webhook_secret {
             tracing::warn!(
                 "WEBHOOK_SECRETS is unset: using the built-in development secret (never in production)"
@@ -85,12 +99,18 @@ impl Application {
             router,
             state,
             listener,
+            metrics: metrics_listener,
             background,
         })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
         self.state.store.settings().site_addr
+    }
+
+    /// Where `/metrics` is served, when `METRICS_ADDR` is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(|(_, addr)| *addr)
     }
 
     pub fn public_url(&self) -> String {
@@ -111,6 +131,16 @@ impl Application {
     ) -> std::io::Result<()> {
         let state = self.state.clone();
         let drain = state.store.settings().shutdown_drain;
+        let metrics_task = self.metrics.map(|(listener, _)| {
+            let router = Router::new()
+                .route("/metrics", get(metrics::render))
+                .with_state(self.state.clone());
+            tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, router).await {
+                    tracing::error!(error = %e, "metrics listener failed");
+                }
+            })
+        });
         let result = axum::serve(
             self.listener,
             self.router
@@ -126,7 +156,7 @@ impl Application {
             state.hub.close_all();
         })
         .await;
-        for task in self.background {
+        for task in self.background.into_iter().chain(metrics_task) {
             task.abort();
         }
         result
@@ -168,7 +198,6 @@ pub fn router(state: AppState) -> Router {
         .route("/ws", get(ws::connect))
         .route("/healthz", get(api::health::healthz))
         .route("/readyz", get(api::health::readyz))
-        .route("/metrics", get(metrics::render))
         .route("/covers/{file}", get(api::covers::cover))
         .leptos_routes_with_context(&state, routes, context, move || app::shell(options.clone()))
         .route_layer(axum::middleware::from_fn(metrics::track))
@@ -179,18 +208,22 @@ pub fn router(state: AppState) -> Router {
             move || provide_context(store_for_fallback.clone()),
             app::shell,
         ))
+        .layer(axum::middleware::from_fn(error::server_fn_status))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             csrf::guard,
         ))
+        .layer(axum::middleware::from_fn(body::read_whole))
         .layer(CompressionLayer::new())
-        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,
         ))
         .layer(axum::middleware::from_fn(error::json_errors))
-        .layer(axum::middleware::from_fn(security::headers))
+        .layer(axum::middleware::from_fn_with_state(
+            state.store.settings().https(),
+            security::headers,
+        ))
         .layer(telemetry::trace_layer())
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))

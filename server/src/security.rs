@@ -1,16 +1,28 @@
-//! Response hardening: security headers on everything, and a strict default CSP for responses
-//! that do not bring their own (HTML pages set a per-response nonce CSP in `app::shell`).
+//! Response hardening: security headers on everything, a strict default CSP for responses
+//! that do not bring their own (HTML pages set a per-response nonce CSP in `app::shell`), and
+//! `Strict-Transport-Security` when the store is served over https.
 
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
 
 const DEFAULT_CSP: &str = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'";
 
-pub async fn headers(request: Request, next: Next) -> Response {
+/// A year, and for subdomains too: once a browser has seen the store over https it never
+/// tries plain http again.
+const HSTS: &str = "max-age=31536000; includeSubDomains";
+
+/// `https` is whether `PUBLIC_URL` is an https URL.
+pub async fn headers(State(https): State<bool>, request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
+    if https {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static(HSTS),
+        );
+    }
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),

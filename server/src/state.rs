@@ -20,10 +20,12 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(store: Store, leptos_options: LeptosOptions) -> Self {
+        let settings = store.settings();
+        let hub = Hub::new(settings.ws_max_per_user, settings.ws_max_connections);
         Self {
             store,
             leptos_options: Arc::new(leptos_options),
-            hub: Hub::default(),
+            hub,
             draining: Arc::new(AtomicBool::new(false)),
         }
     }

@@ -21,7 +21,6 @@ use uuid::Uuid;
 #[cfg(test)]
 use api_types::LiveMessage;
 use store::Store;
-use store::accounts::CurrentUser;
 use store::cache::channels;
 use store::live::Envelope;
 
@@ -52,16 +51,33 @@ struct Conn {
     tx: mpsc::Sender<Outbound>,
 }
 
-/// Which sockets are open on this replica, by user.
-#[derive(Clone, Default)]
+/// Which sockets are open on this replica, by user, within two caps: per user (a tab storm or
+/// a script cannot hold a thousand sockets on one session) and per replica.
+#[derive(Clone)]
 pub struct Hub {
     inner: Arc<HubInner>,
 }
 
-#[derive(Default)]
 struct HubInner {
     sockets: RwLock<HashMap<Uuid, Vec<Conn>>>,
     next_id: AtomicU64,
+    max_per_user: usize,
+    max_total: usize,
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Self::new(16, 10_000)
+    }
+}
+
+/// Why a socket was not admitted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// The user already has `max_per_user` sockets open on this replica.
+    TooManyForUser,
+    /// This replica holds `max_total` sockets.
+    Full,
 }
 
 /// A socket's place in the hub; dropping it unregisters the socket.
@@ -78,30 +94,49 @@ impl Drop for Registration {
 }
 
 impl Hub {
+    pub fn new(max_per_user: usize, max_total: usize) -> Self {
+        Self {
+            inner: Arc::new(HubInner {
+                sockets: RwLock::default(),
+                next_id: AtomicU64::new(0),
+                max_per_user,
+                max_total,
+            }),
+        }
+    }
+
+    /// Takes a place for one socket of `user_id`, or refuses it when a cap is reached. Checked
+    /// and taken under one lock, so concurrent upgrades cannot overshoot.
     pub fn register(
         &self,
         user_id: Uuid,
         session_id: String,
-    ) -> (Registration, mpsc::Receiver<Outbound>) {
-        let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
-        let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
+    ) -> Result<(Registration, mpsc::Receiver<Outbound>), Refusal> {
         let mut sockets = self
             .inner
             .sockets
             .write()
             .unwrap_or_else(|p| p.into_inner());
+        if sockets.get(&user_id).map_or(0, Vec::len) >= self.inner.max_per_user {
+            return Err(Refusal::TooManyForUser);
+        }
+        if sockets.values().map(Vec::len).sum::<usize>() >= self.inner.max_total {
+            return Err(Refusal::Full);
+        }
+        let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
+        let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
         sockets
             .entry(user_id)
             .or_default()
             .push(Conn { id, session_id, tx });
-        (
+        Ok((
             Registration {
                 hub: self.clone(),
                 user_id,
                 id,
             },
             rx,
-        )
+        ))
     }
 
     fn remove(&self, user_id: Uuid, id: u64) {
@@ -238,7 +273,28 @@ pub async fn connect(
         Ok(u) => u,
         Err(e) => return plain(StatusCode::BAD_REQUEST, "NOT_A_WEBSOCKET", e.body_text()),
     };
-    let hub = state.hub.clone();
+    // The place is taken before the upgrade, so the cap holds however many upgrades race.
+    let (registration, rx) = match state.hub.register(user.id(), user.session_id.clone()) {
+        Ok(taken) => taken,
+        Err(Refusal::TooManyForUser) => {
+            return plain(
+                StatusCode::TOO_MANY_REQUESTS,
+                "TOO_MANY_SOCKETS",
+                "too many live connections for this account; close some tabs",
+            );
+        }
+        Err(Refusal::Full) => {
+            let mut refused = plain(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "SOCKETS_FULL",
+                "this server holds as many live connections as it can; try again shortly",
+            );
+            refused
+                .headers_mut()
+                .insert(header::RETRY_AFTER, axum::http::HeaderValue::from(5));
+            return refused;
+        }
+    };
     // Small buffers: an idle socket should cost kilobytes, not the 2 × 128 KiB defaults. Our
     // messages are a few hundred bytes; clients send nothing but pongs and closes.
     upgrade
@@ -247,12 +303,11 @@ pub async fn connect(
         .max_write_buffer_size(64 * 1024)
         .max_message_size(4096)
         .max_frame_size(4096)
-        .on_upgrade(move |socket| serve_socket(socket, hub, user))
+        .on_upgrade(move |socket| serve_socket(socket, registration, rx))
         .into_response()
 }
 
-async fn serve_socket(socket: WebSocket, hub: Hub, user: CurrentUser) {
-    let (registration, rx) = hub.register(user.id(), user.session_id.clone());
+async fn serve_socket(socket: WebSocket, registration: Registration, rx: mpsc::Receiver<Outbound>) {
     let (sink, stream) = socket.split();
     run(sink, stream, rx, PING_EVERY).await;
     drop(registration);
@@ -330,9 +385,9 @@ mod tests {
     fn routes_each_message_to_its_users_sockets_only() {
         let hub = Hub::default();
         let (alice, bob) = (Uuid::new_v4(), Uuid::new_v4());
-        let (_a1, mut a1) = hub.register(alice, "s1".into());
-        let (_a2, mut a2) = hub.register(alice, "s2".into());
-        let (_b1, mut b1) = hub.register(bob, "s3".into());
+        let (_a1, mut a1) = hub.register(alice, "s1".into()).expect("admitted");
+        let (_a2, mut a2) = hub.register(alice, "s2".into()).expect("admitted");
+        let (_b1, mut b1) = hub.register(bob, "s3".into()).expect("admitted");
         hub.dispatch(&success(alice));
         assert!(matches!(a1.try_recv(), Ok(Outbound::Text(..))));
         assert!(matches!(a2.try_recv(), Ok(Outbound::Text(..))));
@@ -343,8 +398,8 @@ mod tests {
     fn a_full_queue_drops_only_that_socket() {
         let hub = Hub::default();
         let user = Uuid::new_v4();
-        let (_slow, _slow_rx) = hub.register(user, "slow".into());
-        let (_fast, mut fast_rx) = hub.register(user, "fast".into());
+        let (_slow, _slow_rx) = hub.register(user, "slow".into()).expect("admitted");
+        let (_fast, mut fast_rx) = hub.register(user, "fast".into()).expect("admitted");
         for _ in 0..QUEUE_DEPTH + 1 {
             hub.dispatch(&success(user));
             while fast_rx.try_recv().is_ok() {}
@@ -358,8 +413,8 @@ mod tests {
     fn revocation_closes_one_session_or_all() {
         let hub = Hub::default();
         let user = Uuid::new_v4();
-        let (_a, mut a) = hub.register(user, "a".into());
-        let (_b, mut b) = hub.register(user, "b".into());
+        let (_a, mut a) = hub.register(user, "a".into()).expect("admitted");
+        let (_b, mut b) = hub.register(user, "b".into()).expect("admitted");
         hub.dispatch(&Envelope::SessionRevoked {
             user_id: user,
             session_id: Some("a".into()),
@@ -382,10 +437,26 @@ mod tests {
     #[test]
     fn dropping_a_registration_unregisters_it() {
         let hub = Hub::default();
-        let (registration, _rx) = hub.register(Uuid::new_v4(), "s".into());
+        let (registration, _rx) = hub.register(Uuid::new_v4(), "s".into()).expect("admitted");
         assert_eq!(hub.len(), 1);
         drop(registration);
         assert!(hub.is_empty());
+    }
+
+    #[test]
+    fn sockets_are_capped_per_user_and_per_replica() {
+        let hub = Hub::new(2, 3);
+        let (alice, bob) = (Uuid::new_v4(), Uuid::new_v4());
+        let a1 = hub.register(alice, "a".into()).expect("first");
+        let _a2 = hub.register(alice, "a".into()).expect("second");
+        assert_eq!(
+            hub.register(alice, "a".into()).err(),
+            Some(Refusal::TooManyForUser)
+        );
+        let _b1 = hub.register(bob, "b".into()).expect("bob's first");
+        assert_eq!(hub.register(bob, "b".into()).err(), Some(Refusal::Full));
+        drop(a1);
+        assert!(hub.register(bob, "b".into()).is_ok());
     }
 
     #[tokio::test]

@@ -24,16 +24,35 @@ pub struct Settings {
     pub webhook_secrets: Vec<SigningSecret>,
     pub using_dev_webhook_secret: bool,
     pub xsolla_webhook_secret: Option<SecretString>,
+    /// `None`: the built-in simulator (`PAYMENT_PROVIDER_URL` unset, or `builtin`).
     pub payment_provider_url: Option<Url>,
+    /// A production deployment (`LEPTOS_ENV=PROD`, a PostgreSQL database or an https
+    /// `PUBLIC_URL`): development defaults are refused at start-up.
+    pub production: bool,
     pub admin: Option<AdminSeed>,
     pub order_expiry: Duration,
     pub expiry_sweep_interval: Duration,
     pub session_ttl: Duration,
+    /// How long a SQLite writer waits for the write lock before the request is answered 503.
+    pub sqlite_busy_timeout: Duration,
     pub seed_catalog: bool,
     pub simulator: paysim::Config,
     pub login_throttle: LoginThrottle,
-    /// Trust the first `X-Forwarded-For` address as the client's (only behind our own proxy).
-    pub trust_forwarded_for: bool,
+    pub registration_limit: RegistrationLimit,
+    /// Password hashes running at once (`PASSWORD_HASH_CONCURRENCY`, default: the cores) and
+    /// waiting for a slot (`PASSWORD_HASH_QUEUE`); beyond both, 503.
+    pub password_hash_concurrency: usize,
+    pub password_hash_queue: usize,
+    /// How many proxies of our own sit in front of the store (`TRUST_FORWARDED_FOR`: `false`/0,
+    /// `true`/1, or a count). The client is that many entries from the right of
+    /// `X-Forwarded-For`; with 0 the header is ignored.
+    pub trusted_proxies: usize,
+    /// Where `/metrics` is served (`METRICS_ADDR`); never on the public listener. Unset: off.
+    pub metrics_addr: Option<SocketAddr>,
+    /// Live sockets one user may hold open at once (`WS_MAX_PER_USER`).
+    pub ws_max_per_user: usize,
+    /// Live sockets one replica holds at most (`WS_MAX_CONNECTIONS`).
+    pub ws_max_connections: usize,
     pub log_json: bool,
     /// On shutdown, report unready for this long before refusing new connections, so a load
     /// balancer stops sending traffic first.
@@ -60,6 +79,22 @@ impl Default for LoginThrottle {
             per_account: 5,
             per_address: 30,
             window: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+/// New accounts per client address over a window.
+#[derive(Clone, Copy, Debug)]
+pub struct RegistrationLimit {
+    pub per_address: u32,
+    pub window: Duration,
+}
+
+impl Default for RegistrationLimit {
+    fn default() -> Self {
+        Self {
+            per_address: 20,
+            window: Duration::from_secs(3600),
         }
     }
 }
@@ -134,7 +169,12 @@ impl Settings {
             None => (vec![dev_webhook_secret()], true),
         };
 
-        let payment_provider_url = lookup("PAYMENT_PROVIDER_URL")
+        let provider_setting = lookup("PAYMENT_PROVIDER_URL");
+        let builtin_requested = provider_setting
+            .as_deref()
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("builtin"));
+        let payment_provider_url = provider_setting
+            .filter(|_| !builtin_requested)
             .map(|raw| Url::parse(&raw).map_err(|e| invalid("PAYMENT_PROVIDER_URL", e)))
             .transpose()?;
 
@@ -161,6 +201,73 @@ impl Settings {
             ));
         }
 
+        let production = lookup("LEPTOS_ENV").is_some_and(|v| {
+            matches!(
+                v.trim().to_ascii_lowercase().as_str(),
+                "prod" | "production"
+            )
+        }) || database_url.starts_with("postgres")
+            || public_url.scheme() == "https";
+        if production {
+            // A production store must never run on the published development secret, nor
+            // silently on the simulator, which confirms every payment.
+            if using_dev_webhook_secret {
+                return Err(invalid(
+                    "WEBHOOK_SECRETS",
+                    "a production deployment needs its own secret (whsec_…); the development secret is public",
+                ));
+            }
+            if webhook_secrets
+                .iter()
+                .any(|s| s.same_key(&dev_webhook_secret()))
+            {
+                return Err(invalid(
+                    "WEBHOOK_SECRETS",
+                    "the development secret is public and must not be used in production",
+                ));
+            }
+            if payment_provider_url.is_none() && !builtin_requested {
+                return Err(invalid(
+                    "PAYMENT_PROVIDER_URL",
+                    "a production deployment needs its payment provider's URL (or `builtin` to run the simulator, which pays every order, on purpose)",
+                ));
+            }
+        }
+
+        let parse_count = |name: &'static str, default: usize| -> Result<usize, ConfigError> {
+            lookup(name).map_or(Ok(default), |raw| {
+                raw.trim()
+                    .parse::<usize>()
+                    .map_err(|_| invalid(name, "expected a whole number"))
+            })
+        };
+        let trusted_proxies = match lookup("TRUST_FORWARDED_FOR")
+            .map(|v| v.trim().to_ascii_lowercase())
+            .as_deref()
+        {
+            None | Some("false" | "no" | "off") => 0,
+            Some("true" | "yes" | "on") => 1,
+            Some(n) => n.parse().map_err(|_| {
+                invalid(
+                    "TRUST_FORWARDED_FOR",
+                    "expected false, true, or the number of proxies in front of the store",
+                )
+            })?,
+        };
+        let metrics_addr = lookup("METRICS_ADDR")
+            .map(|raw| raw.trim().parse().map_err(|e| invalid("METRICS_ADDR", e)))
+            .transpose()?;
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let registration_limit = RegistrationLimit {
+            per_address: parse_count(
+                "REGISTRATIONS_PER_ADDRESS",
+                RegistrationLimit::default().per_address as usize,
+            )?
+            .try_into()
+            .map_err(|_| invalid("REGISTRATIONS_PER_ADDRESS", "too large"))?,
+            ..RegistrationLimit::default()
+        };
+
         let mut simulator =
             paysim::Config::from_lookup(&lookup).map_err(|e| invalid(e.variable, e.reason))?;
         // The embedded simulator signs with the store's primary secret.
@@ -177,14 +284,25 @@ impl Settings {
             using_dev_webhook_secret,
             xsolla_webhook_secret: lookup("XSOLLA_WEBHOOK_SECRET").map(SecretString::from),
             payment_provider_url,
+            production,
             admin,
             order_expiry: parse_secs("ORDER_EXPIRY_SECS", 900)?,
             expiry_sweep_interval: parse_secs("ORDER_EXPIRY_SWEEP_SECS", 30)?,
             session_ttl: parse_secs("SESSION_TTL_SECS", 7 * 24 * 3600)?,
+            sqlite_busy_timeout: Duration::from_millis(parse_count(
+                "SQLITE_BUSY_TIMEOUT_MS",
+                10_000,
+            )? as u64),
             seed_catalog: parse_bool("SEED_CATALOG", true)?,
             simulator,
             login_throttle: LoginThrottle::default(),
-            trust_forwarded_for: parse_bool("TRUST_FORWARDED_FOR", false)?,
+            registration_limit,
+            password_hash_concurrency: parse_count("PASSWORD_HASH_CONCURRENCY", cores)?.max(1),
+            password_hash_queue: parse_count("PASSWORD_HASH_QUEUE", 32)?,
+            trusted_proxies,
+            metrics_addr,
+            ws_max_per_user: parse_count("WS_MAX_PER_USER", 16)?.max(1),
+            ws_max_connections: parse_count("WS_MAX_CONNECTIONS", 10_000)?.max(1),
             log_json: lookup("LOG_FORMAT").is_some_and(|v| v.eq_ignore_ascii_case("json")),
             shutdown_drain: parse_secs("SHUTDOWN_DRAIN_SECS", 0)?,
         })
@@ -283,8 +401,71 @@ mod tests {
     }
 
     #[test]
+    fn production_refuses_development_defaults() {
+        let own = SigningSecret::generate();
+        let named = |vars: &[(&str, &str)]| settings(vars).err().map(|e| e.variable);
+        for production in [
+            ("LEPTOS_ENV", "PROD"),
+            ("DATABASE_URL", "postgres://db/store"),
+            ("PUBLIC_URL", "https://shop.example.com"),
+        ] {
+            assert_eq!(named(&[production]), Some("WEBHOOK_SECRETS"));
+            assert_eq!(
+                named(&[production, ("WEBHOOK_SECRETS", DEV_WEBHOOK_SECRET)]),
+                Some("WEBHOOK_SECRETS")
+            );
+            assert_eq!(
+                named(&[
+                    production,
+                    ("WEBHOOK_SECRETS", &format!("{own},{DEV_WEBHOOK_SECRET}"))
+                ]),
+                Some("WEBHOOK_SECRETS")
+            );
+            assert_eq!(
+                named(&[production, ("WEBHOOK_SECRETS", &own)]),
+                Some("PAYMENT_PROVIDER_URL")
+            );
+            let explicit = settings(&[
+                production,
+                ("WEBHOOK_SECRETS", &own),
+                ("PAYMENT_PROVIDER_URL", "builtin"),
+            ])
+            .expect("the simulator, asked for by name");
+            assert!(explicit.production && explicit.payment_provider_url.is_none());
+            let remote = settings(&[
+                production,
+                ("WEBHOOK_SECRETS", &own),
+                ("PAYMENT_PROVIDER_URL", "https://pay.example.com/"),
+            ])
+            .expect("a real provider");
+            assert!(remote.payment_provider_url.is_some());
+        }
+        assert!(!settings(&[]).expect("development").production);
+    }
+
+    #[test]
+    fn forwarded_for_trust_is_a_proxy_count() {
+        let hops = |v: &str| {
+            settings(&[("TRUST_FORWARDED_FOR", v)])
+                .map(|s| s.trusted_proxies)
+                .ok()
+        };
+        assert_eq!(settings(&[]).map(|s| s.trusted_proxies).ok(), Some(0));
+        assert_eq!(hops("false"), Some(0));
+        assert_eq!(hops("true"), Some(1));
+        assert_eq!(hops("2"), Some(2));
+        assert_eq!(hops("many"), None);
+    }
+
+    #[test]
     fn public_url_drives_origin_and_cookie_security() {
-        let s = settings(&[("PUBLIC_URL", "https://shop.example.com/")]).expect("valid");
+        let own = SigningSecret::generate();
+        let s = settings(&[
+            ("PUBLIC_URL", "https://shop.example.com/"),
+            ("WEBHOOK_SECRETS", &own),
+            ("PAYMENT_PROVIDER_URL", "builtin"),
+        ])
+        .expect("valid");
         assert_eq!(s.public_origin(), "https://shop.example.com");
         assert!(s.https());
         assert_eq!(

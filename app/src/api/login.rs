@@ -11,7 +11,8 @@ pub async fn login(
     next: Option<String>,
 ) -> Result<User, AppError> {
     let store = crate::ssr::store()?;
+    let target = store::domain::redirect_target(next.as_deref(), &store.settings().public_url);
     let user = crate::ssr::start_session(&store, &username, &password).await?;
-    leptos_axum::redirect(&super::safe_next(next.as_deref()));
+    leptos_axum::redirect(&target);
     Ok(user)
 }

@@ -33,27 +33,3 @@ pub use orders::{MyOrders, my_orders};
 pub use refund_order::{RefundOrder, refund_order};
 pub use register::{Register, register};
 pub use save_item::{SaveItem, save_item};
-
-/// Only same-site relative paths may be redirect targets (no open redirects).
-pub fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") => {
-            n.to_owned()
-        }
-        _ => "/".to_owned(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::safe_next;
-
-    #[test]
-    fn redirect_targets_stay_on_site() {
-        assert_eq!(safe_next(Some("/orders")), "/orders");
-        assert_eq!(safe_next(Some("//evil.example")), "/");
-        assert_eq!(safe_next(Some("https://evil.example")), "/");
-        assert_eq!(safe_next(Some("/\\evil.example")), "/");
-        assert_eq!(safe_next(None), "/");
-    }
-}

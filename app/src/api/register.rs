@@ -3,7 +3,7 @@ use leptos::prelude::*;
 
 use crate::error::AppError;
 
-/// Creates a customer account and logs it in.
+/// Creates a customer account, logs it in and sends the shopper back where they were.
 #[server(prefix = "/rpc")]
 pub async fn register(
     username: String,
@@ -11,8 +11,13 @@ pub async fn register(
     next: Option<String>,
 ) -> Result<User, AppError> {
     let store = crate::ssr::store()?;
-    let user = store.accounts().register(&username, &password).await?;
-    crate::ssr::start_session(&store, &user.username, &password).await?;
-    leptos_axum::redirect(&super::safe_next(next.as_deref()));
+    let target = store::domain::redirect_target(next.as_deref(), &store.settings().public_url);
+    let ip = crate::ssr::client_ip(store.settings().trusted_proxies);
+    let (user, session) = store
+        .accounts()
+        .register_and_sign_in(&username, &password, ip)
+        .await?;
+    crate::ssr::issue_cookie(&store, &session);
+    leptos_axum::redirect(&target);
     Ok(user)
 }

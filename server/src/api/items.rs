@@ -73,6 +73,17 @@ pub async fn list_items(
     Ok(response)
 }
 
+#[utoipa::path(get, path = "/api/items/", tag = "items",
+    description = "The original store's path for the catalog: the same as `GET /api/items`, with the same parameters.",
+    responses(
+        (status = 200, description = "One page of the catalog, a bare array", body = [Item]),
+        BadRequest, Unprocessable, Unavailable,
+    ))]
+/// `GET /api/items/`: the original store's spelling of [`list_items`].
+pub async fn list_items_compat(state: State<AppState>, raw: RawQuery) -> ApiResult<Response> {
+    list_items(state, raw).await
+}
+
 fn item_id(raw: &str) -> Result<i64, ApiError> {
     raw.parse::<i64>()
         .map_err(|_| ApiError(store::Error::NotFound("item")))

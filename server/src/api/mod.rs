@@ -12,7 +12,7 @@ pub mod webhooks;
 use axum::Router;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{any, get, post};
+use axum::routing::{any, delete, get, post};
 
 use crate::AppState;
 use crate::error::plain;
@@ -29,10 +29,12 @@ pub fn routes() -> Router<AppState> {
             "/api/users/me",
             get(users::current_user).delete(users::delete_current_user),
         )
+        .route("/api/users/{id}", delete(users::delete_user))
         .route(
             "/api/items",
             get(items::list_items).post(items::create_item),
         )
+        .route("/api/items/", get(items::list_items_compat))
         .route(
             "/api/items/{id}",
             get(items::get_item)
@@ -42,6 +44,10 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/api/purchases",
             post(orders::create_purchase).get(orders::list_purchases),
+        )
+        .route(
+            "/api/purchases/",
+            post(orders::create_purchase_compat).get(orders::list_purchases_compat),
         )
         .route("/api/purchases/{order_id}", get(orders::get_purchase))
         .route(

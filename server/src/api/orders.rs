@@ -90,6 +90,39 @@ pub async fn list_purchases(
     Ok(Json(orders).into_response())
 }
 
+#[utoipa::path(post, path = "/api/purchases/", tag = "purchases", security(("session" = [])), request_body = PurchaseRequest,
+    description = "The original store's path: the same as `POST /api/purchases`.",
+    params(("Idempotency-Key" = Option<String>, Header, description = "Same key and body again returns the same order")),
+    responses(
+        (status = 202, description = "A pending order", body = Order),
+        BadRequest, Unauthorized, Forbidden, NotFound, Conflict, TooLarge, UnsupportedMediaType, Unprocessable, Unavailable,
+    ))]
+/// `POST /api/purchases/`: the original store's spelling of [`create_purchase`].
+pub async fn create_purchase_compat(
+    state: State<AppState>,
+    auth: Auth,
+    headers: HeaderMap,
+    body: ApiJson<PurchaseRequest>,
+) -> ApiResult<Response> {
+    create_purchase(state, auth, headers, body).await
+}
+
+#[utoipa::path(get, path = "/api/purchases/", tag = "purchases", security(("session" = [])),
+    description = "The original store's path: the same as `GET /api/purchases`.",
+    params(("user_id" = Option<uuid::Uuid>, Query, description = "Whose orders: yourself, or anyone for operators")),
+    responses(
+        (status = 200, description = "Orders, newest first", body = [Order]),
+        BadRequest, Unauthorized, Forbidden, Unprocessable, Unavailable,
+    ))]
+/// `GET /api/purchases/`: the original store's spelling of [`list_purchases`].
+pub async fn list_purchases_compat(
+    state: State<AppState>,
+    auth: Auth,
+    raw: RawQuery,
+) -> ApiResult<Response> {
+    list_purchases(state, auth, raw).await
+}
+
 fn order_id(raw: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(raw).map_err(|_| ApiError(store::Error::NotFound("order")))
 }

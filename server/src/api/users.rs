@@ -1,6 +1,6 @@
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -31,24 +31,26 @@ pub struct Credentials {
 #[utoipa::path(post, path = "/api/users", tag = "users", request_body = Credentials,
     responses(
         (status = 201, description = "Registered", body = User),
-        BadRequest, Forbidden, Conflict, TooLarge, UnsupportedMediaType, Unprocessable, Unavailable,
+        BadRequest, Forbidden, Conflict, TooLarge, UnsupportedMediaType, Unprocessable, TooManyRequests, Unavailable,
     ))]
-/// `POST /api/users`: register a customer account.
+/// `POST /api/users`: register a customer account (limited per client address).
 pub async fn register_user(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     ApiJson(body): ApiJson<Credentials>,
 ) -> ApiResult<Response> {
     let user = state
         .store
         .accounts()
-        .register(&body.username, &body.password)
+        .register(&body.username, &body.password, ip)
         .await?;
     Ok((StatusCode::CREATED, Json(user)).into_response())
 }
 
-/// The body of a successful login.
+/// The body of a successful login. `id` repeats `user_id` for the original store's clients.
 #[derive(Serialize, ToSchema)]
 pub struct LoggedIn {
+    pub id: uuid::Uuid,
     pub user_id: uuid::Uuid,
     pub username: String,
     pub role: Role,
@@ -81,6 +83,7 @@ pub async fn login(
         .await?;
     let set_cookie = cookie::issue(&session.token, session.max_age_secs, state.store.settings());
     let mut response = Json(LoggedIn {
+        id: user.user_id,
         user_id: user.user_id,
         username: user.username,
         role: user.role,
@@ -182,6 +185,32 @@ pub async fn delete_current_user(
     Auth(user): Auth,
     ApiJson(body): ApiJson<DeleteAccount>,
 ) -> ApiResult<Response> {
+    state
+        .store
+        .accounts()
+        .delete_account(&user, &body.password)
+        .await?;
+    Ok(clear_cookie(&state, StatusCode::NO_CONTENT))
+}
+
+#[utoipa::path(delete, path = "/api/users/{id}", tag = "users", security(("session" = [])),
+    params(("id" = uuid::Uuid, Path, description = "Your own user id (the original store's path)")),
+    request_body = DeleteAccount,
+    responses(
+        (status = 204, description = "Account closed; orders are kept"),
+        BadRequest, Unauthorized, Forbidden, TooLarge, UnsupportedMediaType, Unprocessable, Unavailable,
+    ))]
+/// `DELETE /api/users/{id}` with `{password}`: the original store's way to close one's own
+/// account. Anyone else's id is refused with 403, operators included.
+pub async fn delete_user(
+    State(state): State<AppState>,
+    Auth(user): Auth,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<DeleteAccount>,
+) -> ApiResult<Response> {
+    if uuid::Uuid::parse_str(&id).ok() != Some(user.id()) {
+        return Err(store::Error::forbidden("you can only close your own account").into());
+    }
     state
         .store
         .accounts()

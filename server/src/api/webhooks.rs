@@ -5,7 +5,7 @@ use axum::response::{IntoResponse, Response};
 
 use store::payments::StandardDelivery;
 
-use super::responses::{BadRequest, TooLarge, Unavailable, Unprocessable};
+use super::responses::{BadRequest, Conflict, TooLarge, Unavailable, Unprocessable};
 use crate::AppState;
 use crate::error::ApiResult;
 
@@ -20,7 +20,7 @@ use crate::error::ApiResult;
     responses(
         (status = 204, description = "Accepted (also for a duplicate of an applied event)"),
         (status = 401, description = "Signature missing, wrong, or its timestamp outside ±5 minutes", body = api_types::ErrorBody),
-        BadRequest, TooLarge, Unprocessable, Unavailable,
+        BadRequest, Conflict, TooLarge, Unprocessable, Unavailable,
     ))]
 /// `POST /api/webhooks/payment`: a signed payment notification. Standard Webhooks headers, or an
 /// `Authorization: Signature …` header for the Xsolla-style scheme. The body is taken as raw

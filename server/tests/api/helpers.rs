@@ -93,6 +93,8 @@ impl Storage {
 pub struct TestApp {
     /// Where the server listens (`http://127.0.0.1:port`).
     pub base: String,
+    /// Where `/metrics` is served (its own listener), when it is.
+    pub metrics_base: Option<String>,
     /// The store's own origin (`PUBLIC_URL`), which browsers send as `Origin`.
     pub origin: String,
     pub store: Store,
@@ -137,6 +139,12 @@ impl TestApp {
             ("SIM_DELAY_MS", "50".to_owned()),
             ("SIM_RETRY_BASE_MS", "50".to_owned()),
             ("ORDER_EXPIRY_SWEEP_SECS", "3600".to_owned()),
+            // A PostgreSQL store counts as production, which refuses to run the simulator
+            // unless asked for by name.
+            ("PAYMENT_PROVIDER_URL", "builtin".to_owned()),
+            // Tests register many accounts from one address; the limit has its own test.
+            ("REGISTRATIONS_PER_ADDRESS", "100000".to_owned()),
+            ("METRICS_ADDR", "127.0.0.1:0".to_owned()),
         ]);
         if let Some(redis) = &storage.redis_url {
             vars.insert("REDIS_URL", redis.clone());
@@ -153,6 +161,7 @@ impl TestApp {
             .await
             .expect("application starts");
         let base = format!("http://{}", app.local_addr());
+        let metrics_base = app.metrics_addr().map(|addr| format!("http://{addr}"));
         let origin = app.state.store.settings().public_origin();
         let store = app.state.store.clone();
         let hub = app.state.hub.clone();
@@ -167,6 +176,7 @@ impl TestApp {
             .expect("client");
         Self {
             base,
+            metrics_base,
             origin,
             store,
             storage,
@@ -367,6 +377,24 @@ pub fn payment_event(kind: &str, order: &Order) -> Value {
             "user_id": order.user_id,
         }
     })
+}
+
+/// Calls a server function the way a page does: from the page, with `accept` telling a hydrated
+/// call (`application/json`) from a plain form post (`text/html`).
+pub async fn call_server_fn(
+    app: &TestApp,
+    path: &str,
+    form: &[(&str, &str)],
+    accept: &str,
+) -> Response {
+    app.post(path)
+        .header(header::ORIGIN, app.origin.clone())
+        .header(header::REFERER, app.url("/register"))
+        .header(header::ACCEPT, accept)
+        .form(form)
+        .send()
+        .await
+        .expect("request")
 }
 
 /// Sends `request` and reads its JSON body.

@@ -58,8 +58,10 @@ async fn metrics_count_requests_webhooks_and_sockets() {
     app.wait_for(&user, order.order_id, api_types::OrderStatus::Paid)
         .await;
 
+    let metrics = app.metrics_base.clone().expect("metrics listener");
     let text = app
-        .get("/metrics")
+        .http
+        .get(format!("{metrics}/metrics"))
         .send()
         .await
         .expect("request")

@@ -2,7 +2,7 @@
 
 use reqwest::{Method, StatusCode};
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, call_server_fn};
 
 #[tokio::test]
 async fn the_catalog_page_is_server_rendered_with_items() {
@@ -132,24 +132,6 @@ async fn admin_pages_are_for_admins() {
         .await
         .expect("html");
     assert!(html.contains("dragon-sword"));
-}
-
-/// Calls a server function the way the register page does: from the page, with `accept` telling
-/// a hydrated call (`application/json`) from a plain form post (`text/html`).
-async fn call_server_fn(
-    app: &TestApp,
-    path: &str,
-    form: &[(&str, &str)],
-    accept: &str,
-) -> reqwest::Response {
-    app.post(path)
-        .header(reqwest::header::ORIGIN, app.origin.clone())
-        .header(reqwest::header::REFERER, app.url("/register"))
-        .header(reqwest::header::ACCEPT, accept)
-        .form(form)
-        .send()
-        .await
-        .expect("request")
 }
 
 #[tokio::test]

@@ -194,7 +194,10 @@ async fn a_client_that_never_reads_does_not_hold_up_others() {
     let user = app.customer().await;
     let mut reader = connect(&app, &user).await;
     // A second socket of the same user whose client never reads: its server-side queue fills.
-    let (_registration, _never_read) = app.hub.register(user.id, "stalled-session".to_owned());
+    let (_registration, _never_read) = app
+        .hub
+        .register(user.id, "stalled-session".to_owned())
+        .expect("admitted");
     wait_for_sockets(&app, 2).await;
     let flood = server::ws::QUEUE_DEPTH + 4;
     let mut orders = Vec::new();
