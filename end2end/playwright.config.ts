@@ -3,6 +3,8 @@ import { defineConfig } from "@playwright/test";
 // The store under test: the release build, on its own port, with a fresh SQLite database.
 const port = Number(process.env.E2E_PORT ?? 3100);
 export const baseURL = `http://127.0.0.1:${port}`;
+// /metrics is served on its own listener, never the public one.
+export const metricsURL = `http://127.0.0.1:${port + 90}/metrics`;
 export const webhookSecret = "whsec_ZTJlLXRlc3Qtc2VjcmV0LWUyZS10ZXN0LXNlY3JldA==";
 export const admin = { username: "e2e-admin", password: "e2e-admin-password" };
 
@@ -62,6 +64,11 @@ export default defineConfig({
       LEPTOS_ENV: "PROD",
       DATABASE_URL: `sqlite://${dataDir}/store.db?mode=rwc`,
       WEBHOOK_SECRETS: webhookSecret,
+      // LEPTOS_ENV=PROD is a production deployment, which runs the simulator only when asked.
+      PAYMENT_PROVIDER_URL: "builtin",
+      METRICS_ADDR: `127.0.0.1:${port + 90}`,
+      // Every spec registers its own shoppers from this one address.
+      REGISTRATIONS_PER_ADDRESS: "100000",
       ADMIN_USERNAME: admin.username,
       ADMIN_PASSWORD: admin.password,
       SIM_DELAY_MS: "800",

@@ -1,5 +1,6 @@
 import { test, expect, type Browser, type Page } from "@playwright/test";
 import { hydrated, register, uniqueName } from "./support";
+import { metricsURL } from "../playwright.config";
 
 async function shopper(browser: Browser): Promise<{ page: Page; username: string }> {
   const context = await browser.newContext();
@@ -36,7 +37,7 @@ test("only the buyer sees the confirmation, on every tab, without reloading", as
   await bob.page.waitForTimeout(500);
   await expect(bob.page.getByTestId("toast")).toHaveCount(0);
 
-  const metrics = await (await alice.page.request.get("/metrics")).text().catch(() => "");
+  const metrics = await (await alice.page.request.get(metricsURL)).text().catch(() => "");
   const sum = /gamestore_webhook_to_socket_seconds_sum (\S+)/.exec(metrics)?.[1];
   const count = /gamestore_webhook_to_socket_seconds_count (\S+)/.exec(metrics)?.[1];
   if (sum && count) {
