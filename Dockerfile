@@ -105,10 +105,12 @@ ENV LEPTOS_OUTPUT_NAME=gamestore \
     LEPTOS_SITE_ROOT=/app/site \
     LEPTOS_SITE_PKG_DIR=pkg \
     LEPTOS_SITE_ADDR=0.0.0.0:3000 \
-    LEPTOS_ENV=PROD
+    LEPTOS_ENV=PROD \
+    METRICS_ADDR=0.0.0.0:9100
 
 USER 10001:10001
-EXPOSE 3000
+# 3000: the store; 9100: /metrics, for the scraper on the internal network only.
+EXPOSE 3000 9100
 
 # Liveness only (the process answers). Readiness (/readyz: database + cache) is what a load
 # balancer or orchestrator should route on; compose.yaml uses it for start-up ordering.
