@@ -9,13 +9,13 @@ use bytes::Bytes;
 use http_body_util::{BodyExt as _, Empty};
 use hyper::client::conn::http1;
 use hyper_util::rt::TokioIo;
-use serde_json::json;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 use crate::Result;
 use crate::args::Args;
 use crate::procfs::Meters;
+use crate::results::HttpRun;
 use crate::stats::Latency;
 
 #[derive(Clone)]
@@ -46,6 +46,9 @@ impl Target {
 }
 
 pub struct Spec {
+    /// The URL as given, for the result.
+    pub url: String,
+    pub label: Option<String>,
     pub target: Target,
     pub connections: usize,
     pub warmup: Duration,
@@ -77,29 +80,22 @@ impl ConnStats {
 pub async fn command(args: &Args) -> Result<()> {
     let url = args.required("url")?;
     let spec = Spec {
+        url: url.to_owned(),
+        label: args.get("label").map(str::to_owned),
         target: Target::parse(url)?,
         connections: args.parse_or("connections", 64)?,
         warmup: Duration::from_secs_f64(args.parse_or("warmup", 2.0)?),
         duration: Duration::from_secs_f64(args.parse_or("duration", 10.0)?),
     };
     let result = run(&spec, args.get("server-pid")).await?;
-    let mut value = result;
-    value["url"] = json!(url);
-    if let Some(label) = args.get("label") {
-        value["label"] = json!(label);
-    }
     eprintln!(
         "{url}: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, errors {}, non-2xx {}",
-        value["rps"].as_f64().unwrap_or_default(),
-        value["latency"]["p50_ms"].as_f64().unwrap_or_default(),
-        value["latency"]["p99_ms"].as_f64().unwrap_or_default(),
-        value["errors"],
-        value["non_2xx"],
+        result.rps, result.latency.p50_ms, result.latency.p99_ms, result.errors, result.non_2xx,
     );
-    crate::write_json(args, &value)
+    crate::write_json(args, &result)
 }
 
-pub async fn run(spec: &Spec, server_pid: Option<&str>) -> Result<serde_json::Value> {
+pub async fn run(spec: &Spec, server_pid: Option<&str>) -> Result<HttpRun> {
     let start = Instant::now();
     let measure_from = start + spec.warmup;
     let end = measure_from + spec.duration;
@@ -108,7 +104,7 @@ pub async fn run(spec: &Spec, server_pid: Option<&str>) -> Result<serde_json::Va
         tokio::time::sleep_until(measure_from).await;
         let meters = Meters::start(server_pid.as_deref());
         tokio::time::sleep_until(end).await;
-        meters.json()
+        meters.usage()
     });
     let tasks: Vec<_> = (0..spec.connections)
         .map(|_| tokio::spawn(connection(spec.target.clone(), measure_from, end)))
@@ -126,23 +122,21 @@ pub async fn run(spec: &Spec, server_pid: Option<&str>) -> Result<serde_json::Va
         )
         .into());
     }
-    Ok(json!({
-        "connections": spec.connections,
-        "warmup_s": spec.warmup.as_secs_f64(),
-        "duration_s": secs,
-        "requests": total.requests,
-        "rps": total.requests as f64 / secs,
-        "errors": total.errors,
-        "non_2xx": total.non_2xx,
-        "reconnects": total.reconnects,
-        "bytes_per_response": total.bytes / total.requests.max(1),
-        "latency": total.latency.summary(),
-        "machine_cpu_pct": cpu["machine_cpu_pct"],
-        "loadgen_cpu_pct": cpu["loadgen_cpu_pct"],
-        "server_cpu_pct": cpu["server_cpu_pct"],
-        "postgres_cpu_pct": cpu["postgres_cpu_pct"],
-        "redis_cpu_pct": cpu["redis_cpu_pct"],
-    }))
+    Ok(HttpRun {
+        url: spec.url.clone(),
+        label: spec.label.clone(),
+        connections: spec.connections,
+        warmup_s: spec.warmup.as_secs_f64(),
+        duration_s: secs,
+        requests: total.requests,
+        rps: total.requests as f64 / secs,
+        errors: total.errors,
+        non_2xx: total.non_2xx,
+        reconnects: total.reconnects,
+        bytes_per_response: total.bytes / total.requests.max(1),
+        latency: total.latency.summary(),
+        cpu,
+    })
 }
 
 /// One connection's loop; it reconnects after the server closes or an error, and only counts

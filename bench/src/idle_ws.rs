@@ -6,13 +6,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use futures::StreamExt as _;
-use serde_json::json;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::Result;
 use crate::args::Args;
 use crate::procfs::rss_kb;
+use crate::results::IdleSockets;
 use crate::sessions::{Socket, Store};
 
 /// Upgrades in flight at once: well below the listen backlog.
@@ -93,26 +93,26 @@ pub async fn command(args: &Args) -> Result<()> {
     } else {
         0.0
     };
-    let value = json!({
-        "target_sockets": target,
-        "sessions": sessions.len(),
-        "sockets_open_after_hold": held,
-        "connect_failures": failures.len(),
-        "first_connect_failure": failures.first(),
-        "connect_s": connect_secs,
-        "hold_s": hold.as_secs_f64(),
-        "rss_before_kb": rss_before,
-        "rss_warm_kb": rss_warm,
-        "sockets_warm": held_warm,
-        "rss_open_kb": rss_open,
-        "rss_after_close_kb": rss_closed,
-        "kb_per_socket": per_socket_kb,
-    });
+    let result = IdleSockets {
+        target_sockets: target,
+        sessions: sessions.len(),
+        sockets_open_after_hold: held,
+        connect_failures: failures.len(),
+        first_connect_failure: failures.into_iter().next(),
+        connect_s: connect_secs,
+        hold_s: hold.as_secs_f64(),
+        rss_before_kb: rss_before,
+        rss_warm_kb: rss_warm,
+        sockets_warm: held_warm,
+        rss_open_kb: rss_open,
+        rss_after_close_kb: rss_closed,
+        kb_per_socket: per_socket_kb,
+    };
     eprintln!(
         "idle-ws: RSS {rss_before} KB, {rss_warm} KB with {held_warm} sockets, {rss_open} KB with \
          {held} ({per_socket_kb:.1} KB per extra socket), {rss_closed} KB after closing"
     );
-    crate::write_json(args, &value)?;
+    crate::write_json(args, &result)?;
     if held < target as u64 {
         return Err(format!("only {held} of {target} sockets stayed open").into());
     }

@@ -12,6 +12,7 @@ mod idle_ws;
 mod pipeline;
 mod procfs;
 mod report;
+mod results;
 mod sessions;
 mod sizes;
 mod stats;
@@ -153,7 +154,7 @@ fn epoch_ns() -> u128 {
 }
 
 /// Writes a scenario's result where `--out` says, pretty-printed.
-pub fn write_json(args: &Args, value: &serde_json::Value) -> Result<()> {
+pub fn write_json(args: &Args, value: &impl serde::Serialize) -> Result<()> {
     let path = args.required("out")?;
     std::fs::write(path, serde_json::to_vec_pretty(value)?)
         .map_err(|e| format!("cannot write {path}: {e}"))?;

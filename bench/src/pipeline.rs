@@ -31,6 +31,7 @@ use webhooks::SigningSecret;
 use crate::Result;
 use crate::args::Args;
 use crate::procfs::Meters;
+use crate::results::{PipelineRun, SecondLatency};
 use crate::sessions::{Session, Store};
 use crate::stats::Latency;
 
@@ -149,7 +150,7 @@ pub async fn command(args: &Args) -> Result<()> {
         tokio::time::sleep_until(from).await;
         let meters = Meters::start(server_pid.as_deref());
         tokio::time::sleep_until(until).await;
-        meters.json()
+        meters.usage()
     });
 
     let pace = if rate > 0.0 {
@@ -189,59 +190,51 @@ pub async fn command(args: &Args) -> Result<()> {
 
     let secs = duration.as_secs_f64();
     let confirmed = shared.confirmed.load(Ordering::Relaxed);
-    let delivery = lock(&shared.delivery).summary();
-    let value = json!({
-        "buyers": buyers,
-        "rate_limit_per_s": (rate > 0.0).then_some(rate),
-        "item_id": item_id,
-        "warmup_s": warmup.as_secs_f64(),
-        "duration_s": secs,
-        "provider_delay_ms": provider_delay.as_millis() as u64,
-        "confirmed": confirmed,
-        "confirmed_per_s": confirmed as f64 / secs,
-        "purchases": totals.purchases,
-        "purchase_errors": totals.purchase_errors,
-        "first_purchase_error": totals.first_error,
-        "confirmation_timeouts": totals.timeouts,
-        "intents_received": shared.intents.load(Ordering::Relaxed),
-        "webhook_errors": shared.webhook_errors.load(Ordering::Relaxed),
-        "failed_messages": shared.failed_messages.load(Ordering::Relaxed),
-        "webhook_to_socket": delivery,
-        "webhook_to_socket_per_second": lock(&shared.timeline)
+    let result = PipelineRun {
+        buyers,
+        rate_limit_per_s: (rate > 0.0).then_some(rate),
+        item_id,
+        warmup_s: warmup.as_secs_f64(),
+        duration_s: secs,
+        provider_delay_ms: provider_delay.as_millis() as u64,
+        confirmed,
+        confirmed_per_s: confirmed as f64 / secs,
+        purchases: totals.purchases,
+        purchase_errors: totals.purchase_errors,
+        first_purchase_error: totals.first_error,
+        confirmation_timeouts: totals.timeouts,
+        intents_received: shared.intents.load(Ordering::Relaxed),
+        webhook_errors: shared.webhook_errors.load(Ordering::Relaxed),
+        failed_messages: shared.failed_messages.load(Ordering::Relaxed),
+        webhook_to_socket: lock(&shared.delivery).summary(),
+        webhook_to_socket_per_second: lock(&shared.timeline)
             .iter()
-            .map(|l| {
-                let s = l.summary();
-                json!([s.count, s.p50_ms, s.p99_ms, s.max_ms])
-            })
-            .collect::<Vec<_>>(),
-        "webhook_response": lock(&shared.webhook).summary(),
-        "purchase_response": totals.purchase.summary(),
-        "purchase_to_socket": totals.end_to_end.summary(),
-        "machine_cpu_pct": cpu["machine_cpu_pct"],
-        "loadgen_cpu_pct": cpu["loadgen_cpu_pct"],
-        "server_cpu_pct": cpu["server_cpu_pct"],
-        "postgres_cpu_pct": cpu["postgres_cpu_pct"],
-        "redis_cpu_pct": cpu["redis_cpu_pct"],
-    });
+            .map(|l| SecondLatency::from(&l.summary()))
+            .collect(),
+        webhook_response: lock(&shared.webhook).summary(),
+        purchase_response: totals.purchase.summary(),
+        purchase_to_socket: totals.end_to_end.summary(),
+        cpu,
+    };
     eprintln!(
         "pipeline: {:.0} confirmed/s, webhook→socket p50 {:.2} ms p99 {:.2} ms, \
          purchase errors {}, timeouts {}, webhook errors {}",
-        confirmed as f64 / secs,
-        delivery.p50_ms,
-        delivery.p99_ms,
-        totals.purchase_errors,
-        totals.timeouts,
-        value["webhook_errors"],
+        result.confirmed_per_s,
+        result.webhook_to_socket.p50_ms,
+        result.webhook_to_socket.p99_ms,
+        result.purchase_errors,
+        result.confirmation_timeouts,
+        result.webhook_errors,
     );
+    crate::write_json(args, &result)?;
     if confirmed == 0 {
-        crate::write_json(args, &value)?;
         return Err(format!(
             "no purchase was confirmed (first purchase error: {})",
-            value["first_purchase_error"]
+            result.first_purchase_error.as_deref().unwrap_or("none")
         )
         .into());
     }
-    crate::write_json(args, &value)
+    Ok(())
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

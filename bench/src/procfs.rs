@@ -3,6 +3,7 @@
 use std::time::Instant;
 
 use crate::Result;
+use crate::results::CpuUsage;
 
 /// Linux reports CPU times in USER_HZ ticks, which is 100 on every mainstream architecture.
 const TICKS_PER_SEC: f64 = 100.0;
@@ -124,7 +125,7 @@ impl Meters {
         }
     }
 
-    pub fn json(&self) -> serde_json::Value {
+    pub fn usage(&self) -> CpuUsage {
         let elapsed = self.since.elapsed().as_secs_f64().max(1e-9);
         let service = |name: &str| {
             self.services
@@ -141,13 +142,13 @@ impl Meters {
             }
             _ => None,
         };
-        serde_json::json!({
-            "machine_cpu_pct": machine,
-            "loadgen_cpu_pct": self.own.percent(),
-            "server_cpu_pct": self.server.as_ref().and_then(CpuMeter::percent),
-            "postgres_cpu_pct": service("postgres"),
-            "redis_cpu_pct": service("redis-server"),
-        })
+        CpuUsage {
+            machine_cpu_pct: machine,
+            loadgen_cpu_pct: self.own.percent(),
+            server_cpu_pct: self.server.as_ref().and_then(CpuMeter::percent),
+            postgres_cpu_pct: service("postgres"),
+            redis_cpu_pct: service("redis-server"),
+        }
     }
 }
 

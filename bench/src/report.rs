@@ -1,14 +1,95 @@
 //! The run's report: every scenario's JSON gathered into one results file, and a table of the
 //! figures beside their targets (SPEC §8, issue 7), printed and written as Markdown.
+//!
+//! Each numbered section of the table has its own function, which adds its rows and targets and
+//! returns what goes under its key in the results file; `command` puts them together.
 
+use std::collections::HashMap;
 use std::path::Path;
 
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use crate::Result;
 use crate::args::Args;
+use crate::results::{
+    BundleSizes, CpuUsage, HttpRun, IdleSockets, LatencySummary, PipelineRun, Samples,
+    SecondLatency,
+};
+
+/// The scenario results in a run's directory, each file named after its scenario.
+#[derive(Debug, Default)]
+struct Run {
+    catalog_server: Option<HttpRun>,
+    catalog_ceiling: Option<HttpRun>,
+    catalog_server_postgres: Option<HttpRun>,
+    ssr_home: Option<HttpRun>,
+    ssr_item: Option<HttpRun>,
+    ssr_home_all_cores: Option<HttpRun>,
+    pipeline: Option<PipelineRun>,
+    pipeline_paced: Option<PipelineRun>,
+    idle_ws: Option<IdleSockets>,
+    sizes: Option<BundleSizes>,
+    first_start_sqlite: Option<Samples>,
+    cold_start_sqlite: Option<Samples>,
+    cold_start_postgres: Option<Samples>,
+    /// Why a scenario did not run, from the script's `<name>.skipped` files.
+    skipped: HashMap<String, String>,
+}
+
+impl Run {
+    fn read(dir: &Path) -> Self {
+        let skipped = std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .filter_map(|entry| {
+                let path = entry.ok()?.path();
+                if path.extension()? != "skipped" {
+                    return None;
+                }
+                let name = path.file_stem()?.to_str()?.to_owned();
+                let reason = std::fs::read_to_string(&path).ok()?;
+                Some((name, reason.trim().to_owned()))
+            })
+            .collect();
+        Self {
+            catalog_server: read(dir, "catalog_server"),
+            catalog_ceiling: read(dir, "catalog_ceiling"),
+            catalog_server_postgres: read(dir, "catalog_server_postgres"),
+            ssr_home: read(dir, "ssr_home"),
+            ssr_item: read(dir, "ssr_item"),
+            ssr_home_all_cores: read(dir, "ssr_home_all_cores"),
+            pipeline: read(dir, "pipeline"),
+            pipeline_paced: read(dir, "pipeline_paced"),
+            idle_ws: read(dir, "idle_ws"),
+            sizes: read(dir, "sizes"),
+            first_start_sqlite: read(dir, "first_start_sqlite"),
+            cold_start_sqlite: read(dir, "cold_start_sqlite"),
+            cold_start_postgres: read(dir, "cold_start_postgres"),
+            skipped,
+        }
+    }
+
+    /// What the table says for a scenario without a result.
+    fn not_run(&self, name: &str) -> String {
+        self.skipped.get(name).map_or_else(
+            || "not run".to_owned(),
+            |reason| format!("skipped: {reason}"),
+        )
+    }
+}
+
+/// A missing file is a scenario that did not run; an unreadable one is reported and skipped.
+fn read<T: DeserializeOwned>(dir: &Path, name: &str) -> Option<T> {
+    let path = dir.join(format!("{name}.json"));
+    let text = std::fs::read_to_string(&path).ok()?;
+    serde_json::from_str(&text)
+        .map_err(|e| eprintln!("bench report: ignoring {}: {e}", path.display()))
+        .ok()
+}
 
 /// One line of the table.
+#[derive(Debug, Clone)]
 struct Row {
     scenario: String,
     measured: String,
@@ -18,6 +99,7 @@ struct Row {
 }
 
 /// A target: what was measured against what was asked.
+#[derive(Debug)]
 struct Check {
     id: &'static str,
     scenario: String,
@@ -26,9 +108,23 @@ struct Check {
     bound: Bound,
 }
 
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(rename_all = "snake_case")]
 enum Bound {
     AtLeast(f64),
     AtMost(f64),
+}
+
+/// A target as the results file lists it: its bound under `at_least` or `at_most`.
+#[derive(Serialize)]
+struct CheckRecord<'a> {
+    id: &'a str,
+    scenario: &'a str,
+    measured: Option<f64>,
+    unit: &'a str,
+    #[serde(flatten)]
+    bound: Bound,
+    met: Option<bool>,
 }
 
 impl Check {
@@ -47,19 +143,60 @@ impl Check {
         }
     }
 
-    fn json(&self) -> Value {
-        let (kind, value) = match self.bound {
-            Bound::AtLeast(t) => ("at_least", t),
-            Bound::AtMost(t) => ("at_most", t),
-        };
-        json!({
-            "id": self.id,
-            "scenario": self.scenario,
-            "measured": self.measured,
-            "unit": self.unit,
-            kind: value,
-            "met": self.met(),
-        })
+    fn record(&self) -> CheckRecord<'_> {
+        CheckRecord {
+            id: self.id,
+            scenario: &self.scenario,
+            measured: self.measured,
+            unit: self.unit,
+            bound: self.bound,
+            met: self.met(),
+        }
+    }
+
+    fn row(&self) -> Row {
+        Row {
+            scenario: self.scenario.clone(),
+            measured: self
+                .measured
+                .map_or_else(|| "—".to_owned(), |m| fmt_num(m, self.unit)),
+            target: self.target_text(),
+            verdict: match self.met() {
+                Some(true) => "met".into(),
+                Some(false) => "MISSED".into(),
+                None => "not measured".into(),
+            },
+            cpu: String::new(),
+        }
+    }
+}
+
+/// What the sections add up to: figures first, in section order, then the targets.
+#[derive(Debug, Default)]
+struct Table {
+    figures: Vec<Row>,
+    checks: Vec<Check>,
+}
+
+impl Table {
+    fn figure(&mut self, scenario: impl Into<String>, measured: String, cpu: String) {
+        self.figures.push(Row {
+            scenario: scenario.into(),
+            measured,
+            target: String::new(),
+            verdict: String::new(),
+            cpu,
+        });
+    }
+
+    fn check(&mut self, check: Check) {
+        self.checks.push(check);
+    }
+
+    fn rows(&self) -> Vec<Row> {
+        let mut rows = self.figures.clone();
+        rows.extend(self.checks.iter().map(Check::row));
+        rows
     }
 }
 
@@ -89,436 +226,476 @@ fn fmt_num(v: f64, unit: &str) -> String {
     }
 }
 
-fn read(dir: &Path, name: &str) -> Option<Value> {
-    let text = std::fs::read_to_string(dir.join(format!("{name}.json"))).ok()?;
-    serde_json::from_str(&text).ok()
-}
-
-fn f(v: &Value, pointer: &str) -> Option<f64> {
-    v.pointer(pointer).and_then(Value::as_f64)
-}
-
-fn load_line(v: &Value) -> String {
+fn load_line(run: &HttpRun) -> String {
     format!(
-        "{} · p50 {} · p99 {}",
-        fmt_num(f(v, "/rps").unwrap_or_default(), "req/s"),
-        fmt_num(f(v, "/latency/p50_ms").unwrap_or_default(), "ms"),
-        fmt_num(f(v, "/latency/p99_ms").unwrap_or_default(), "ms"),
+        "{} · {}",
+        fmt_num(run.rps, "req/s"),
+        latency_line(&run.latency)
     )
 }
 
-fn latency_line(v: &Value, key: &str) -> String {
+fn latency_line(latency: &LatencySummary) -> String {
     format!(
         "p50 {} · p99 {}",
-        fmt_num(f(v, &format!("/{key}/p50_ms")).unwrap_or_default(), "ms"),
-        fmt_num(f(v, &format!("/{key}/p99_ms")).unwrap_or_default(), "ms"),
+        fmt_num(latency.p50_ms, "ms"),
+        fmt_num(latency.p99_ms, "ms"),
     )
 }
 
 /// "server% / load%": how busy each side was (100% = one core), to tell which side limited.
-fn cpu_note(v: &Value) -> String {
-    let pct = |p: &str| f(v, p).map_or_else(|| "?".to_owned(), |x| format!("{x:.0}%"));
-    if v.get("loadgen_cpu_pct").is_none() {
-        return String::new();
-    }
-    let mut note = format!("{} / {}", pct("/server_cpu_pct"), pct("/loadgen_cpu_pct"));
-    let mut ours = 0.0;
-    for (name, key) in [
-        ("", "/server_cpu_pct"),
-        ("", "/loadgen_cpu_pct"),
-        ("PostgreSQL", "/postgres_cpu_pct"),
-        ("Redis", "/redis_cpu_pct"),
+fn cpu_note(cpu: &CpuUsage) -> String {
+    let pct = |x: Option<f64>| x.map_or_else(|| "?".to_owned(), |x| format!("{x:.0}%"));
+    let mut note = format!("{} / {}", pct(cpu.server_cpu_pct), pct(cpu.loadgen_cpu_pct));
+    for (name, x) in [
+        ("PostgreSQL", cpu.postgres_cpu_pct),
+        ("Redis", cpu.redis_cpu_pct),
     ] {
-        let x = f(v, key).unwrap_or_default();
-        ours += x;
-        if !name.is_empty() && x >= 1.0 {
+        if let Some(x) = x.filter(|x| *x >= 1.0) {
             note.push_str(&format!(" · {name} {x:.0}%"));
         }
     }
     // Whatever else ran on the machine meanwhile (other users' builds and tests).
-    if let Some(machine) = f(v, "/machine_cpu_pct") {
+    if let Some(machine) = cpu.machine_cpu_pct {
+        let ours = [
+            cpu.server_cpu_pct,
+            cpu.loadgen_cpu_pct,
+            cpu.postgres_cpu_pct,
+            cpu.redis_cpu_pct,
+        ]
+        .into_iter()
+        .fold(0.0, |sum, x| sum + x.unwrap_or_default());
         note.push_str(&format!(" · other {:.0}%", (machine - ours).max(0.0)));
     }
     note
 }
 
-fn skipped(dir: &Path, name: &str) -> String {
-    std::fs::read_to_string(dir.join(format!("{name}.skipped")))
-        .map(|reason| format!("skipped: {}", reason.trim()))
-        .unwrap_or_else(|_| "not run".to_owned())
+/// `results.catalog`.
+#[derive(Serialize)]
+struct CatalogResults<'a> {
+    server: Option<&'a HttpRun>,
+    ceiling: Option<&'a HttpRun>,
+    /// Server ÷ ceiling requests per second.
+    ratio: Option<f64>,
 }
 
-pub fn command(args: &Args) -> Result<()> {
-    let dir = Path::new(args.required("dir")?);
-    let mut results = Map::new();
-    let mut rows: Vec<Row> = Vec::new();
-    let mut checks: Vec<Check> = Vec::new();
-    let info = |rows: &mut Vec<Row>, scenario: &str, measured: String, cpu: String| {
-        rows.push(Row {
-            scenario: scenario.to_owned(),
-            measured,
-            target: String::new(),
-            verdict: String::new(),
-            cpu,
-        });
-    };
-
-    // 1. Catalog API against its ceiling.
-    let server = read(dir, "catalog_server");
-    let ceiling = read(dir, "catalog_ceiling");
-    let connections = server
-        .as_ref()
-        .and_then(|s| s["connections"].as_u64())
-        .unwrap_or(64);
-    match &server {
-        Some(s) => info(
-            &mut rows,
-            &format!("1 catalog GET /api/items?per_page=50, {connections} conns"),
+/// 1. Catalog API against its ceiling (and on PostgreSQL + Redis, for information).
+fn catalog<'a>(run: &'a Run, table: &mut Table) -> CatalogResults<'a> {
+    let server = run.catalog_server.as_ref();
+    let ceiling = run.catalog_ceiling.as_ref();
+    match server {
+        Some(s) => table.figure(
+            format!(
+                "1 catalog GET /api/items?per_page=50, {} conns",
+                s.connections
+            ),
             load_line(s),
-            cpu_note(s),
+            cpu_note(&s.cpu),
         ),
-        None => info(
-            &mut rows,
-            "1 catalog",
-            skipped(dir, "catalog_server"),
-            String::new(),
-        ),
+        None => table.figure("1 catalog", run.not_run("catalog_server"), String::new()),
     }
-    if let Some(c) = &ceiling {
-        info(
-            &mut rows,
+    if let Some(c) = ceiling {
+        table.figure(
             "1 ceiling: same bytes from memory (axum)",
             load_line(c),
-            cpu_note(c),
+            cpu_note(&c.cpu),
         );
     }
-    if let Some(s) = read(dir, "catalog_server_postgres") {
-        info(
-            &mut rows,
+    if let Some(s) = &run.catalog_server_postgres {
+        table.figure(
             "1 catalog on PostgreSQL + Redis (extra)",
-            load_line(&s),
-            cpu_note(&s),
+            load_line(s),
+            cpu_note(&s.cpu),
         );
-        results.insert("catalog_server_postgres".into(), s);
     }
-    let ratio = match (&server, &ceiling) {
-        (Some(s), Some(c)) => match (f(s, "/rps"), f(c, "/rps")) {
-            (Some(a), Some(b)) if b > 0.0 => Some(a / b),
-            _ => None,
-        },
+    let ratio = match (server, ceiling) {
+        (Some(s), Some(c)) if c.rps > 0.0 => Some(s.rps / c.rps),
         _ => None,
     };
-    checks.push(Check {
+    table.check(Check {
         id: "catalog_ratio",
         scenario: "1 catalog ÷ ceiling (req/s)".into(),
         measured: ratio,
         unit: "",
         bound: Bound::AtLeast(0.7),
     });
-    checks.push(Check {
+    table.check(Check {
         id: "catalog_p99",
         scenario: "1 catalog p99".into(),
-        measured: server.as_ref().and_then(|s| f(s, "/latency/p99_ms")),
+        measured: server.map(|s| s.latency.p99_ms),
         unit: "ms",
         bound: Bound::AtMost(10.0),
     });
-    results.insert(
-        "catalog".into(),
-        json!({ "server": server, "ceiling": ceiling, "ratio": ratio }),
-    );
+    CatalogResults {
+        server,
+        ceiling,
+        ratio,
+    }
+}
 
-    // 2. Server-rendered pages.
-    let home = read(dir, "ssr_home");
-    let item = read(dir, "ssr_item");
-    let home_all = read(dir, "ssr_home_all_cores");
-    if let Some(h) = &home {
-        info(&mut rows, "2 SSR GET /", load_line(h), cpu_note(h));
-    }
-    if let Some(i) = &item {
-        info(&mut rows, "2 SSR GET /items/1", load_line(i), cpu_note(i));
-    }
-    if let Some(h) = &home_all {
-        info(
-            &mut rows,
-            "2 SSR GET /, server on all cores",
-            load_line(h),
-            cpu_note(h),
-        );
+/// `results.ssr`.
+#[derive(Serialize)]
+struct SsrResults<'a> {
+    home: Option<&'a HttpRun>,
+    item: Option<&'a HttpRun>,
+    home_all_cores: Option<&'a HttpRun>,
+}
+
+/// 2. Server-rendered pages.
+fn ssr<'a>(run: &'a Run, table: &mut Table) -> SsrResults<'a> {
+    let home = run.ssr_home.as_ref();
+    let item = run.ssr_item.as_ref();
+    let home_all = run.ssr_home_all_cores.as_ref();
+    for (scenario, result) in [
+        ("2 SSR GET /", home),
+        ("2 SSR GET /items/1", item),
+        ("2 SSR GET /, server on all cores", home_all),
+    ] {
+        if let Some(r) = result {
+            table.figure(scenario, load_line(r), cpu_note(&r.cpu));
+        }
     }
     // The target is for 2 cores: judged on the all-cores run when there is one.
-    let (judged, on) = match &home_all {
+    let (judged, on) = match home_all {
         Some(h) => (Some(h), "all cores"),
-        None => (home.as_ref(), "server's cores"),
+        None => (home, "server's cores"),
     };
-    checks.push(Check {
+    table.check(Check {
         id: "ssr_home_rps",
         scenario: format!("2 SSR / throughput ({on})"),
-        measured: judged.and_then(|h| f(h, "/rps")),
+        measured: judged.map(|h| h.rps),
         unit: "req/s",
         bound: Bound::AtLeast(3000.0),
     });
-    checks.push(Check {
+    table.check(Check {
         id: "ssr_home_p99",
         scenario: format!("2 SSR / p99 ({on})"),
-        measured: judged.and_then(|h| f(h, "/latency/p99_ms")),
+        measured: judged.map(|h| h.latency.p99_ms),
         unit: "ms",
         bound: Bound::AtMost(50.0),
     });
-    results.insert(
-        "ssr".into(),
-        json!({ "home": home, "item": item, "home_all_cores": home_all }),
-    );
-
-    // 3. Purchase pipeline: as fast as the buyers go, then (full runs) paced at the target rate.
-    let pipeline = read(dir, "pipeline");
-    let paced = read(dir, "pipeline_paced");
-    for (run, name) in [(&pipeline, "pipeline"), (&paced, "pipeline_paced")] {
-        let Some(p) = run else {
-            if name == "pipeline" {
-                info(&mut rows, "3 pipeline", skipped(dir, name), String::new());
-            }
-            continue;
-        };
-        let pace = match f(p, "/rate_limit_per_s") {
-            Some(r) => format!("paced at {}", fmt_num(r, "/s")),
-            None => "unpaced".to_owned(),
-        };
-        info(
-            &mut rows,
-            &format!(
-                "3 pipeline, PostgreSQL + Redis, {} buyers, {pace}: confirmed",
-                p["buyers"].as_u64().unwrap_or_default()
-            ),
-            format!(
-                "{} · errors: purchase {}, webhook {}, timeouts {}",
-                fmt_num(f(p, "/confirmed_per_s").unwrap_or_default(), "/s"),
-                p["purchase_errors"],
-                p["webhook_errors"],
-                p["confirmation_timeouts"],
-            ),
-            cpu_note(p),
-        );
-        for (label, key) in [
-            ("3   webhook sent → message on socket", "webhook_to_socket"),
-            ("3   webhook sent → 2xx answer", "webhook_response"),
-            ("3   POST /api/purchases → 202", "purchase_response"),
-            (
-                "3   POST /api/purchases → message on socket",
-                "purchase_to_socket",
-            ),
-        ] {
-            info(&mut rows, label, latency_line(p, key), String::new());
-        }
-        if let Some(seconds) = p["webhook_to_socket_per_second"].as_array() {
-            let worst = |i: usize| {
-                seconds
-                    .iter()
-                    .filter_map(|s| s.get(i).and_then(Value::as_f64))
-                    .fold(0.0, f64::max)
-            };
-            info(
-                &mut rows,
-                "3   webhook → socket, worst second of the run",
-                format!(
-                    "p99 {} · max {}",
-                    fmt_num(worst(2), "ms"),
-                    fmt_num(worst(3), "ms")
-                ),
-                String::new(),
-            );
-        }
+    SsrResults {
+        home,
+        item,
+        home_all_cores: home_all,
     }
-    checks.push(Check {
+}
+
+/// `results.pipeline`.
+#[derive(Serialize)]
+struct PipelineResults<'a> {
+    unpaced: Option<&'a PipelineRun>,
+    paced: Option<&'a PipelineRun>,
+}
+
+/// 3. Purchase pipeline: as fast as the buyers go, then (full runs) paced at the target rate.
+fn pipeline<'a>(run: &'a Run, table: &mut Table) -> PipelineResults<'a> {
+    let unpaced = run.pipeline.as_ref();
+    let paced = run.pipeline_paced.as_ref();
+    match unpaced {
+        Some(p) => pipeline_figures(p, table),
+        None => table.figure("3 pipeline", run.not_run("pipeline"), String::new()),
+    }
+    if let Some(p) = paced {
+        pipeline_figures(p, table);
+    }
+    table.check(Check {
         id: "pipeline_rate",
         scenario: "3 confirmed purchases/s (unpaced)".into(),
-        measured: pipeline.as_ref().and_then(|p| f(p, "/confirmed_per_s")),
+        measured: unpaced.map(|p| p.confirmed_per_s),
         unit: "/s",
         bound: Bound::AtLeast(500.0),
     });
-    let latency_run = paced.as_ref().or(pipeline.as_ref());
-    checks.push(Check {
+    let (latency_run, which) = match paced {
+        Some(p) => (Some(p), "paced run"),
+        None => (unpaced, "unpaced run"),
+    };
+    table.check(Check {
         id: "pipeline_p99",
-        scenario: format!(
-            "3 webhook→socket p99 ({})",
-            if paced.is_some() {
-                "paced run"
-            } else {
-                "unpaced run"
-            }
-        ),
-        measured: latency_run.and_then(|p| f(p, "/webhook_to_socket/p99_ms")),
+        scenario: format!("3 webhook→socket p99 ({which})"),
+        measured: latency_run.map(|p| p.webhook_to_socket.p99_ms),
         unit: "ms",
         bound: Bound::AtMost(25.0),
     });
-    results.insert(
-        "pipeline".into(),
-        json!({ "unpaced": pipeline, "paced": paced }),
-    );
+    PipelineResults { unpaced, paced }
+}
 
-    // 4. Idle websockets.
-    let idle = read(dir, "idle_ws");
-    match &idle {
-        Some(w) => info(
-            &mut rows,
-            &format!(
-                "4 idle websockets ({} open)",
-                w["sockets_open_after_hold"].as_u64().unwrap_or_default()
-            ),
+/// One pipeline run's rows: throughput and errors, then each latency.
+fn pipeline_figures(p: &PipelineRun, table: &mut Table) {
+    let pace = match p.rate_limit_per_s {
+        Some(r) => format!("paced at {}", fmt_num(r, "/s")),
+        None => "unpaced".to_owned(),
+    };
+    table.figure(
+        format!(
+            "3 pipeline, PostgreSQL + Redis, {} buyers, {pace}: confirmed",
+            p.buyers
+        ),
+        format!(
+            "{} · errors: purchase {}, webhook {}, timeouts {}",
+            fmt_num(p.confirmed_per_s, "/s"),
+            p.purchase_errors,
+            p.webhook_errors,
+            p.confirmation_timeouts,
+        ),
+        cpu_note(&p.cpu),
+    );
+    for (scenario, latency) in [
+        ("3   webhook sent → message on socket", &p.webhook_to_socket),
+        ("3   webhook sent → 2xx answer", &p.webhook_response),
+        ("3   POST /api/purchases → 202", &p.purchase_response),
+        (
+            "3   POST /api/purchases → message on socket",
+            &p.purchase_to_socket,
+        ),
+    ] {
+        table.figure(scenario, latency_line(latency), String::new());
+    }
+    let worst = |of: fn(&SecondLatency) -> f64| {
+        p.webhook_to_socket_per_second
+            .iter()
+            .map(of)
+            .fold(0.0, f64::max)
+    };
+    table.figure(
+        "3   webhook → socket, worst second of the run",
+        format!(
+            "p99 {} · max {}",
+            fmt_num(worst(|s| s.p99_ms), "ms"),
+            fmt_num(worst(|s| s.max_ms), "ms")
+        ),
+        String::new(),
+    );
+}
+
+/// 4. Idle websockets; `results.idle_websockets`.
+fn idle_websockets<'a>(run: &'a Run, table: &mut Table) -> Option<&'a IdleSockets> {
+    let idle = run.idle_ws.as_ref();
+    match idle {
+        Some(w) => table.figure(
+            format!("4 idle websockets ({} open)", w.sockets_open_after_hold),
             format!(
                 "server RSS {} with {} sockets → {} with all ({} after closing; {} before any)",
-                fmt_num(f(w, "/rss_warm_kb").unwrap_or_default(), "KB"),
-                w["sockets_warm"].as_u64().unwrap_or_default(),
-                fmt_num(f(w, "/rss_open_kb").unwrap_or_default(), "KB"),
-                fmt_num(f(w, "/rss_after_close_kb").unwrap_or_default(), "KB"),
-                fmt_num(f(w, "/rss_before_kb").unwrap_or_default(), "KB"),
+                fmt_num(w.rss_warm_kb as f64, "KB"),
+                w.sockets_warm,
+                fmt_num(w.rss_open_kb as f64, "KB"),
+                fmt_num(w.rss_after_close_kb as f64, "KB"),
+                fmt_num(w.rss_before_kb as f64, "KB"),
             ),
             String::new(),
         ),
-        None => info(
-            &mut rows,
-            "4 idle websockets",
-            skipped(dir, "idle_ws"),
-            String::new(),
-        ),
+        None => table.figure("4 idle websockets", run.not_run("idle_ws"), String::new()),
     }
-    checks.push(Check {
+    table.check(Check {
         id: "ws_memory",
         scenario: "4 memory per idle socket".into(),
-        measured: idle.as_ref().and_then(|w| f(w, "/kb_per_socket")),
+        measured: idle.map(|w| w.kb_per_socket),
         unit: "KB",
         bound: Bound::AtMost(10.0),
     });
-    results.insert("idle_websockets".into(), idle.unwrap_or(Value::Null));
+    idle
+}
 
-    // 5. Front end and start-up.
-    let sizes = read(dir, "sizes");
-    if let Some(s) = &sizes {
-        for ext in ["wasm", "js", "css"] {
-            if let (Some(raw), Some(gz)) = (
-                f(s, &format!("/{ext}/raw_bytes")),
-                f(s, &format!("/{ext}/gzip_bytes")),
-            ) {
-                info(
-                    &mut rows,
-                    &format!("5 gamestore.{ext}"),
-                    format!(
-                        "{} raw · {} gzipped",
-                        fmt_num(raw / 1024.0, "KB"),
-                        fmt_num(gz / 1024.0, "KB")
-                    ),
-                    String::new(),
-                );
-            }
-        }
-    }
-    checks.push(Check {
-        id: "wasm_gzip",
-        scenario: "5 WASM gzipped".into(),
-        measured: sizes
-            .as_ref()
-            .and_then(|s| f(s, "/wasm/gzip_bytes"))
-            .map(|b| b / 1024.0),
-        unit: "KB",
-        bound: Bound::AtMost(300.0),
-    });
-    let first = read(dir, "first_start_sqlite");
-    if let Some(v) = &first {
-        info(
-            &mut rows,
-            "5 first start, empty SQLite (migrate + seed)",
-            fmt_num(f(v, "/median").unwrap_or_default(), "ms"),
+/// 5. Front end: the release bundle's sizes; `results.frontend.sizes`.
+fn bundle_sizes<'a>(run: &'a Run, table: &mut Table) -> Option<&'a BundleSizes> {
+    let sizes = run.sizes.as_ref();
+    for (ext, file) in sizes.into_iter().flat_map(BundleSizes::files) {
+        table.figure(
+            format!("5 gamestore.{ext}"),
+            format!(
+                "{} raw · {} gzipped",
+                fmt_num(file.raw_bytes as f64 / 1024.0, "KB"),
+                fmt_num(file.gzip_bytes as f64 / 1024.0, "KB")
+            ),
             String::new(),
         );
     }
-    let cold_sqlite = read(dir, "cold_start_sqlite");
-    let cold_pg = read(dir, "cold_start_postgres");
-    checks.push(Check {
+    table.check(Check {
+        id: "wasm_gzip",
+        scenario: "5 WASM gzipped".into(),
+        measured: sizes.map(|s| s.wasm.gzip_bytes as f64 / 1024.0),
+        unit: "KB",
+        bound: Bound::AtMost(300.0),
+    });
+    sizes
+}
+
+/// The start-up half of `results.frontend`.
+#[derive(Serialize)]
+struct StartUpResults<'a> {
+    first_start_sqlite: Option<&'a Samples>,
+    cold_start_sqlite: Option<&'a Samples>,
+    cold_start_postgres: Option<&'a Samples>,
+}
+
+/// 5. Start-up: the first start (migrations + seed), then cold starts on migrated databases.
+fn start_up<'a>(run: &'a Run, table: &mut Table) -> StartUpResults<'a> {
+    let first = run.first_start_sqlite.as_ref();
+    let cold_sqlite = run.cold_start_sqlite.as_ref();
+    let cold_pg = run.cold_start_postgres.as_ref();
+    if let Some(v) = first {
+        table.figure(
+            "5 first start, empty SQLite (migrate + seed)",
+            fmt_num(v.median, "ms"),
+            String::new(),
+        );
+    }
+    table.check(Check {
         id: "cold_start_sqlite",
         scenario: "5 cold start → /readyz 200, migrated SQLite (median)".into(),
-        measured: cold_sqlite.as_ref().and_then(|v| f(v, "/median")),
+        measured: cold_sqlite.map(|v| v.median),
         unit: "ms",
         bound: Bound::AtMost(500.0),
     });
-    if cold_pg.is_some() {
-        checks.push(Check {
+    if let Some(v) = cold_pg {
+        table.check(Check {
             id: "cold_start_postgres",
             scenario: "5 cold start → /readyz 200, migrated PostgreSQL + Redis (median)".into(),
-            measured: cold_pg.as_ref().and_then(|v| f(v, "/median")),
+            measured: Some(v.median),
             unit: "ms",
             bound: Bound::AtMost(500.0),
         });
     }
-    results.insert(
-        "frontend".into(),
-        json!({
-            "sizes": sizes,
-            "first_start_sqlite": first,
-            "cold_start_sqlite": cold_sqlite,
-            "cold_start_postgres": cold_pg,
-        }),
-    );
+    StartUpResults {
+        first_start_sqlite: first,
+        cold_start_sqlite: cold_sqlite,
+        cold_start_postgres: cold_pg,
+    }
+}
 
-    for check in &checks {
-        rows.push(Row {
-            scenario: check.scenario.clone(),
-            measured: check
-                .measured
-                .map_or_else(|| "—".to_owned(), |m| fmt_num(m, check.unit)),
-            target: check.target_text(),
-            verdict: match check.met() {
-                Some(true) => "met".into(),
-                Some(false) => "MISSED".into(),
-                None => "not measured".into(),
-            },
-            cpu: String::new(),
-        });
+/// `results.frontend`.
+#[derive(Serialize)]
+struct FrontendResults<'a> {
+    sizes: Option<&'a BundleSizes>,
+    #[serde(flatten)]
+    start_up: StartUpResults<'a>,
+}
+
+/// `results`: each section's results under its key.
+#[derive(Serialize)]
+struct Results<'a> {
+    catalog: CatalogResults<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    catalog_server_postgres: Option<&'a HttpRun>,
+    ssr: SsrResults<'a>,
+    pipeline: PipelineResults<'a>,
+    idle_websockets: Option<&'a IdleSockets>,
+    frontend: FrontendResults<'a>,
+}
+
+/// Where and from what the run was made.
+#[derive(Debug, Serialize)]
+struct RunInfo {
+    date: String,
+    commit: Option<String>,
+    worktree_dirty: Option<bool>,
+    /// With --skip-build the binaries may predate the commit above.
+    built_from_worktree: Option<bool>,
+    mode: String,
+    label: Option<String>,
+    cores: usize,
+    core_split: Option<String>,
+    cpu_model: Option<String>,
+    kernel: Option<String>,
+    loadavg_at_start: Option<String>,
+    loadavg_at_end: Option<String>,
+}
+
+impl RunInfo {
+    fn from_args(args: &Args) -> Result<Self> {
+        let owned = |key: &str| args.get(key).map(str::to_owned);
+        Ok(Self {
+            date: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            commit: owned("commit"),
+            worktree_dirty: args.get("dirty").map(|d| d == "true"),
+            built_from_worktree: args.get("built").map(|b| b == "1"),
+            mode: args.get("mode").unwrap_or("full").to_owned(),
+            label: owned("label").filter(|l| !l.is_empty() && l != "true"),
+            cores: args.parse_or(
+                "cores",
+                std::thread::available_parallelism().map_or(1, usize::from),
+            )?,
+            core_split: owned("split"),
+            cpu_model: cpu_model(),
+            kernel: read_trimmed("/proc/sys/kernel/osrelease"),
+            loadavg_at_start: owned("loadavg"),
+            loadavg_at_end: read_trimmed("/proc/loadavg"),
+        })
     }
 
-    let mode = args.get("mode").unwrap_or("full");
-    let meta = json!({
-        "date": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        "commit": args.get("commit"),
-        "worktree_dirty": args.get("dirty").map(|d| d == "true"),
-        // With --skip-build the binaries may predate the commit above.
-        "built_from_worktree": args.get("built").map(|b| b == "1"),
-        "mode": mode,
-        "label": args.get("label").filter(|l| !l.is_empty() && *l != "true"),
-        "cores": args.parse_or("cores", std::thread::available_parallelism().map_or(1, usize::from))?,
-        "core_split": args.get("split"),
-        "cpu_model": cpu_model(),
-        "kernel": std::fs::read_to_string("/proc/sys/kernel/osrelease").ok().map(|s| s.trim().to_owned()),
-        "loadavg_at_start": args.get("loadavg"),
-        "loadavg_at_end": std::fs::read_to_string("/proc/loadavg").ok().map(|s| s.trim().to_owned()),
-    });
-    let mut document = meta.clone();
-    document["targets"] = Value::Array(checks.iter().map(Check::json).collect());
-    document["results"] = Value::Object(results);
+    fn header(&self) -> String {
+        format!(
+            "{}commit {} · {} · {} cores · {} · mode {}",
+            self.label
+                .as_ref()
+                .map_or_else(String::new, |l| format!("[{l}] ")),
+            self.commit.as_deref().unwrap_or("?"),
+            self.date,
+            self.cores,
+            self.core_split.as_deref().unwrap_or("no pinning"),
+            self.mode,
+        )
+    }
+}
+
+/// The results file: the run's description, every target and every scenario's result.
+#[derive(Serialize)]
+struct Document<'a> {
+    #[serde(flatten)]
+    info: &'a RunInfo,
+    targets: Vec<CheckRecord<'a>>,
+    results: Results<'a>,
+}
+
+pub fn command(args: &Args) -> Result<()> {
+    let run = Run::read(Path::new(args.required("dir")?));
+    let info = RunInfo::from_args(args)?;
+    let mut table = Table::default();
+    let catalog = catalog(&run, &mut table);
+    let ssr = ssr(&run, &mut table);
+    let pipeline = pipeline(&run, &mut table);
+    let idle_websockets = idle_websockets(&run, &mut table);
+    let sizes = bundle_sizes(&run, &mut table);
+    let start_up = start_up(&run, &mut table);
+    let document = Document {
+        info: &info,
+        targets: table.checks.iter().map(Check::record).collect(),
+        results: Results {
+            catalog,
+            catalog_server_postgres: run.catalog_server_postgres.as_ref(),
+            ssr,
+            pipeline,
+            idle_websockets,
+            frontend: FrontendResults { sizes, start_up },
+        },
+    };
 
     let out = args.required("out")?;
     std::fs::write(out, serde_json::to_vec_pretty(&document)?)
         .map_err(|e| format!("cannot write {out}: {e}"))?;
 
-    let header = format!(
-        "{}commit {} · {} · {} cores · {} · mode {mode}",
-        meta["label"]
-            .as_str()
-            .map_or_else(String::new, |l| format!("[{l}] ")),
-        meta["commit"].as_str().unwrap_or("?"),
-        meta["date"].as_str().unwrap_or("?"),
-        meta["cores"],
-        meta["core_split"].as_str().unwrap_or("no pinning"),
-    );
+    let header = info.header();
+    let rows = table.rows();
     println!("\n{header}\n{}", text_table(&rows));
     if let Some(md) = args.get("markdown") {
         std::fs::write(md, format!("{header}\n\n{}", markdown_table(&rows)))
             .map_err(|e| format!("cannot write {md}: {e}"))?;
     }
     println!("results: {out}");
-    let missed = checks.iter().filter(|c| c.met() == Some(false)).count();
+    let missed = table
+        .checks
+        .iter()
+        .filter(|c| c.met() == Some(false))
+        .count();
     if missed > 0 {
         println!("{missed} target(s) missed; see docs/benchmarks.md for why and what would fix it");
     }
     Ok(())
+}
+
+fn read_trimmed(path: &str) -> Option<String> {
+    std::fs::read_to_string(path)
+        .ok()
+        .map(|s| s.trim().to_owned())
 }
 
 fn cpu_model() -> Option<String> {
@@ -601,5 +778,155 @@ mod tests {
         assert_eq!(c.met(), Some(false));
         c.measured = None;
         assert_eq!(c.met(), None);
+    }
+
+    fn http_run(label: &str, rps: f64, p99_ms: f64) -> HttpRun {
+        HttpRun {
+            url: "http://127.0.0.1:1/api/items?per_page=50".into(),
+            label: Some(label.into()),
+            connections: 64,
+            warmup_s: 1.0,
+            duration_s: 3.0,
+            requests: (rps * 3.0) as u64,
+            rps,
+            errors: 0,
+            non_2xx: 0,
+            reconnects: 0,
+            bytes_per_response: 16171,
+            latency: LatencySummary {
+                count: (rps * 3.0) as u64,
+                mean_ms: 2.0,
+                p50_ms: 1.5,
+                p90_ms: 3.0,
+                p99_ms,
+                p999_ms: p99_ms * 2.0,
+                max_ms: p99_ms * 3.0,
+            },
+            cpu: CpuUsage {
+                machine_cpu_pct: Some(190.0),
+                loadgen_cpu_pct: Some(40.0),
+                server_cpu_pct: Some(95.4),
+                postgres_cpu_pct: Some(0.4),
+                redis_cpu_pct: None,
+            },
+        }
+    }
+
+    /// What `bench http` writes, as `report` reads it back.
+    fn through_json(run: &HttpRun) -> HttpRun {
+        let written = serde_json::to_string_pretty(run).expect("serialises");
+        serde_json::from_str(&written).expect("reads back")
+    }
+
+    #[test]
+    fn catalog_section_renders_results_read_back_from_json() {
+        let server = http_run("catalog_server", 30_000.0, 4.25);
+        let ceiling = http_run("catalog_ceiling", 40_000.0, 1.0);
+        let run = Run {
+            catalog_server: Some(through_json(&server)),
+            catalog_ceiling: Some(through_json(&ceiling)),
+            ..Run::default()
+        };
+        assert_eq!(run.catalog_server.as_ref(), Some(&server));
+
+        let mut table = Table::default();
+        let results = catalog(&run, &mut table);
+
+        let figures: Vec<_> = table
+            .figures
+            .iter()
+            .map(|r| (r.scenario.as_str(), r.measured.as_str(), r.cpu.as_str()))
+            .collect();
+        assert_eq!(
+            figures,
+            [
+                (
+                    "1 catalog GET /api/items?per_page=50, 64 conns",
+                    "30,000 req/s · p50 1.50 ms · p99 4.25 ms",
+                    "95% / 40% · other 54%",
+                ),
+                (
+                    "1 ceiling: same bytes from memory (axum)",
+                    "40,000 req/s · p50 1.50 ms · p99 1.00 ms",
+                    "95% / 40% · other 54%",
+                ),
+            ]
+        );
+        let verdicts: Vec<_> = table
+            .checks
+            .iter()
+            .map(|c| (c.id, c.measured, c.met()))
+            .collect();
+        assert_eq!(
+            verdicts,
+            [
+                ("catalog_ratio", Some(0.75), Some(true)),
+                ("catalog_p99", Some(4.25), Some(true)),
+            ]
+        );
+        let json = serde_json::to_value(&results).expect("serialises");
+        assert_eq!(json["ratio"], 0.75);
+        assert_eq!(json["server"]["latency"]["p99_ms"], 4.25);
+        assert_eq!(json["server"]["server_cpu_pct"], 95.4);
+    }
+
+    #[test]
+    fn targets_list_their_bound_by_kind() {
+        let check = Check {
+            id: "wasm_gzip",
+            scenario: "5 WASM gzipped".into(),
+            measured: Some(455.0),
+            unit: "KB",
+            bound: Bound::AtMost(300.0),
+        };
+        let json = serde_json::to_value(check.record()).expect("serialises");
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "id": "wasm_gzip",
+                "scenario": "5 WASM gzipped",
+                "measured": 455.0,
+                "unit": "KB",
+                "at_most": 300.0,
+                "met": false,
+            })
+        );
+        let row = check.row();
+        assert_eq!(
+            (
+                row.measured.as_str(),
+                row.target.as_str(),
+                row.verdict.as_str()
+            ),
+            ("455 KB", "≤ 300 KB", "MISSED")
+        );
+    }
+
+    #[test]
+    fn missing_scenarios_say_why() {
+        let run = Run {
+            skipped: HashMap::from([(
+                "pipeline".to_owned(),
+                "PostgreSQL and Redis could not be started".to_owned(),
+            )]),
+            ..Run::default()
+        };
+        let mut table = Table::default();
+        let results = pipeline(&run, &mut table);
+        idle_websockets(&run, &mut table);
+        assert!(results.unpaced.is_none() && results.paced.is_none());
+        let measured: Vec<_> = table.figures.iter().map(|r| r.measured.as_str()).collect();
+        assert_eq!(
+            measured,
+            [
+                "skipped: PostgreSQL and Redis could not be started",
+                "not run"
+            ]
+        );
+        assert!(table.checks.iter().all(|c| c.met().is_none()));
+        assert!(
+            markdown_table(&table.rows())
+                .contains("| 4 memory per idle socket | — | ≤ 10.0 KB | not measured |  |")
+        );
     }
 }

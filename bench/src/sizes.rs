@@ -5,52 +5,58 @@ use std::path::Path;
 
 use flate2::Compression;
 use flate2::write::GzEncoder;
-use serde_json::{Map, Value, json};
 
 use crate::Result;
 use crate::args::Args;
+use crate::results::{BundleSizes, FileSize};
 
 pub fn command(args: &Args) -> Result<()> {
     let pkg = Path::new(args.required("pkg")?);
     let name = args.get("name").unwrap_or("gamestore");
-    let mut files = Map::new();
-    for ext in ["wasm", "js", "css"] {
-        let path = pkg.join(format!("{name}.{ext}"));
-        let Ok(bytes) = std::fs::read(&path) else {
-            if ext == "css" {
-                continue;
-            }
-            return Err(format!(
-                "{} is missing: build the release bundle first",
-                path.display()
-            )
-            .into());
-        };
-        let gzipped = gzip_len(&bytes)?;
+    let wasm_path = pkg.join(format!("{name}.wasm"));
+    let wasm = read_required(&wasm_path)?;
+    let js = read_required(&pkg.join(format!("{name}.js")))?;
+    let css = std::fs::read(pkg.join(format!("{name}.css"))).ok();
+    let size = |ext: &str, bytes: &[u8]| -> Result<FileSize> {
+        let gzipped = gzip_len(bytes)?;
         eprintln!(
             "{name}.{ext}: {} bytes raw, {gzipped} bytes gzipped",
             bytes.len()
         );
-        files.insert(
-            ext.to_owned(),
-            json!({ "raw_bytes": bytes.len(), "gzip_bytes": gzipped }),
-        );
-    }
-    let wasm = std::fs::read(pkg.join(format!("{name}.wasm")))?;
+        Ok(FileSize {
+            raw_bytes: bytes.len(),
+            gzip_bytes: gzipped,
+        })
+    };
     let sections = custom_sections(&wasm);
     let release = !sections
         .iter()
         .any(|s| s == "name" || s.starts_with(".debug"));
-    files.insert("wasm_custom_sections".to_owned(), json!(sections));
-    files.insert("release_build".to_owned(), json!(release));
+    let result = BundleSizes {
+        wasm: size("wasm", &wasm)?,
+        js: size("js", &js)?,
+        css: css.map(|bytes| size("css", &bytes)).transpose()?,
+        wasm_custom_sections: sections,
+        release_build: release,
+    };
     if !release && args.get("require-release").is_some() {
         return Err(format!(
-            "{}/{name}.wasm is a debug build (it has name or debug sections)",
-            pkg.display()
+            "{} is a debug build (it has name or debug sections)",
+            wasm_path.display()
         )
         .into());
     }
-    crate::write_json(args, &Value::Object(files))
+    crate::write_json(args, &result)
+}
+
+fn read_required(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|_| {
+        format!(
+            "{} is missing: build the release bundle first",
+            path.display()
+        )
+        .into()
+    })
 }
 
 /// The names of a WASM module's custom sections (`name` and `.debug_*` mean a debug build).

@@ -3,11 +3,10 @@
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
-use serde::Serialize;
-use serde_json::json;
 
 use crate::Result;
 use crate::args::Args;
+use crate::results::{LatencySummary, Samples};
 
 /// Microseconds from 1 µs to 120 s at three significant figures.
 pub struct Latency(Histogram<u64>);
@@ -54,17 +53,6 @@ impl Latency {
     }
 }
 
-#[derive(Debug, Default, Clone, Serialize)]
-pub struct LatencySummary {
-    pub count: u64,
-    pub mean_ms: f64,
-    pub p50_ms: f64,
-    pub p90_ms: f64,
-    pub p99_ms: f64,
-    pub p999_ms: f64,
-    pub max_ms: f64,
-}
-
 /// `samples`: summarises a handful of values measured by the script (cold starts).
 pub fn samples_command(args: &Args) -> Result<()> {
     let name = args.required("name")?;
@@ -75,24 +63,24 @@ pub fn samples_command(args: &Args) -> Result<()> {
         .map(str::parse)
         .collect::<Result<_, _>>()
         .map_err(|e| format!("--values: {e}"))?;
-    if values.is_empty() {
-        return Err("--values is empty".into());
-    }
     values.sort_by(f64::total_cmp);
-    let median = median(&values);
-    let value = json!({
-        "name": name,
-        "unit": unit,
-        "samples": values,
-        "median": median,
-        "min": values.first(),
-        "max": values.last(),
-    });
+    let (Some(&min), Some(&max)) = (values.first(), values.last()) else {
+        return Err("--values is empty".into());
+    };
+    let result = Samples {
+        name: name.to_owned(),
+        unit: unit.to_owned(),
+        median: median(&values),
+        min,
+        max,
+        samples: values,
+    };
     eprintln!(
-        "{name}: median {median:.1} {unit} over {} samples",
-        values.len()
+        "{name}: median {:.1} {unit} over {} samples",
+        result.median,
+        result.samples.len()
     );
-    crate::write_json(args, &value)
+    crate::write_json(args, &result)
 }
 
 /// The median of sorted values.
