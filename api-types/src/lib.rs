@@ -5,10 +5,15 @@
 //! database or a secret.
 
 mod money;
+mod provider;
 mod time;
 
 pub use money::{
     SUPPORTED_CURRENCIES, currency_exponent, format_decimal, format_money, major_units, parse_price,
+};
+pub use provider::{
+    IntentAccepted, IntentItem, PaymentIntent, ProviderEvent, ProviderEventData, ProviderEventKind,
+    RefundRequest,
 };
 pub use time::{format_clock, format_minute};
 
@@ -34,6 +39,50 @@ pub struct Item {
     pub active: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// A new item, as an operator submits it (`POST /api/items`).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NewItem {
+    /// 2–64 of a-z 0-9 -, starting with a letter or digit.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[a-z0-9][a-z0-9-]{1,63}$"))]
+    pub sku: String,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 120))]
+    pub name: String,
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 2000))]
+    pub description: String,
+    /// Minor units (cents), 1 to 100,000,000.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 100_000_000))]
+    pub price_cents: i64,
+    #[serde(default = "default_currency")]
+    pub currency: String,
+    #[serde(default)]
+    pub image: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub consumable: bool,
+}
+
+fn default_currency() -> String {
+    "USD".to_owned()
+}
+
+/// A partial update of an item (`PATCH /api/items/{id}`): fields that are present change.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ItemPatch {
+    pub sku: Option<String>,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub price_cents: Option<i64>,
+    pub currency: Option<String>,
+    pub image: Option<String>,
+    pub tags: Option<Vec<String>>,
+    pub consumable: Option<bool>,
+    pub active: Option<bool>,
 }
 
 /// Catalog sort orders, as spelled in the `sort` query parameter.

@@ -4,40 +4,9 @@ use std::time::Duration;
 
 use chrono::{SecondsFormat, Utc};
 use rand::Rng as _;
-use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::{Config, PaymentIntent};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub enum EventKind {
-    #[serde(rename = "payment.succeeded")]
-    Succeeded,
-    #[serde(rename = "payment.failed")]
-    Failed,
-    #[serde(rename = "payment.refunded")]
-    Refunded,
-}
-
-/// The Standard Webhooks body the provider sends (SPEC §5).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Event {
-    #[serde(rename = "type")]
-    pub kind: EventKind,
-    pub timestamp: String,
-    pub data: EventData,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct EventData {
-    pub order_id: Uuid,
-    pub transaction_id: String,
-    pub amount_cents: i64,
-    pub currency: String,
-    pub user_id: Uuid,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-}
+use crate::{Config, Event, EventData, EventKind, PaymentIntent};
 
 /// One notification to deliver: its stable message id and its body.
 #[derive(Debug, Clone)]
@@ -215,14 +184,14 @@ mod tests {
     #[test]
     fn validates_intents() {
         let mut i = intent();
-        assert!(i.validate().is_ok());
+        assert!(crate::validate(&i).is_ok());
         i.amount_cents = 0;
-        assert!(i.validate().is_err());
+        assert!(crate::validate(&i).is_err());
         let mut i = intent();
         i.currency = "usd".into();
-        assert!(i.validate().is_err());
+        assert!(crate::validate(&i).is_err());
         let mut i = intent();
         i.callback_url = "file:///etc/passwd".into();
-        assert!(i.validate().is_err());
+        assert!(crate::validate(&i).is_err());
     }
 }

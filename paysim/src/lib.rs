@@ -18,37 +18,13 @@ use axum::extract::{Json, State, rejection::JsonRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+pub use api_types::{
+    IntentAccepted as Accepted, IntentItem, PaymentIntent, ProviderEvent as Event,
+    ProviderEventData as EventData, ProviderEventKind as EventKind,
+};
 pub use config::{Config, ConfigError};
-pub use delivery::{Event, EventData, EventKind};
-
-/// The payment-intent request the store sends (SPEC §5).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PaymentIntent {
-    pub order_id: Uuid,
-    pub user_id: Uuid,
-    pub amount_cents: i64,
-    pub currency: String,
-    pub items: Vec<IntentItem>,
-    pub callback_url: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct IntentItem {
-    pub item_id: i64,
-    pub sku: String,
-    pub name: String,
-    pub amount_cents: i64,
-}
-
-/// The provider's answer to an accepted intent.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Accepted {
-    pub transaction_id: String,
-    pub status: String,
-}
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum IntentError {
@@ -60,20 +36,19 @@ pub enum IntentError {
     CallbackUrl,
 }
 
-impl PaymentIntent {
-    pub fn validate(&self) -> Result<(), IntentError> {
-        if self.amount_cents <= 0 {
-            return Err(IntentError::Amount);
-        }
-        if self.currency.len() != 3 || !self.currency.bytes().all(|b| b.is_ascii_uppercase()) {
-            return Err(IntentError::Currency);
-        }
-        if !(self.callback_url.starts_with("http://") || self.callback_url.starts_with("https://"))
-        {
-            return Err(IntentError::CallbackUrl);
-        }
-        Ok(())
+/// What the simulator checks before it takes an intent.
+pub fn validate(intent: &PaymentIntent) -> Result<(), IntentError> {
+    if intent.amount_cents <= 0 {
+        return Err(IntentError::Amount);
     }
+    if intent.currency.len() != 3 || !intent.currency.bytes().all(|b| b.is_ascii_uppercase()) {
+        return Err(IntentError::Currency);
+    }
+    if !(intent.callback_url.starts_with("http://") || intent.callback_url.starts_with("https://"))
+    {
+        return Err(IntentError::CallbackUrl);
+    }
+    Ok(())
 }
 
 /// The simulator: cheap to clone, every accepted intent runs as its own task.
@@ -104,7 +79,7 @@ impl Simulator {
 
     /// Accepts an intent and schedules its notifications. Returns at once.
     pub fn accept(&self, intent: PaymentIntent) -> Result<Accepted, IntentError> {
-        intent.validate()?;
+        validate(&intent)?;
         let transaction_id = format!("tx_{}", Uuid::new_v4().simple());
         let plan = delivery::plan(&self.inner.config, &intent, &transaction_id);
         let sim = self.clone();
