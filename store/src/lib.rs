@@ -15,8 +15,11 @@ pub mod error;
 pub mod live;
 pub mod orders;
 pub mod payments;
+pub mod provider;
 pub mod seed;
 pub mod settings;
+#[cfg(test)]
+mod testing;
 
 use std::sync::Arc;
 
@@ -24,6 +27,7 @@ use sea_orm::DatabaseConnection;
 
 pub use cache::Cache;
 pub use error::{Error, Result};
+pub use provider::{PaymentProvider, ProviderError, SharedProvider};
 pub use settings::Settings;
 
 /// Handle to everything the domain needs: the database, the cache/pub-sub backend and settings.
@@ -37,21 +41,21 @@ struct Inner {
     db: DatabaseConnection,
     cache: Cache,
     settings: Arc<Settings>,
-    provider: payments::Provider,
-    catalog_cache: catalog::LocalCache,
+    provider: SharedProvider,
+    catalog_cache: catalog::CatalogCache,
     dummy_hash: String,
     hash_gate: accounts::HashGate,
 }
 
 impl Store {
     /// Connects to the database and cache, applies migrations, seeds the sample catalog (when
-    /// enabled) and makes sure the configured admin exists.
-    pub async fn connect(settings: Settings) -> Result<Self> {
+    /// enabled) and makes sure the configured admin exists. `provider` is where payment intents
+    /// and refunds go; the server wires in the simulator or a real provider's client.
+    pub async fn connect(settings: Settings, provider: SharedProvider) -> Result<Self> {
         let settings = Arc::new(settings);
         let db = db::connect(&settings).await?;
         db::migrate(&db).await?;
         let cache = Cache::connect(&settings).await?;
-        let provider = payments::Provider::from_settings(&settings)?;
         let hash_gate = accounts::HashGate::new(
             settings.password_hash_concurrency,
             settings.password_hash_queue,
@@ -62,7 +66,7 @@ impl Store {
                 cache,
                 settings,
                 provider,
-                catalog_cache: catalog::LocalCache::default(),
+                catalog_cache: catalog::CatalogCache::default(),
                 dummy_hash: accounts::dummy_hash()?,
                 hash_gate,
             }),
@@ -102,11 +106,11 @@ impl Store {
         payments::Payments::new(self)
     }
 
-    pub(crate) fn provider(&self) -> &payments::Provider {
-        &self.inner.provider
+    pub(crate) fn provider(&self) -> &dyn PaymentProvider {
+        self.inner.provider.as_ref()
     }
 
-    pub(crate) fn catalog_cache(&self) -> &catalog::LocalCache {
+    pub(crate) fn catalog_cache(&self) -> &catalog::CatalogCache {
         &self.inner.catalog_cache
     }
 

@@ -36,7 +36,6 @@ pub struct Settings {
     /// How long a SQLite writer waits for the write lock before the request is answered 503.
     pub sqlite_busy_timeout: Duration,
     pub seed_catalog: bool,
-    pub simulator: paysim::Config,
     pub login_throttle: LoginThrottle,
     pub registration_limit: RegistrationLimit,
     /// Password hashes running at once (`PASSWORD_HASH_CONCURRENCY`, default: the cores) and
@@ -268,11 +267,6 @@ impl Settings {
             ..RegistrationLimit::default()
         };
 
-        let mut simulator =
-            paysim::Config::from_lookup(&lookup).map_err(|e| invalid(e.variable, e.reason))?;
-        // The embedded simulator signs with the store's primary secret.
-        simulator.secret = webhook_secrets[0].clone();
-
         Ok(Self {
             database_url,
             redis_url: lookup("REDIS_URL"),
@@ -294,7 +288,6 @@ impl Settings {
                 10_000,
             )? as u64),
             seed_catalog: parse_bool("SEED_CATALOG", true)?,
-            simulator,
             login_throttle: LoginThrottle::default(),
             registration_limit,
             password_hash_concurrency: parse_count("PASSWORD_HASH_CONCURRENCY", cores)?.max(1),

@@ -1,4 +1,6 @@
-//! SeaORM entities, one module per table (schema in the `migration` crate).
+//! SeaORM entities, one module per table (schema in the `migration` crate). Columns with a
+//! fixed set of values are typed enums (`DeriveActiveEnum`): a value the code does not know is a
+//! read error, never a silent fallback.
 
 pub mod items;
 pub mod order_status_history;
@@ -6,3 +8,7 @@ pub mod orders;
 pub mod payment_events;
 pub mod sessions;
 pub mod users;
+
+pub use orders::Status;
+pub use payment_events::Outcome;
+pub use users::Role;

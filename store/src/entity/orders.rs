@@ -9,7 +9,7 @@ pub struct Model {
     pub item_id: i64,
     pub amount_cents: i64,
     pub currency: String,
-    pub status: String,
+    pub status: Status,
     pub idempotency_key: Option<String>,
     /// Hash of the request an idempotency key was first used with.
     pub request_fingerprint: Option<String>,
@@ -23,7 +23,88 @@ pub struct Model {
     pub updated_at: DateTimeUtc,
 }
 
+/// An order's state (see `orders::lifecycle` for how it moves).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum Status {
+    #[sea_orm(string_value = "pending")]
+    Pending,
+    #[sea_orm(string_value = "paid")]
+    Paid,
+    #[sea_orm(string_value = "failed")]
+    Failed,
+    #[sea_orm(string_value = "expired")]
+    Expired,
+    #[sea_orm(string_value = "refunded")]
+    Refunded,
+}
+
+impl From<Status> for api_types::OrderStatus {
+    fn from(status: Status) -> Self {
+        match status {
+            Status::Pending => api_types::OrderStatus::Pending,
+            Status::Paid => api_types::OrderStatus::Paid,
+            Status::Failed => api_types::OrderStatus::Failed,
+            Status::Expired => api_types::OrderStatus::Expired,
+            Status::Refunded => api_types::OrderStatus::Refunded,
+        }
+    }
+}
+
+impl From<api_types::OrderStatus> for Status {
+    fn from(status: api_types::OrderStatus) -> Self {
+        match status {
+            api_types::OrderStatus::Pending => Status::Pending,
+            api_types::OrderStatus::Paid => Status::Paid,
+            api_types::OrderStatus::Failed => Status::Failed,
+            api_types::OrderStatus::Expired => Status::Expired,
+            api_types::OrderStatus::Refunded => Status::Refunded,
+        }
+    }
+}
+
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::users::Entity",
+        from = "Column::UserId",
+        to = "super::users::Column::Id"
+    )]
+    User,
+    #[sea_orm(
+        belongs_to = "super::items::Entity",
+        from = "Column::ItemId",
+        to = "super::items::Column::Id"
+    )]
+    Item,
+    #[sea_orm(has_many = "super::order_status_history::Entity")]
+    History,
+    #[sea_orm(has_many = "super::payment_events::Entity")]
+    PaymentEvents,
+}
+
+impl Related<super::users::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::User.def()
+    }
+}
+
+impl Related<super::items::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Item.def()
+    }
+}
+
+impl Related<super::order_status_history::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::History.def()
+    }
+}
+
+impl Related<super::payment_events::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::PaymentEvents.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,278 @@
+//! The catalog cache: what is kept, under which key, and how every replica learns that it is
+//! stale.
+//!
+//! Invalidation is by version number: every key carries the catalog version, and every write
+//! bumps it. In embedded mode the version is a process-local counter; in production mode it
+//! lives in Redis, so a write on one replica invalidates every replica's caches before its
+//! response is sent. Each replica keeps a bounded LRU of entries in memory (`moka`), in front of
+//! the entries shared through Redis. If Redis is unreachable the catalog is read from the
+//! database directly.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use api_types::Item;
+
+use crate::{Cache, Error, Result};
+
+const SHARED_TTL: Duration = Duration::from_secs(300);
+const LOCAL_TTL: Duration = Duration::from_secs(300);
+/// Entries each replica keeps in memory per kind, least recently used evicted first.
+const LOCAL_CAPACITY: u64 = 2048;
+const VERSION_KEY: &str = "catalog:version";
+
+/// One page of the catalog, with its JSON body ready to send.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page {
+    pub items: Vec<Item>,
+    /// Matching items in all pages.
+    pub total: u64,
+    pub body: Bytes,
+}
+
+impl Page {
+    pub fn new(items: Vec<Item>, total: u64) -> Result<Self> {
+        let body = Bytes::from(serde_json::to_vec(&items).map_err(Error::internal)?);
+        Ok(Self { items, total, body })
+    }
+}
+
+/// One item (archived ones included), with its JSON body ready to send.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemEntry {
+    pub item: Item,
+    pub body: Bytes,
+}
+
+impl ItemEntry {
+    pub fn new(item: Item) -> Result<Self> {
+        let body = Bytes::from(serde_json::to_vec(&item).map_err(Error::internal)?);
+        Ok(Self { item, body })
+    }
+}
+
+/// Every tag in use by an active item, sorted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TagList(pub Vec<String>);
+
+/// What a cached value is in Redis: its data without the pre-rendered body, which is rebuilt
+/// on the way in.
+pub trait Cached: Sized + Send + Sync + 'static {
+    type Stored: Serialize + DeserializeOwned;
+    fn to_stored(&self) -> Self::Stored;
+    fn from_stored(stored: Self::Stored) -> Result<Self>;
+}
+
+impl Cached for Page {
+    type Stored = (Vec<Item>, u64);
+    fn to_stored(&self) -> Self::Stored {
+        (self.items.clone(), self.total)
+    }
+    fn from_stored((items, total): Self::Stored) -> Result<Self> {
+        Page::new(items, total)
+    }
+}
+
+impl Cached for ItemEntry {
+    type Stored = Item;
+    fn to_stored(&self) -> Self::Stored {
+        self.item.clone()
+    }
+    fn from_stored(item: Self::Stored) -> Result<Self> {
+        ItemEntry::new(item)
+    }
+}
+
+impl Cached for TagList {
+    type Stored = Vec<String>;
+    fn to_stored(&self) -> Self::Stored {
+        self.0.clone()
+    }
+    fn from_stored(tags: Self::Stored) -> Result<Self> {
+        Ok(TagList(tags))
+    }
+}
+
+type Local<T> = moka::sync::Cache<String, Arc<T>>;
+
+fn local<T: Send + Sync + 'static>() -> Local<T> {
+    moka::sync::Cache::builder()
+        .max_capacity(LOCAL_CAPACITY)
+        .time_to_live(LOCAL_TTL)
+        .build()
+}
+
+/// The process-local half of the catalog cache, one per `Store`.
+pub struct CatalogCache {
+    version: AtomicU64,
+    pages: Local<Page>,
+    items: Local<ItemEntry>,
+    tags: Local<TagList>,
+}
+
+impl Default for CatalogCache {
+    fn default() -> Self {
+        Self {
+            version: AtomicU64::new(0),
+            pages: local(),
+            items: local(),
+            tags: local(),
+        }
+    }
+}
+
+/// Which of the local caches a kind of entry lives in.
+pub trait Kind: Cached {
+    fn local(cache: &CatalogCache) -> &Local<Self>;
+}
+
+impl Kind for Page {
+    fn local(cache: &CatalogCache) -> &Local<Self> {
+        &cache.pages
+    }
+}
+
+impl Kind for ItemEntry {
+    fn local(cache: &CatalogCache) -> &Local<Self> {
+        &cache.items
+    }
+}
+
+impl Kind for TagList {
+    fn local(cache: &CatalogCache) -> &Local<Self> {
+        &cache.tags
+    }
+}
+
+impl CatalogCache {
+    /// Looks `key` up in this replica's memory, then (production mode) in Redis, and only then
+    /// calls `load`, filling both. The key is qualified by the catalog version, so entries from
+    /// before any write are never seen again.
+    pub async fn get_or_load<T, F, Fut>(
+        &self,
+        shared: &Cache,
+        key: String,
+        load: F,
+    ) -> Result<Arc<T>>
+    where
+        T: Kind,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T>>,
+    {
+        let Some(version) = self.version(shared).await else {
+            count("bypass");
+            return Ok(Arc::new(load().await?));
+        };
+        let key = format!("catalog:v{version}:{key}");
+        let local = T::local(self);
+        if let Some(hit) = local.get(&key) {
+            count("local_hit");
+            return Ok(hit);
+        }
+        let redis = matches!(shared, Cache::Redis(_));
+        if redis {
+            match shared.get(&key).await {
+                Ok(Some(bytes)) => {
+                    if let Ok(stored) = serde_json::from_slice::<T::Stored>(&bytes) {
+                        count("shared_hit");
+                        let value = Arc::new(T::from_stored(stored)?);
+                        local.insert(key, value.clone());
+                        return Ok(value);
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "catalog cache unavailable; reading the database");
+                    count("bypass");
+                    return Ok(Arc::new(load().await?));
+                }
+            }
+        }
+        count("miss");
+        let fresh = Arc::new(load().await?);
+        if redis
+            && let Ok(bytes) = serde_json::to_vec(&fresh.to_stored())
+            && let Err(e) = shared.set(&key, Bytes::from(bytes), SHARED_TTL).await
+        {
+            tracing::warn!(error = %e, "cannot fill the catalog cache");
+        }
+        local.insert(key, fresh.clone());
+        Ok(fresh)
+    }
+
+    /// The current catalog version, or `None` when the shared cache cannot be asked.
+    async fn version(&self, shared: &Cache) -> Option<u64> {
+        match shared {
+            Cache::Memory(_) => Some(self.version.load(Ordering::Acquire)),
+            Cache::Redis(_) => match shared.get(VERSION_KEY).await {
+                Ok(Some(raw)) => std::str::from_utf8(&raw).ok()?.parse().ok(),
+                Ok(None) => Some(0),
+                Err(e) => {
+                    tracing::warn!(error = %e, "catalog version unavailable; bypassing the cache");
+                    None
+                }
+            },
+        }
+    }
+
+    /// Makes every cached catalog response stale, on every replica.
+    pub async fn invalidate(&self, shared: &Cache) {
+        self.version.fetch_add(1, Ordering::AcqRel);
+        if let Cache::Redis(_) = shared
+            && let Err(e) = shared.incr(VERSION_KEY).await
+        {
+            tracing::error!(error = %e, "catalog version not bumped; other replicas may serve stale pages for up to 5 minutes");
+        }
+    }
+}
+
+fn count(result: &'static str) {
+    metrics::counter!("gamestore_catalog_cache_total", "result" => result).increment(1);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn entries_are_served_from_memory_until_a_write() {
+        let cache = CatalogCache::default();
+        let shared = Cache::memory();
+        let loads = AtomicU64::new(0);
+        let load = || async {
+            loads.fetch_add(1, Ordering::Relaxed);
+            Ok(TagList(vec!["fire".to_owned()]))
+        };
+        let first: Arc<TagList> = cache
+            .get_or_load(&shared, "tags".into(), load)
+            .await
+            .expect("loads");
+        let again: Arc<TagList> = cache
+            .get_or_load(&shared, "tags".into(), load)
+            .await
+            .expect("hits");
+        assert_eq!(first, again);
+        assert_eq!(loads.load(Ordering::Relaxed), 1);
+        cache.invalidate(&shared).await;
+        let _: Arc<TagList> = cache
+            .get_or_load(&shared, "tags".into(), load)
+            .await
+            .expect("reloads");
+        assert_eq!(loads.load(Ordering::Relaxed), 2);
+    }
+
+    #[test]
+    fn pages_rebuild_their_body_from_what_redis_keeps() {
+        let page = Page::new(vec![], 7).expect("page");
+        let stored = serde_json::to_vec(&page.to_stored()).expect("json");
+        let back = Page::from_stored(serde_json::from_slice(&stored).expect("json")).expect("page");
+        assert_eq!(back, page);
+        assert_eq!(&back.body[..], b"[]");
+    }
+}

@@ -1,0 +1,364 @@
+//! The order state machine, in one place: the states, what each event does in each state
+//! ([`decide`], pure and table-tested), and the one function that moves an order
+//! ([`transition`]: a conditional update and its history row, in the caller's transaction).
+//!
+//! ```text
+//! pending ── PaymentConfirmed ──▶ paid ── ProviderRefund / OperatorRefund / Canceled ──▶ refunded
+//!    │
+//!    ├─ PaymentDeclined / Canceled / ProviderUnreachable ──▶ failed
+//!    └─ Expired ──▶ expired
+//! ```
+//!
+//! Every move is `UPDATE … WHERE id = ? AND status = <what it was read as>`, so racing actors
+//! (duplicate webhooks, the expiry sweep on every replica, an operator) cannot both win: the
+//! loser re-reads the order and decides again on its new state. [`transition`] returns the live
+//! message the move calls for; the caller publishes it after its transaction commits.
+
+use chrono::Utc;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait as _, ColumnTrait as _, ConnectionTrait, EntityTrait as _, ModelTrait as _,
+    QueryFilter as _, Set,
+};
+use uuid::Uuid;
+
+use api_types::LiveMessage;
+
+pub use crate::entity::Status;
+use crate::entity::{items, order_status_history as history, orders};
+use crate::{Error, Result};
+
+/// Something that happened to an order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    /// The provider confirmed the payment.
+    PaymentConfirmed,
+    /// The provider declined the payment.
+    PaymentDeclined,
+    /// The provider refunded the payment (a refund or a chargeback).
+    ProviderRefund,
+    /// Xsolla's `order_canceled`: a pending order fails, a paid one is refunded.
+    Canceled,
+    /// The payment was not confirmed in time (the expiry sweep).
+    Expired,
+    /// The provider could not be asked to take the payment.
+    ProviderUnreachable,
+    /// An operator refunds the order.
+    OperatorRefund,
+}
+
+impl Event {
+    pub const ALL: [Event; 7] = [
+        Event::PaymentConfirmed,
+        Event::PaymentDeclined,
+        Event::ProviderRefund,
+        Event::Canceled,
+        Event::Expired,
+        Event::ProviderUnreachable,
+        Event::OperatorRefund,
+    ];
+}
+
+/// What an event does to an order in a given state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// The order moves to this state.
+    Move(Status),
+    /// Nothing to do: the order is already there, or the event is stale. A repeat is not an
+    /// error (a provider's redelivery is answered 2xx).
+    Unchanged,
+    /// A refund that overtook its payment: kept until the payment lands, then applied.
+    Defer,
+    /// A payment for an order that already failed or expired: recorded for an operator, who
+    /// refunds it at the provider; the order is not revived.
+    LatePayment,
+    /// Not allowed in this state (an operator refunding an unpaid order).
+    Refuse,
+}
+
+/// The whole state machine: every event in every state.
+pub fn decide(event: Event, current: Status) -> Decision {
+    use Decision::{Defer, LatePayment, Move, Refuse, Unchanged};
+    use Status::{Expired, Failed, Paid, Pending, Refunded};
+    match (event, current) {
+        (Event::PaymentConfirmed, Pending) => Move(Paid),
+        (Event::PaymentConfirmed, Paid | Refunded) => Unchanged,
+        (Event::PaymentConfirmed, Failed | Expired) => LatePayment,
+
+        (Event::PaymentDeclined | Event::ProviderUnreachable, Pending) => Move(Failed),
+        (Event::PaymentDeclined | Event::ProviderUnreachable, _) => Unchanged,
+
+        (Event::ProviderRefund, Paid) => Move(Refunded),
+        (Event::ProviderRefund, Pending) => Defer,
+        (Event::ProviderRefund, Refunded | Failed | Expired) => Unchanged,
+
+        (Event::Canceled, Pending) => Move(Failed),
+        (Event::Canceled, Paid) => Move(Refunded),
+        (Event::Canceled, Refunded | Failed | Expired) => Unchanged,
+
+        (Event::Expired, Pending) => Move(Expired),
+        (Event::Expired, _) => Unchanged,
+
+        (Event::OperatorRefund, Paid) => Move(Refunded),
+        (Event::OperatorRefund, _) => Refuse,
+    }
+}
+
+/// What is written down with a move: the reason the shopper sees (a default per move when
+/// `None`), the provider's transaction id, and a detail for operators only.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Note<'a> {
+    pub reason: Option<&'a str>,
+    pub transaction_id: Option<&'a str>,
+    pub detail: Option<&'a str>,
+}
+
+/// The result of [`transition`].
+#[derive(Debug, Clone)]
+pub struct Applied {
+    pub decision: Decision,
+    /// The order as it was when the decision was taken.
+    pub order: orders::Model,
+    /// What to publish once the transaction commits (only when the order moved).
+    pub message: Option<LiveMessage>,
+}
+
+impl Applied {
+    pub fn moved(&self) -> bool {
+        matches!(self.decision, Decision::Move(_))
+    }
+}
+
+/// How often a lost race is re-decided before giving up: three actors changing one order
+/// within one transaction's lifetime is already more than the state machine allows.
+const ATTEMPTS: usize = 3;
+
+/// Applies `event` to an order inside `conn` (the caller's transaction): decides on the order's
+/// current state and, for a move, updates it conditionally and records the change in its
+/// history. A lost race is decided again on the order's new state.
+pub async fn transition(
+    conn: &impl ConnectionTrait,
+    order_id: Uuid,
+    event: Event,
+    note: Note<'_>,
+) -> Result<Applied> {
+    for _ in 0..ATTEMPTS {
+        let order = orders::Entity::find_by_id(order_id)
+            .one(conn)
+            .await?
+            .ok_or(Error::NotFound("order"))?;
+        let decision = decide(event, order.status);
+        let Decision::Move(to) = decision else {
+            return Ok(Applied {
+                decision,
+                order,
+                message: None,
+            });
+        };
+        let reason = note.reason.unwrap_or_else(|| default_reason(event, to));
+        if !update(conn, &order, to, reason, note).await? {
+            continue;
+        }
+        metrics::counter!("gamestore_order_transitions_total", "to" => api_types::OrderStatus::from(to).as_str())
+            .increment(1);
+        record(conn, order_id, Some(order.status), to, Some(reason)).await?;
+        let message = live_message(conn, &order, to, reason).await?;
+        return Ok(Applied {
+            decision,
+            order,
+            message: Some(message),
+        });
+    }
+    let order = orders::Entity::find_by_id(order_id)
+        .one(conn)
+        .await?
+        .ok_or(Error::NotFound("order"))?;
+    tracing::warn!(%order_id, ?event, "an order kept changing under a transition; left as it is");
+    Ok(Applied {
+        decision: Decision::Unchanged,
+        order,
+        message: None,
+    })
+}
+
+/// Records a new order's first state (`pending`, "order placed").
+pub async fn record_placed(conn: &impl ConnectionTrait, order_id: Uuid) -> Result<()> {
+    record(conn, order_id, None, Status::Pending, Some("order placed")).await
+}
+
+async fn update(
+    conn: &impl ConnectionTrait,
+    order: &orders::Model,
+    to: Status,
+    reason: &str,
+    note: Note<'_>,
+) -> Result<bool> {
+    let mut update = orders::Entity::update_many()
+        .col_expr(orders::Column::Status, Expr::value(to))
+        .col_expr(orders::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(orders::Column::Id.eq(order.id))
+        .filter(orders::Column::Status.eq(order.status));
+    if let Some(tx) = note.transaction_id {
+        update = update.col_expr(orders::Column::ProviderTransactionId, Expr::value(tx));
+    }
+    if matches!(to, Status::Failed | Status::Expired) {
+        update = update.col_expr(orders::Column::FailureReason, Expr::value(reason));
+    }
+    if let Some(detail) = note.detail {
+        let detail: String = detail.chars().take(1000).collect();
+        update = update.col_expr(orders::Column::FailureDetail, Expr::value(detail));
+    }
+    Ok(update.exec(conn).await?.rows_affected == 1)
+}
+
+async fn record(
+    conn: &impl ConnectionTrait,
+    order_id: Uuid,
+    from: Option<Status>,
+    to: Status,
+    reason: Option<&str>,
+) -> Result<()> {
+    history::ActiveModel {
+        order_id: Set(order_id),
+        from_status: Set(from),
+        to_status: Set(to),
+        reason: Set(reason.map(str::to_owned)),
+        at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(conn)
+    .await?;
+    Ok(())
+}
+
+fn default_reason(event: Event, to: Status) -> &'static str {
+    match (event, to) {
+        (_, Status::Paid) => "payment confirmed",
+        (_, Status::Expired) => "payment not confirmed in time",
+        (Event::Canceled, Status::Failed) => "The payment was canceled. You have not been charged.",
+        (Event::ProviderUnreachable, _) => {
+            "The payment provider could not be reached. You have not been charged."
+        }
+        (_, Status::Failed) => {
+            "The payment provider declined the payment. You have not been charged."
+        }
+        (Event::OperatorRefund, _) => "refunded by the store",
+        _ => "refunded by the payment provider",
+    }
+}
+
+/// The message a move sends to the buyer's sockets.
+async fn live_message(
+    conn: &impl ConnectionTrait,
+    order: &orders::Model,
+    to: Status,
+    reason: &str,
+) -> Result<LiveMessage> {
+    let items = order
+        .find_related(items::Entity)
+        .all(conn)
+        .await?
+        .iter()
+        .map(super::views::live_item)
+        .collect();
+    let (order_id, user_id) = (order.id, order.user_id);
+    Ok(match to {
+        Status::Paid => LiveMessage::PurchaseSuccess {
+            order_id,
+            user_id,
+            items,
+        },
+        Status::Refunded => LiveMessage::PurchaseRefunded {
+            order_id,
+            user_id,
+            items,
+        },
+        // The client tells a timeout from a decline by this word.
+        Status::Expired => LiveMessage::PurchaseFailed {
+            order_id,
+            user_id,
+            items,
+            reason: Some("expired".to_owned()),
+        },
+        Status::Failed | Status::Pending => LiveMessage::PurchaseFailed {
+            order_id,
+            user_id,
+            items,
+            reason: Some(reason.to_owned()),
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sea_orm::Iterable as _;
+
+    /// Every event in every state, written out: the table is the specification.
+    #[test]
+    fn every_event_in_every_state() {
+        use Decision::{Defer, LatePayment, Move, Refuse, Unchanged};
+        use Event::*;
+        use Status::{Expired as Exp, Failed, Paid, Pending, Refunded};
+        let table: [(Event, [Decision; 5]); 7] = [
+            //                     pending         paid            failed       expired      refunded
+            (
+                PaymentConfirmed,
+                [Move(Paid), Unchanged, LatePayment, LatePayment, Unchanged],
+            ),
+            (
+                PaymentDeclined,
+                [Move(Failed), Unchanged, Unchanged, Unchanged, Unchanged],
+            ),
+            (
+                ProviderRefund,
+                [Defer, Move(Refunded), Unchanged, Unchanged, Unchanged],
+            ),
+            (
+                Canceled,
+                [
+                    Move(Failed),
+                    Move(Refunded),
+                    Unchanged,
+                    Unchanged,
+                    Unchanged,
+                ],
+            ),
+            (
+                Expired,
+                [Move(Exp), Unchanged, Unchanged, Unchanged, Unchanged],
+            ),
+            (
+                ProviderUnreachable,
+                [Move(Failed), Unchanged, Unchanged, Unchanged, Unchanged],
+            ),
+            (
+                OperatorRefund,
+                [Refuse, Move(Refunded), Refuse, Refuse, Refuse],
+            ),
+        ];
+        let states = [Pending, Paid, Failed, Exp, Refunded];
+        assert_eq!(table.len(), Event::ALL.len());
+        assert_eq!(states.len(), Status::iter().count());
+        for (event, row) in table {
+            for (state, expected) in states.into_iter().zip(row) {
+                assert_eq!(decide(event, state), expected, "{event:?} in {state:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn final_states_never_move_back_to_pending_or_paid() {
+        for event in Event::ALL {
+            for state in [Status::Failed, Status::Expired, Status::Refunded] {
+                assert!(
+                    !matches!(
+                        decide(event, state),
+                        Decision::Move(Status::Pending | Status::Paid)
+                    ),
+                    "{event:?} in {state:?}"
+                );
+            }
+        }
+    }
+}
