@@ -1,11 +1,14 @@
-//! Server-side helpers for server functions: the store, the caller, cookies.
+//! Server-side helpers for server functions: the store, and the shared edge (`edge`) applied to
+//! the request a server function runs in, so the caller, the client address and the cookies
+//! mean exactly what they mean for the REST API.
 
-use http::header::{COOKIE, SET_COOKIE};
+use axum::extract::FromRequestParts;
+use http::header::SET_COOKIE;
 use http::request::Parts;
 use leptos::prelude::*;
 use leptos_axum::ResponseOptions;
 use store::Store;
-use store::accounts::{CurrentUser, cookie};
+use store::accounts::{CurrentUser, NewSession};
 
 use crate::error::AppError;
 
@@ -14,42 +17,42 @@ pub fn store() -> Result<Store, AppError> {
         .ok_or_else(|| AppError::new(500, "INTERNAL", "store missing from context"))
 }
 
-fn parts() -> Option<Parts> {
-    use_context::<Parts>()
+/// Runs one of the edge's extractors on the current request, as an axum handler would.
+pub async fn extract<T>() -> Result<T, AppError>
+where
+    T: FromRequestParts<Store, Rejection = edge::ApiError>,
+{
+    let store = store()?;
+    let mut parts = use_context::<Parts>()
+        .ok_or_else(|| AppError::new(500, "INTERNAL", "request missing from context"))?;
+    T::from_request_parts(&mut parts, &store)
+        .await
+        .map_err(|edge::ApiError(e)| e.into())
 }
 
 /// The logged-in caller, if any. An invalid or expired session is simply "not logged in".
 pub async fn current_user() -> Result<Option<CurrentUser>, AppError> {
-    let Some(parts) = parts() else {
+    if use_context::<Parts>().is_none() {
         return Ok(None);
-    };
-    let token = parts
-        .headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(cookie::token)
-        .map(str::to_owned);
-    let Some(token) = token else {
-        return Ok(None);
-    };
-    match store()?.accounts().authenticate(&token).await {
-        Ok(user) => Ok(Some(user)),
-        Err(store::Error::Unauthenticated) => Ok(None),
-        Err(e) => Err(e.into()),
     }
+    let edge::Caller(user) = extract().await?;
+    Ok(user)
 }
 
 pub async fn require_user() -> Result<CurrentUser, AppError> {
-    current_user()
-        .await?
-        .ok_or_else(|| AppError::from(store::Error::Unauthenticated))
+    let edge::Auth(user) = extract().await?;
+    Ok(user)
 }
 
 pub async fn require_admin() -> Result<CurrentUser, AppError> {
-    let user = require_user().await?;
-    user.require_admin()?;
+    let edge::Admin(user) = extract().await?;
     Ok(user)
+}
+
+/// The client's address, as the REST API determines it.
+pub fn client_ip(store: &Store) -> Option<std::net::IpAddr> {
+    let parts = use_context::<Parts>()?;
+    edge::client_ip(&parts, store.settings().trusted_proxies)
 }
 
 pub fn set_cookie(value: &str) {
@@ -61,39 +64,30 @@ pub fn set_cookie(value: &str) {
     }
 }
 
-/// The client's address, as the REST API determines it.
-pub fn client_ip(trusted_proxies: usize) -> Option<std::net::IpAddr> {
-    let parts = parts()?;
-    let forwarded: Vec<&str> = parts
-        .headers
-        .get_all("x-forwarded-for")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .collect();
-    let peer = parts
-        .extensions
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0.ip());
-    store::accounts::client_address(Some(&forwarded.join(",")), peer, trusted_proxies)
-}
-
 /// Logs `username` in and sets the session cookie on the response.
 pub async fn start_session(
     store: &Store,
     username: &str,
     password: &str,
 ) -> Result<api_types::User, AppError> {
-    let ip = client_ip(store.settings().trusted_proxies);
-    let (user, session) = store.accounts().login(username, password, ip).await?;
+    let (user, session) = store
+        .accounts()
+        .login(username, password, client_ip(store))
+        .await?;
     issue_cookie(store, &session);
     Ok(user)
 }
 
 /// Sets the cookie of a freshly opened session on the response.
-pub fn issue_cookie(store: &Store, session: &store::accounts::NewSession) {
-    set_cookie(&cookie::issue(
+pub fn issue_cookie(store: &Store, session: &NewSession) {
+    set_cookie(&edge::session::issue(
         &session.token,
         session.max_age_secs,
         store.settings(),
     ));
+}
+
+/// Clears the session cookie on the response.
+pub fn clear_cookie(store: &Store) {
+    set_cookie(&edge::session::clear(store.settings()));
 }

@@ -1,40 +1,15 @@
-//! The API's error response: one JSON shape, `{"error": {"code", "message", "field"?}}`, with
-//! the status the domain error names. Internal causes are logged where they occur, never sent.
+//! Error answers: the API's JSON shape (`edge::ApiError`), the safety net that gives framework
+//! errors the same shape, and the one place a server function's error gets its status.
 
-use axum::Json;
 use axum::extract::Request;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-/// A domain error on its way out of a REST handler.
-#[derive(Debug)]
-pub struct ApiError(pub store::Error);
+pub use edge::{ApiError, ApiResult, plain};
 
-impl From<store::Error> for ApiError {
-    fn from(e: store::Error) -> Self {
-        ApiError(e)
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let status =
-            StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        if status.is_server_error() {
-            tracing::error!(error = %self.0, code = self.0.code(), "request failed");
-        }
-        let mut response = (status, Json(self.0.to_body())).into_response();
-        if let Some(secs) = self.0.retry_after_secs() {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
-        }
-        response
-    }
-}
-
-/// A JSON error for cases that are not domain errors (bad media type, unknown route).
+/// A JSON error for cases that are not domain errors (bad media type, unknown route), as a
+/// value (for parsing helpers that return `Result<_, Reject>`).
 #[derive(Debug)]
 pub struct Reject {
     pub status: StatusCode,
@@ -44,14 +19,7 @@ pub struct Reject {
 
 impl IntoResponse for Reject {
     fn into_response(self) -> Response {
-        let body = api_types::ErrorBody {
-            error: api_types::ErrorDetail {
-                code: self.code.to_owned(),
-                message: self.message,
-                field: None,
-            },
-        };
-        (self.status, Json(body)).into_response()
+        plain(self.status, self.code, self.message)
     }
 }
 
@@ -62,12 +30,6 @@ pub fn reject(status: StatusCode, code: &'static str, message: impl Into<String>
         message: message.into(),
     }
 }
-
-pub fn plain(status: StatusCode, code: &'static str, message: impl Into<String>) -> Response {
-    reject(status, code, message).into_response()
-}
-
-pub type ApiResult<T> = Result<T, ApiError>;
 
 /// A safety net for `/api/…`: an error produced outside our handlers (a body over the size
 /// limit, a timeout, a framework rejection) still answers in the API's JSON error shape.

@@ -6,11 +6,13 @@
 
 pub mod api;
 pub mod body;
+pub mod config;
 pub mod csrf;
 pub mod error;
 pub mod extract;
 pub mod metrics;
 pub mod openapi;
+pub mod provider;
 pub mod security;
 pub mod state;
 pub mod telemetry;
@@ -28,8 +30,9 @@ use tower_http::compression::CompressionLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 
+pub use config::Config;
 pub use state::AppState;
-use store::{Settings, Store};
+use store::Store;
 
 /// Largest request body accepted anywhere (JSON bodies here are small).
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -48,8 +51,11 @@ pub struct Application {
 
 impl Application {
     /// Binds `settings.site_addr` (port 0 picks a free port; `PUBLIC_URL` then follows the real
-    /// port unless it was set explicitly), connects the store and assembles the router.
-    pub async fn build(mut settings: Settings) -> Result<Self, StartError> {
+    /// port unless it was set explicitly), wires the payment provider, connects the store and
+    /// assembles the router.
+    pub async fn build(config: Config) -> Result<Self, StartError> {
+        let provider = provider::from_config(&config)?;
+        let mut settings = config.store;
         let listener = TcpListener::bind(settings.site_addr)
             .await
             .map_err(|e| StartError(format!("cannot listen on {}: {e}", settings.site_addr)))?;
@@ -86,7 +92,7 @@ impl Application {
         }
         metrics::handle();
         let expiry_interval = settings.expiry_sweep_interval;
-        let store = Store::connect(settings)
+        let store = Store::connect(settings, provider)
             .await
             .map_err(|e| StartError(format!("cannot start the store: {e}")))?;
         let state = AppState::new(store.clone(), leptos_options(addr));
@@ -233,4 +239,4 @@ pub fn router(state: AppState) -> Router {
 /// Why the server could not start; `main` prints it and exits non-zero.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-pub struct StartError(String);
+pub struct StartError(pub String);

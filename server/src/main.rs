@@ -2,25 +2,24 @@
 
 use std::process::ExitCode;
 
-use server::{Application, telemetry};
+use server::{Application, Config, telemetry};
 
 /// mimalloc: about twice the server-rendering throughput of the system allocator on this
 /// workload, and memory given back more readily (docs/benchmarks.md).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-use store::Settings;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let settings = match Settings::from_env() {
-        Ok(s) => s,
+    let config = match Config::from_env() {
+        Ok(c) => c,
         Err(e) => {
             eprintln!("{e}");
             return ExitCode::from(2);
         }
     };
-    telemetry::init(settings.log_json);
-    let app = match Application::build(settings).await {
+    telemetry::init(config.store.log_json);
+    let app = match Application::build(config).await {
         Ok(app) => app,
         Err(e) => {
             tracing::error!("{e}");

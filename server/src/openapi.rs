@@ -61,7 +61,7 @@ impl Modify for SessionCookie {
         components.add_security_scheme(
             "session",
             SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
-                store::accounts::SESSION_COOKIE,
+                edge::session::SESSION_COOKIE,
                 "Set by POST /api/users/login",
             ))),
         );

@@ -257,10 +257,10 @@ pub async fn connect(
         .headers
         .get(header::ORIGIN)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|o| o.trim_end_matches('/').eq_ignore_ascii_case(&own));
+        .is_some_and(|o| edge::same_origin(o, &own));
     let user = match Auth::from_request_parts(&mut parts, &state).await {
         Ok(Auth(user)) => user,
-        Err(rejection) => return rejection,
+        Err(rejection) => return rejection.into_response(),
     };
     if !origin_ok {
         return plain(

@@ -7,7 +7,6 @@ use crate::error::AppError;
 #[server(prefix = "/rpc")]
 pub async fn get_order(order_id: String) -> Result<Order, AppError> {
     let user = crate::ssr::require_user().await?;
-    let id = uuid::Uuid::parse_str(&order_id)
-        .map_err(|_| AppError::from(store::Error::NotFound("order")))?;
+    let id = edge::ids::order_id(&order_id)?;
     Ok(crate::ssr::store()?.orders().get(&user, id).await?)
 }

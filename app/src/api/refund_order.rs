@@ -7,8 +7,7 @@ use crate::error::AppError;
 #[server(prefix = "/rpc")]
 pub async fn refund_order(order_id: String, reason: Option<String>) -> Result<Order, AppError> {
     let admin = crate::ssr::require_admin().await?;
-    let id = uuid::Uuid::parse_str(&order_id)
-        .map_err(|_| AppError::from(store::Error::NotFound("order")))?;
+    let id = edge::ids::order_id(&order_id)?;
     Ok(crate::ssr::store()?
         .orders()
         .refund(&admin, id, reason.as_deref())

@@ -12,7 +12,7 @@ pub async fn register(
 ) -> Result<User, AppError> {
     let store = crate::ssr::store()?;
     let target = store::domain::redirect_target(next.as_deref(), &store.settings().public_url);
-    let ip = crate::ssr::client_ip(store.settings().trusted_proxies);
+    let ip = crate::ssr::client_ip(&store);
     let (user, session) = store
         .accounts()
         .register_and_sign_in(&username, &password, ip)

@@ -38,7 +38,7 @@ pub async fn save_item(
         None => {
             store
                 .catalog()
-                .create(store::catalog::NewItem {
+                .create(api_types::NewItem {
                     sku,
                     name,
                     description,
@@ -55,7 +55,7 @@ pub async fn save_item(
                 .catalog()
                 .update(
                     id,
-                    store::catalog::ItemPatch {
+                    api_types::ItemPatch {
                         sku: Some(sku),
                         name: Some(name),
                         description: Some(description),

@@ -3,9 +3,9 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use store::catalog::{ItemPatch, NewItem, Query};
+use store::catalog::Query;
 
-use api_types::{CatalogQuery, Item};
+use api_types::{CatalogQuery, Item, ItemPatch, NewItem};
 
 use super::responses::{
     BadRequest, Conflict, Forbidden, NotFound, TooLarge, Unauthorized, Unavailable, Unprocessable,
@@ -85,8 +85,7 @@ pub async fn list_items_compat(state: State<AppState>, raw: RawQuery) -> ApiResu
 }
 
 fn item_id(raw: &str) -> Result<i64, ApiError> {
-    raw.parse::<i64>()
-        .map_err(|_| ApiError(store::Error::NotFound("item")))
+    Ok(edge::ids::item_id(raw)?)
 }
 
 #[utoipa::path(get, path = "/api/items/{id}", tag = "items", params(("id" = i64, Path, description = "Item id")),
@@ -110,7 +109,7 @@ pub async fn get_item(
         .into_response())
 }
 
-#[utoipa::path(post, path = "/api/items", tag = "items", security(("session" = [])), request_body = store::catalog::NewItem,
+#[utoipa::path(post, path = "/api/items", tag = "items", security(("session" = [])), request_body = api_types::NewItem,
     responses(
         (status = 201, description = "Created", body = Item),
         BadRequest, Unauthorized, Forbidden, Conflict, TooLarge, UnsupportedMediaType, Unprocessable, Unavailable,
@@ -131,7 +130,7 @@ pub async fn create_item(
 }
 
 #[utoipa::path(patch, path = "/api/items/{id}", tag = "items", security(("session" = [])), params(("id" = i64, Path, description = "Item id")),
-    request_body = store::catalog::ItemPatch,
+    request_body = api_types::ItemPatch,
     responses(
         (status = 200, description = "Updated", body = Item),
         BadRequest, Unauthorized, Forbidden, NotFound, Conflict, TooLarge, UnsupportedMediaType, Unprocessable, Unavailable,

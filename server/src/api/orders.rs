@@ -124,7 +124,7 @@ pub async fn list_purchases_compat(
 }
 
 fn order_id(raw: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(raw).map_err(|_| ApiError(store::Error::NotFound("order")))
+    Ok(edge::ids::order_id(raw)?)
 }
 
 #[utoipa::path(get, path = "/api/purchases/{order_id}", tag = "purchases", security(("session" = [])),

@@ -8,8 +8,6 @@ use utoipa::ToSchema;
 
 use api_types::{Role, User};
 
-use store::accounts::cookie;
-
 use super::responses::{
     BadRequest, Conflict, Forbidden, TooLarge, TooManyRequests, Unauthorized, Unavailable,
     Unprocessable, UnsupportedMediaType,
@@ -81,7 +79,8 @@ pub async fn login(
         .accounts()
         .login(&credentials.username, &credentials.password, ip)
         .await?;
-    let set_cookie = cookie::issue(&session.token, session.max_age_secs, state.store.settings());
+    let set_cookie =
+        edge::session::issue(&session.token, session.max_age_secs, state.store.settings());
     let mut response = Json(LoggedIn {
         id: user.user_id,
         user_id: user.user_id,
@@ -153,7 +152,7 @@ pub async fn logout(State(state): State<AppState>, Auth(user): Auth) -> ApiResul
 
 fn clear_cookie(state: &AppState, status: StatusCode) -> Response {
     let mut response = status.into_response();
-    if let Ok(value) = HeaderValue::from_str(&cookie::clear(state.store.settings())) {
+    if let Ok(value) = HeaderValue::from_str(&edge::session::clear(state.store.settings())) {
         response.headers_mut().insert(header::SET_COOKIE, value);
     }
     response

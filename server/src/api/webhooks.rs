@@ -10,7 +10,7 @@ use crate::AppState;
 use crate::error::ApiResult;
 
 #[utoipa::path(post, path = "/api/webhooks/payment", tag = "webhooks",
-    request_body(content = paysim::Event, content_type = "application/json",
+    request_body(content = api_types::ProviderEvent, content_type = "application/json",
         description = "Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature headers), or Xsolla-style with Authorization: Signature"),
     params(
         ("webhook-id" = Option<String>, Header, description = "Delivery id (the dedupe key)"),

@@ -152,12 +152,12 @@ impl TestApp {
         for (k, v) in env {
             vars.insert(k, v);
         }
-        let mut settings =
-            Settings::from_lookup(|k| vars.get(k).cloned()).expect("valid test settings");
-        tweak(&mut settings);
-        let secret = settings.webhook_secrets[0].clone();
+        let mut config =
+            server::Config::from_lookup(|k| vars.get(k).cloned()).expect("valid test settings");
+        tweak(&mut config.store);
+        let secret = config.store.webhook_secrets[0].clone();
         let secret_text = vars.get("WEBHOOK_SECRETS").cloned().unwrap_or(secret_text);
-        let app = Application::build(settings)
+        let app = Application::build(config)
             .await
             .expect("application starts");
         let base = format!("http://{}", app.local_addr());
