@@ -33,6 +33,16 @@ pub fn backend() -> Backend {
     }
 }
 
+/// For tests named `postgres_only_*`, which need several replicas sharing Redis: scripts/test
+/// filters them out of the SQLite pass, so they are listed as skipped there, not passed.
+pub fn require_postgres() {
+    assert_eq!(
+        backend(),
+        Backend::Postgres,
+        "this test needs TEST_BACKEND=postgres (scripts/test runs it in the PostgreSQL pass)"
+    );
+}
+
 fn pg_admin_url() -> String {
     std::env::var("TEST_DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres:postgres@127.0.0.1:5432/postgres".to_owned())

@@ -375,10 +375,8 @@ async fn every_write_is_visible_at_once_through_the_cache() {
 
 /// Production mode only: embedded mode is a single process by definition.
 #[tokio::test]
-async fn a_write_on_one_replica_is_visible_on_another_at_once() {
-    if crate::helpers::backend() != crate::helpers::Backend::Postgres {
-        return;
-    }
+async fn postgres_only_a_write_on_one_replica_is_visible_on_another_at_once() {
+    crate::helpers::require_postgres();
     let a = TestApp::spawn().await;
     let b = a.replica().await;
     let admin = a.admin().await;

@@ -5,9 +5,7 @@ use futures::StreamExt as _;
 use reqwest::{Method, StatusCode};
 use tokio_tungstenite::tungstenite::{self, Message, client::IntoClientRequest as _};
 
-use crate::helpers::{
-    Backend, TestApp, TestUser, backend, json_of, payment_event, silent_provider,
-};
+use crate::helpers::{TestApp, TestUser, json_of, payment_event, silent_provider};
 
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -226,10 +224,8 @@ async fn a_client_that_never_reads_does_not_hold_up_others() {
 }
 
 #[tokio::test]
-async fn a_purchase_on_one_replica_reaches_a_socket_on_another() {
-    if backend() != Backend::Postgres {
-        return;
-    }
+async fn postgres_only_a_purchase_on_one_replica_reaches_a_socket_on_another() {
+    crate::helpers::require_postgres();
     let a = TestApp::spawn().await;
     let b = a.replica().await;
     let user = a.customer().await;
@@ -295,10 +291,8 @@ fn free_port() -> u16 {
 /// Production mode: the Redis connection comes back by itself after Redis restarts, and live
 /// notifications flow again (the subscriber re-subscribes).
 #[tokio::test]
-async fn live_delivery_survives_a_redis_restart() {
-    if backend() != Backend::Postgres {
-        return;
-    }
+async fn postgres_only_live_delivery_survives_a_redis_restart() {
+    crate::helpers::require_postgres();
     let port = free_port();
     let mut redis =
         PrivateRedis::start(port).expect("redis-server is installed in production-mode runs");
