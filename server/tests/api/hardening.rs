@@ -206,9 +206,16 @@ fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
+/// A customer's pending order for a $49.99 potion.
 async fn pending_order(app: &TestApp) -> (TestUser, Order) {
+    let potion = app
+        .item("Health Potion")
+        .price_cents(4999)
+        .consumable()
+        .create()
+        .await;
     let user = app.customer().await;
-    let response = app.buy(&user, 4).await;
+    let response = app.buy(&user, potion.id).await;
     assert_eq!(response.status(), StatusCode::ACCEPTED);
     (user, response.json().await.expect("order"))
 }
@@ -653,8 +660,9 @@ async fn shoppers_see_a_stable_failure_reason_and_operators_the_detail() {
         "http://127.0.0.1:1/internal/payments/",
     )]))
     .await;
+    let potion = app.item("Health Potion").consumable().create().await;
     let user = app.customer().await;
-    let response = app.buy(&user, 4).await;
+    let response = app.buy(&user, potion.id).await;
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
     let body = response.text().await.expect("body");
     assert!(
@@ -843,6 +851,14 @@ async fn forwarded_for_takes_the_entry_our_proxy_wrote() {
 #[tokio::test]
 async fn the_original_stores_paths_and_fields_are_answered() {
     let app = TestApp::spawn_with(silent_provider()).await;
+    let potion = app
+        .item("Health Potion")
+        .price_cents(4999)
+        .description("Restores 50 health points instantly.")
+        .consumable()
+        .create()
+        .await;
+    app.items(3).await;
     let items: Vec<Value> = json_of(app.get("/api/items/?per_page=3")).await;
     assert_eq!(items.len(), 3);
 
@@ -857,7 +873,7 @@ async fn the_original_stores_paths_and_fields_are_answered() {
 
     let placed = app
         .as_user(&user, Method::POST, "/api/purchases/")
-        .json(&json!({ "item_id": 4 }))
+        .json(&json!({ "item_id": potion.id }))
         .send()
         .await
         .expect("request");

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use api_types::{Order, OrderStatus};
+use api_types::{Item, NewItem, Order, OrderStatus};
 use reqwest::{RequestBuilder, Response, StatusCode, header};
 use sea_orm::{ConnectionTrait as _, Database};
 use serde_json::{Value, json};
@@ -113,6 +113,8 @@ pub struct TestApp {
     pub secret_text: String,
     pub hub: server::ws::Hub,
     pub http: reqwest::Client,
+    /// The operator session that [`ItemBuilder`] creates items with, logged in on first use.
+    item_admin: tokio::sync::OnceCell<TestUser>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -155,6 +157,9 @@ impl TestApp {
             // Tests register many accounts from one address; the limit has its own test.
             ("REGISTRATIONS_PER_ADDRESS", "100000".to_owned()),
             ("METRICS_ADDR", "127.0.0.1:0".to_owned()),
+            // Tests create the items they need (`TestApp::item`); a test about the sample
+            // catalog asks for it with `SEED_CATALOG=true`.
+            ("SEED_CATALOG", "false".to_owned()),
         ]);
         if let Some(redis) = &storage.redis_url {
             vars.insert("REDIS_URL", redis.clone());
@@ -194,6 +199,7 @@ impl TestApp {
             secret_text,
             hub,
             http,
+            item_admin: tokio::sync::OnceCell::new(),
             shutdown: Some(tx),
         }
     }
@@ -283,6 +289,31 @@ impl TestApp {
         self.session(ADMIN_USERNAME, ADMIN_PASSWORD).await
     }
 
+    /// An item named `name` to create through the admin API, with a SKU of its own unless
+    /// `.sku(…)` says otherwise: `app.item("Sword").price_cents(999).create().await`.
+    pub fn item(&self, name: &str) -> ItemBuilder<'_> {
+        ItemBuilder {
+            app: self,
+            item: NewItem {
+                sku: unique_sku(name),
+                name: name.to_owned(),
+                price_cents: 1000,
+                currency: "USD".to_owned(),
+                ..NewItem::default()
+            },
+        }
+    }
+
+    /// `n` plain items named `Item 01`, `Item 02`, …, created in that order (so their names,
+    /// ids and creation times sort alike).
+    pub async fn items(&self, n: usize) -> Vec<Item> {
+        let mut items = Vec::with_capacity(n);
+        for i in 1..=n {
+            items.push(self.item(&format!("Item {i:02}")).create().await);
+        }
+        items
+    }
+
     pub async fn buy(&self, user: &TestUser, item_id: i64) -> Response {
         self.as_user(user, reqwest::Method::POST, "/api/purchases")
             .json(&json!({ "item_id": item_id }))
@@ -346,6 +377,76 @@ impl TestApp {
             .await
             .expect("request")
     }
+}
+
+/// An item being described for [`TestApp::item`]; nothing is stored until `create`.
+#[must_use = "the item is only created by `.create().await`"]
+pub struct ItemBuilder<'a> {
+    app: &'a TestApp,
+    item: NewItem,
+}
+
+impl ItemBuilder<'_> {
+    pub fn sku(mut self, sku: &str) -> Self {
+        sku.clone_into(&mut self.item.sku);
+        self
+    }
+
+    pub fn description(mut self, description: &str) -> Self {
+        description.clone_into(&mut self.item.description);
+        self
+    }
+
+    pub fn price_cents(mut self, cents: i64) -> Self {
+        self.item.price_cents = cents;
+        self
+    }
+
+    pub fn tags(mut self, tags: &[&str]) -> Self {
+        self.item.tags = tags.iter().map(|t| (*t).to_owned()).collect();
+        self
+    }
+
+    /// Bought again and again rather than owned once.
+    pub fn consumable(mut self) -> Self {
+        self.item.consumable = true;
+        self
+    }
+
+    /// Creates the item as an operator (`POST /api/items`) and returns it as the API does.
+    pub async fn create(self) -> Item {
+        let app = self.app;
+        let admin = app.item_admin.get_or_init(|| app.admin()).await;
+        let response = app
+            .as_user(admin, reqwest::Method::POST, "/api/items")
+            .json(&self.item)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(
+            response.status(),
+            StatusCode::CREATED,
+            "creating item {}",
+            self.item.sku
+        );
+        response.json().await.expect("item json")
+    }
+}
+
+/// A SKU from `name` with a random suffix, so that a test may create the same name twice.
+fn unique_sku(name: &str) -> String {
+    let mut slug = name
+        .to_lowercase()
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|word| !word.is_empty())
+        .collect::<Vec<_>>()
+        .join("-");
+    slug.truncate(40);
+    let slug = match slug.trim_end_matches('-') {
+        "" => "item",
+        slug => slug,
+    };
+    format!("{slug}-{}", &Uuid::new_v4().simple().to_string()[..8])
 }
 
 pub struct TestUser {

@@ -1,3 +1,4 @@
+use api_types::Item;
 use reqwest::{Method, StatusCode, header};
 use serde_json::{Value, json};
 
@@ -30,12 +31,87 @@ fn names(items: &[Value]) -> Vec<&str> {
         .collect()
 }
 
+/// A small catalog with something for every search, filter and sort below to tell apart,
+/// created in this order (so Hero's Cape is the newest).
+async fn small_catalog(app: &TestApp) {
+    for (name, price_cents, tags, description) in [
+        (
+            "Dragon Sword",
+            99999,
+            &["weapon", "legendary", "fire"][..],
+            "A legendary sword forged in dragon fire.",
+        ),
+        (
+            "Dragon Egg",
+            79999,
+            &["pet", "fire"],
+            "Hatches into a loyal baby dragon.",
+        ),
+        (
+            "Frost Dagger",
+            15999,
+            &["weapon", "ice"],
+            "A slim blade of never-melting ice.",
+        ),
+        (
+            "Shadow Dagger",
+            25999,
+            &["weapon", "stealth"],
+            "Strikes from the dark.",
+        ),
+        (
+            "Bone Dagger",
+            9999,
+            &["trinket"],
+            "A dagger for the mantelpiece, not for a fight.",
+        ),
+        (
+            "Health Potion",
+            4999,
+            &["potion", "healing"],
+            "Restores 50 health points. Tastes faintly of strawberries.",
+        ),
+        (
+            "Mana Potion",
+            3999,
+            &["potion", "magic"],
+            "Restores 50 mana points.",
+        ),
+        (
+            "Pouch of Gold",
+            999,
+            &["currency"],
+            "A thousand gold coins.",
+        ),
+        (
+            "Hero's Cape",
+            4999,
+            &["cosmetic"],
+            "Billows dramatically even indoors.",
+        ),
+    ] {
+        app.item(name)
+            .price_cents(price_cents)
+            .tags(tags)
+            .description(description)
+            .create()
+            .await;
+    }
+}
+
 #[tokio::test]
 async fn the_catalog_is_a_bare_array_with_paging_headers() {
     let app = TestApp::spawn().await;
+    app.item("Dragon Sword")
+        .sku("dragon-sword")
+        .price_cents(99999)
+        .tags(&["weapon", "legendary"])
+        .create()
+        .await;
+    app.items(20).await;
     let (items, total, link) = list(&app, "").await;
     assert_eq!(items.len(), 20);
-    assert_eq!(total, 45);
+    assert_eq!(total, 21);
     assert_eq!(link.as_deref(), Some("</api/items?page=2>; rel=\"next\""));
     let sword = &list(&app, "?q=dragon%20sword").await.0[0];
     assert_eq!(sword["name"], "Dragon Sword");
@@ -53,6 +129,7 @@ async fn the_catalog_is_a_bare_array_with_paging_headers() {
 #[tokio::test]
 async fn paging_edges() {
     let app = TestApp::spawn().await;
+    app.items(45).await;
     let (items, _, link) = list(&app, "?page=2").await;
     assert_eq!(items.len(), 20);
     assert_eq!(
@@ -76,6 +153,7 @@ async fn paging_edges() {
 #[tokio::test]
 async fn search_matches_names_and_descriptions_case_insensitively() {
     let app = TestApp::spawn().await;
+    small_catalog(&app).await;
     let (items, total, _) = list(&app, "?q=DRAGON").await;
     assert_eq!(total, 2);
     assert_eq!(names(&items), vec!["Dragon Egg", "Dragon Sword"]);
@@ -90,8 +168,9 @@ async fn search_matches_names_and_descriptions_case_insensitively() {
 #[tokio::test]
 async fn filters_by_tag_and_price() {
     let app = TestApp::spawn().await;
+    small_catalog(&app).await;
     let (items, total, _) = list(&app, "?tag=potion&per_page=100").await;
-    assert_eq!(total, 5);
+    assert_eq!(total, 2);
     assert!(items.iter().all(|i| {
         i["tags"]
             .as_array()
@@ -122,6 +201,7 @@ async fn filters_by_tag_and_price() {
 #[tokio::test]
 async fn sorts() {
     let app = TestApp::spawn().await;
+    small_catalog(&app).await;
     let prices = |items: &[Value]| {
         items
             .iter()
@@ -181,7 +261,12 @@ async fn invalid_parameters_are_422_naming_the_field() {
 #[tokio::test]
 async fn single_items() {
     let app = TestApp::spawn().await;
-    let response = app.get("/api/items/1").send().await.expect("request");
+    let sword = app.item("Dragon Sword").sku("dragon-sword").create().await;
+    let response = app
+        .get(&format!("/api/items/{}", sword.id))
+        .send()
+        .await
+        .expect("request");
     assert_eq!(response.status(), StatusCode::OK);
     let item: Value = response.json().await.expect("json");
     assert_eq!(item["sku"], "dragon-sword");
@@ -205,6 +290,8 @@ fn new_item(sku: &str) -> Value {
 #[tokio::test]
 async fn only_admins_write_items() {
     let app = TestApp::spawn().await;
+    let existing = app.item("Dragon Sword").create().await;
+    let existing_path = format!("/api/items/{}", existing.id);
     let anonymous = app
         .post("/api/items")
         .json(&new_item("moon-lance"))
@@ -215,8 +302,8 @@ async fn only_admins_write_items() {
     let customer = app.customer().await;
     for (method, path) in [
         (Method::POST, "/api/items"),
-        (Method::PATCH, "/api/items/1"),
-        (Method::DELETE, "/api/items/1"),
+        (Method::PATCH, existing_path.as_str()),
+        (Method::DELETE, existing_path.as_str()),
     ] {
         let denied = app
             .as_user(&customer, method.clone(), path)
@@ -226,7 +313,7 @@ async fn only_admins_write_items() {
             .expect("request");
         assert_eq!(denied.status(), StatusCode::FORBIDDEN, "{method} {path}");
     }
-    assert_eq!(list(&app, "").await.1, 45);
+    assert_eq!(list(&app, "").await.1, 1);
 }
 
 #[tokio::test]
@@ -321,6 +408,15 @@ async fn admins_create_edit_and_archive_items_with_validation() {
 #[tokio::test]
 async fn every_write_is_visible_at_once_through_the_cache() {
     let app = TestApp::spawn().await;
+    let shield = app
+        .item("Magic Shield")
+        .sku("magic-shield")
+        .price_cents(49999)
+        .create()
+        .await;
+    // The cheapest item until the shield's price drops below it.
+    app.item("Pouch of Gold").price_cents(999).create().await;
+    let shield_path = format!("/api/items/{}", shield.id);
     let admin = app.admin().await;
     // Warm the caches.
     assert!(
@@ -332,8 +428,8 @@ async fn every_write_is_visible_at_once_through_the_cache() {
             .contains(&"moon".to_owned())
     );
     assert_eq!(list(&app, "?q=lance").await.1, 0);
-    assert_eq!(list(&app, "").await.1, 45);
-    let before: Value = json_of(app.get("/api/items/2")).await;
+    assert_eq!(list(&app, "").await.1, 2);
+    let before: Value = json_of(app.get(&shield_path)).await;
 
     let created: Value = json_of(
         app.as_user(&admin, Method::POST, "/api/items")
@@ -342,7 +438,7 @@ async fn every_write_is_visible_at_once_through_the_cache() {
     .await;
     let id = created["id"].as_i64().expect("id");
     assert_eq!(list(&app, "?q=lance").await.1, 1);
-    assert_eq!(list(&app, "").await.1, 46);
+    assert_eq!(list(&app, "").await.1, 3);
     assert!(
         app.store
             .catalog()
@@ -352,12 +448,12 @@ async fn every_write_is_visible_at_once_through_the_cache() {
             .contains(&"moon".to_owned())
     );
 
-    app.as_user(&admin, Method::PATCH, "/api/items/2")
+    app.as_user(&admin, Method::PATCH, &shield_path)
         .json(&json!({ "price_cents": 100 }))
         .send()
         .await
         .expect("request");
-    let after: Value = json_of(app.get("/api/items/2")).await;
+    let after: Value = json_of(app.get(&shield_path)).await;
     assert_eq!(before["price_cents"], 49999);
     assert_eq!(after["price_cents"], 100);
     assert_eq!(
@@ -370,7 +466,7 @@ async fn every_write_is_visible_at_once_through_the_cache() {
         .await
         .expect("request");
     assert_eq!(list(&app, "?q=lance").await.1, 0);
-    assert_eq!(list(&app, "").await.1, 45);
+    assert_eq!(list(&app, "").await.1, 2);
 }
 
 /// Production mode only: embedded mode is a single process by definition.
@@ -393,11 +489,8 @@ async fn postgres_only_a_write_on_one_replica_is_visible_on_another_at_once() {
 #[tokio::test]
 async fn covers_are_generated_svg() {
     let app = TestApp::spawn().await;
-    let response = app
-        .get("/covers/dragon-sword.svg")
-        .send()
-        .await
-        .expect("request");
+    let sword = app.item("Dragon Sword").create().await;
+    let response = app.get(&sword.image).send().await.expect("request");
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()[header::CONTENT_TYPE], "image/svg+xml");
     assert!(response.text().await.expect("text").starts_with("<svg"));
@@ -409,4 +502,32 @@ async fn covers_are_generated_svg() {
             .status(),
         StatusCode::NOT_FOUND
     );
+}
+
+/// The sample catalog `SEED_CATALOG=true` gives a new shop: 45 items, the original store's five
+/// first (its clients know them by id), and no more on a second start.
+#[tokio::test]
+async fn the_sample_catalog_is_seeded_once_with_the_original_five_first() {
+    let seeded = || vec![("SEED_CATALOG", "true".to_owned())];
+    let app = TestApp::spawn_with(seeded()).await;
+    assert_eq!(list(&app, "").await.1, 45);
+    let mut first_five = Vec::new();
+    for id in 1..=5 {
+        let item: Item = json_of(app.get(&format!("/api/items/{id}"))).await;
+        first_five.push((item.sku, item.price_cents));
+    }
+    assert_eq!(
+        first_five,
+        [
+            ("dragon-sword", 99999),
+            ("magic-shield", 49999),
+            ("speed-boots", 29999),
+            ("health-potion", 4999),
+            ("wizard-hat", 19999),
+        ]
+        .map(|(sku, cents)| (sku.to_owned(), cents))
+    );
+
+    let restarted = TestApp::spawn_on(app.storage.clone(), seeded(), |_| {}).await;
+    assert_eq!(list(&restarted, "").await.1, 45);
 }

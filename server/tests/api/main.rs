@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod contract;
 mod hardening;
 mod health;
 mod items;

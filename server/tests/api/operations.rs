@@ -50,10 +50,11 @@ async fn the_openapi_description_covers_the_rest_api() {
 #[tokio::test]
 async fn metrics_count_requests_webhooks_and_sockets() {
     let app = TestApp::spawn().await;
+    let potion = app.item("Health Potion").consumable().create().await;
     app.get("/api/items").send().await.expect("request");
     app.get("/api/items").send().await.expect("request");
     let user = app.customer().await;
-    let response = app.buy(&user, 4).await;
+    let response = app.buy(&user, potion.id).await;
     let order: api_types::Order = response.json().await.expect("json");
     app.wait_for(&user, order.order_id, api_types::OrderStatus::Paid)
         .await;
@@ -167,6 +168,7 @@ async fn oversized_bodies_and_wrong_methods_get_json_errors() {
 #[tokio::test]
 async fn responses_are_compressed_for_clients_that_ask() {
     let app = TestApp::spawn().await;
+    app.items(10).await;
     let response = app
         .get("/api/items?per_page=100")
         .header(header::ACCEPT_ENCODING, "gzip")
@@ -190,8 +192,15 @@ async fn shutdown_reports_unready_while_draining_and_finishes_requests() {
         StatusCode::OK
     );
     app.shutdown();
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    let ready = app.get("/readyz").send().await.expect("request");
+    // The signal is taken up asynchronously: poll until readiness changes.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    let ready = loop {
+        let ready = app.get("/readyz").send().await.expect("request");
+        if ready.status() != StatusCode::OK || tokio::time::Instant::now() >= deadline {
+            break ready;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
     assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
     let body: Value = ready.json().await.expect("json");
     assert_eq!(body["status"], "draining");

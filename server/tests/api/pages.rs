@@ -7,12 +7,14 @@ use crate::helpers::{TestApp, call_server_fn};
 #[tokio::test]
 async fn the_catalog_page_is_server_rendered_with_items() {
     let app = TestApp::spawn().await;
+    app.item("Dragon Sword").price_cents(99999).create().await;
+    app.items(20).await;
     let response = app.get("/").send().await.expect("request");
     assert_eq!(response.status(), StatusCode::OK);
     let html = response.text().await.expect("html");
     assert!(html.contains("Dragon Sword"));
     assert!(html.contains("$999.99"));
-    assert!(html.contains("45 items"));
+    assert!(html.contains("21 items"));
     assert!(
         html.contains("/pkg/gamestore.js"),
         "hydration script present"
@@ -23,6 +25,13 @@ async fn the_catalog_page_is_server_rendered_with_items() {
 #[tokio::test]
 async fn the_catalog_page_follows_the_url() {
     let app = TestApp::spawn().await;
+    for (name, price_cents) in [
+        ("Phoenix Elixir", 19900),
+        ("Elixir of Strength", 7999),
+        ("Dragon Sword", 99999),
+    ] {
+        app.item(name).price_cents(price_cents).create().await;
+    }
     let html = app
         .get("/?q=elixir&sort=-price")
         .send()
@@ -50,8 +59,13 @@ async fn the_catalog_page_follows_the_url() {
 #[tokio::test]
 async fn item_pages_render_and_missing_ones_are_404() {
     let app = TestApp::spawn().await;
+    let sword = app
+        .item("Dragon Sword")
+        .description("A legendary sword forged in dragon fire.")
+        .create()
+        .await;
     let html = app
-        .get("/items/1")
+        .get(&format!("/items/{}", sword.id))
         .send()
         .await
         .expect("request")
@@ -115,6 +129,7 @@ async fn account_pages_redirect_anonymous_visitors_to_log_in() {
 #[tokio::test]
 async fn admin_pages_are_for_admins() {
     let app = TestApp::spawn().await;
+    app.item("Dragon Sword").sku("dragon-sword").create().await;
     let user = app.customer().await;
     let response = app
         .as_user(&user, Method::GET, "/admin/items")

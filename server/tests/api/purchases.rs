@@ -1,6 +1,7 @@
 use std::time::Duration;
 
-use api_types::{Order, OrderStatus};
+use api_types::{Item, Order, OrderStatus};
+use chrono::{DateTime, Utc};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -11,11 +12,44 @@ async fn placed(response: reqwest::Response) -> Order {
     response.json().await.expect("order json")
 }
 
+/// An item that is owned once bought.
+async fn sword(app: &TestApp) -> Item {
+    app.item("Dragon Sword")
+        .price_cents(99999)
+        .tags(&["weapon"])
+        .create()
+        .await
+}
+
+/// An item that can be bought again and again.
+async fn potion(app: &TestApp) -> Item {
+    app.item("Health Potion")
+        .price_cents(4999)
+        .tags(&["potion"])
+        .consumable()
+        .create()
+        .await
+}
+
+/// A cutoff after every order placed so far: what the expiry sweep uses once they are stale.
+fn past_every_order() -> DateTime<Utc> {
+    Utc::now() + chrono::Duration::seconds(1)
+}
+
+/// Waits until the clock has moved a millisecond past `t`, so that what is stamped next
+/// sorts after what was stamped at `t`.
+async fn tick_past(t: DateTime<Utc>) {
+    while Utc::now() <= t + chrono::Duration::milliseconds(1) {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
 #[tokio::test]
 async fn a_purchase_is_confirmed_by_the_simulator() {
     let app = TestApp::spawn().await;
+    let sword = sword(&app).await;
     let user = app.customer().await;
-    let response = app.buy(&user, 1).await;
+    let response = app.buy(&user, sword.id).await;
     assert_eq!(response.status(), StatusCode::ACCEPTED);
     let body: Value = response.json().await.expect("json");
     assert_eq!(body["status"], "pending");
@@ -53,7 +87,7 @@ async fn a_purchase_is_confirmed_by_the_simulator() {
     assert_eq!(library.len(), 1);
     let owned = app.store.orders().library(user.id).await.expect("library");
     assert_eq!(owned.len(), 1);
-    assert_eq!(owned[0].item.sku, "dragon-sword");
+    assert_eq!(owned[0].item.sku, sword.sku);
 }
 
 #[tokio::test]
@@ -81,8 +115,9 @@ async fn the_payment_intent_follows_the_provider_contract() {
     tokio::spawn(async move { axum::serve(listener, provider).await });
 
     let app = TestApp::spawn_with(vec![("PAYMENT_PROVIDER_URL", provider_url)]).await;
+    let sword = sword(&app).await;
     let user = app.customer().await;
-    let order = placed(app.buy(&user, 1).await).await;
+    let order = placed(app.buy(&user, sword.id).await).await;
     let intent = tokio::time::timeout(Duration::from_secs(5), rx.recv())
         .await
         .expect("intent sent")
@@ -93,7 +128,7 @@ async fn the_payment_intent_follows_the_provider_contract() {
     assert_eq!(intent["currency"], "USD");
     assert_eq!(
         intent["items"],
-        json!([{ "item_id": 1, "sku": "dragon-sword", "name": "Dragon Sword", "amount_cents": 99999 }])
+        json!([{ "item_id": sword.id, "sku": sword.sku, "name": "Dragon Sword", "amount_cents": 99999 }])
     );
     assert_eq!(intent["callback_url"], app.url("/api/webhooks/payment"));
 }
@@ -117,8 +152,9 @@ async fn the_stand_alone_simulator_completes_the_flow() {
         ("WEBHOOK_SECRETS", secret_text),
     ])
     .await;
+    let shield = app.item("Magic Shield").create().await;
     let user = app.customer().await;
-    let order = placed(app.buy(&user, 2).await).await;
+    let order = placed(app.buy(&user, shield.id).await).await;
     app.wait_for(&user, order.order_id, OrderStatus::Paid).await;
 }
 
@@ -129,8 +165,9 @@ async fn an_unreachable_provider_fails_the_order_with_a_reason() {
         "http://127.0.0.1:1/".to_owned(),
     )])
     .await;
+    let sword = sword(&app).await;
     let user = app.customer().await;
-    let response = app.buy(&user, 1).await;
+    let response = app.buy(&user, sword.id).await;
     assert_eq!(
         error_code(response).await,
         (
@@ -152,9 +189,11 @@ async fn an_unreachable_provider_fails_the_order_with_a_reason() {
 #[tokio::test]
 async fn purchases_need_a_session_and_valid_input() {
     let app = TestApp::spawn().await;
+    let sword = sword(&app).await;
+    let potion = potion(&app).await;
     let anonymous = app
         .post("/api/purchases")
-        .json(&json!({ "item_id": 1 }))
+        .json(&json!({ "item_id": sword.id }))
         .send()
         .await
         .expect("request");
@@ -183,11 +222,11 @@ async fn purchases_need_a_session_and_valid_input() {
         post(json!({})).await.expect("request").status(),
         StatusCode::UNPROCESSABLE_ENTITY
     );
-    let someone_else = post(json!({ "item_id": 1, "user_id": uuid::Uuid::new_v4() }))
+    let someone_else = post(json!({ "item_id": sword.id, "user_id": uuid::Uuid::new_v4() }))
         .await
         .expect("request");
     assert_eq!(error_code(someone_else).await.0, StatusCode::FORBIDDEN);
-    let themselves = post(json!({ "item_id": 4, "user_id": user.id }))
+    let themselves = post(json!({ "item_id": potion.id, "user_id": user.id }))
         .await
         .expect("request");
     assert_eq!(themselves.status(), StatusCode::ACCEPTED);
@@ -202,7 +241,7 @@ async fn purchases_need_a_session_and_valid_input() {
     let bad_key = app
         .as_user(&user, Method::POST, "/api/purchases")
         .header("Idempotency-Key", "has spaces in it")
-        .json(&json!({ "item_id": 1 }))
+        .json(&json!({ "item_id": sword.id }))
         .send()
         .await
         .expect("request");
@@ -225,15 +264,16 @@ async fn purchases_need_a_session_and_valid_input() {
 #[tokio::test]
 async fn archived_items_cannot_be_bought_but_stay_in_past_orders() {
     let app = TestApp::spawn().await;
+    let boots = app.item("Speed Boots").create().await;
     let user = app.customer().await;
-    let order = placed(app.buy(&user, 3).await).await;
+    let order = placed(app.buy(&user, boots.id).await).await;
     let admin = app.admin().await;
-    app.as_user(&admin, Method::DELETE, "/api/items/3")
+    app.as_user(&admin, Method::DELETE, &format!("/api/items/{}", boots.id))
         .send()
         .await
         .expect("request");
     assert_eq!(
-        error_code(app.buy(&user, 3).await).await,
+        error_code(app.buy(&user, boots.id).await).await,
         (StatusCode::CONFLICT, "ITEM_UNAVAILABLE".to_owned())
     );
     assert_eq!(
@@ -245,6 +285,8 @@ async fn archived_items_cannot_be_bought_but_stay_in_past_orders() {
 #[tokio::test]
 async fn the_same_idempotency_key_returns_the_same_order() {
     let app = TestApp::spawn_with(silent_provider()).await;
+    let potion = potion(&app).await;
+    let elixir = app.item("Phoenix Elixir").consumable().create().await;
     let user = app.customer().await;
     let send = |item: i64, key: &str| {
         app.as_user(&user, Method::POST, "/api/purchases")
@@ -252,8 +294,8 @@ async fn the_same_idempotency_key_returns_the_same_order() {
             .json(&json!({ "item_id": item }))
             .send()
     };
-    let first = placed(send(4, "key-1").await.expect("request")).await;
-    let again = send(4, "key-1").await.expect("request");
+    let first = placed(send(potion.id, "key-1").await.expect("request")).await;
+    let again = send(potion.id, "key-1").await.expect("request");
     assert_eq!(
         again
             .headers()
@@ -263,7 +305,7 @@ async fn the_same_idempotency_key_returns_the_same_order() {
     );
     let again = placed(again).await;
     assert_eq!(first.order_id, again.order_id);
-    let other_body = send(5, "key-1").await.expect("request");
+    let other_body = send(elixir.id, "key-1").await.expect("request");
     assert_eq!(
         error_code(other_body).await,
         (
@@ -285,7 +327,7 @@ async fn the_same_idempotency_key_returns_the_same_order() {
     let theirs = placed(
         app.as_user(&other, Method::POST, "/api/purchases")
             .header("Idempotency-Key", "key-1")
-            .json(&json!({ "item_id": 4 }))
+            .json(&json!({ "item_id": potion.id }))
             .send()
             .await
             .expect("request"),
@@ -297,11 +339,12 @@ async fn the_same_idempotency_key_returns_the_same_order() {
 #[tokio::test]
 async fn concurrent_identical_requests_create_one_order() {
     let app = TestApp::spawn_with(silent_provider()).await;
+    let potion = potion(&app).await;
     let user = app.customer().await;
     let requests = (0..12).map(|_| {
         app.as_user(&user, Method::POST, "/api/purchases")
             .header("Idempotency-Key", "same-key")
-            .json(&json!({ "item_id": 4 }))
+            .json(&json!({ "item_id": potion.id }))
             .send()
     });
     let responses = futures::future::join_all(requests).await;
@@ -324,23 +367,26 @@ async fn concurrent_identical_requests_create_one_order() {
 #[tokio::test]
 async fn owned_items_cannot_be_bought_twice_but_consumables_can() {
     let app = TestApp::spawn().await;
+    let sword = sword(&app).await;
+    let potion = potion(&app).await;
     let user = app.customer().await;
-    let sword = placed(app.buy(&user, 1).await).await;
-    app.wait_for(&user, sword.order_id, OrderStatus::Paid).await;
+    let sword_order = placed(app.buy(&user, sword.id).await).await;
+    app.wait_for(&user, sword_order.order_id, OrderStatus::Paid)
+        .await;
     assert_eq!(
-        error_code(app.buy(&user, 1).await).await,
+        error_code(app.buy(&user, sword.id).await).await,
         (StatusCode::CONFLICT, "ALREADY_OWNED".to_owned())
     );
 
     for _ in 0..2 {
-        let potion = placed(app.buy(&user, 4).await).await;
-        app.wait_for(&user, potion.order_id, OrderStatus::Paid)
+        let potion_order = placed(app.buy(&user, potion.id).await).await;
+        app.wait_for(&user, potion_order.order_id, OrderStatus::Paid)
             .await;
     }
     let library = app.store.orders().library(user.id).await.expect("library");
     let potion = library
         .iter()
-        .find(|e| e.item.sku == "health-potion")
+        .find(|e| e.item.sku == potion.sku)
         .expect("potion owned");
     assert_eq!(potion.count, 2);
     assert_eq!(library.len(), 2);
@@ -349,11 +395,13 @@ async fn owned_items_cannot_be_bought_twice_but_consumables_can() {
 #[tokio::test]
 async fn orders_are_private_and_newest_first() {
     let app = TestApp::spawn_with(silent_provider()).await;
+    let potion = potion(&app).await;
+    let elixir = app.item("Phoenix Elixir").consumable().create().await;
     let alice = app.customer().await;
     let bob = app.customer().await;
-    let first = placed(app.buy(&alice, 4).await).await;
-    tokio::time::sleep(Duration::from_millis(5)).await;
-    let second = placed(app.buy(&alice, 5).await).await;
+    let first = placed(app.buy(&alice, potion.id).await).await;
+    tick_past(first.created_at).await;
+    let second = placed(app.buy(&alice, elixir.id).await).await;
 
     let mine: Vec<Order> = json_of(app.as_user(&alice, Method::GET, "/api/purchases")).await;
     assert_eq!(
@@ -430,15 +478,15 @@ async fn orders_are_private_and_newest_first() {
 
 #[tokio::test]
 async fn stale_pending_orders_expire_and_late_payments_are_recorded() {
-    let mut env = silent_provider();
-    env.push(("ORDER_EXPIRY_SECS", "1".to_owned()));
-    let app = TestApp::spawn_with(env).await;
+    let app = TestApp::spawn_with(silent_provider()).await;
+    let potion = potion(&app).await;
     let user = app.customer().await;
-    let order = placed(app.buy(&user, 4).await).await;
-    assert_eq!(app.store.orders().expire_stale().await.expect("sweep"), 0);
-    tokio::time::sleep(Duration::from_millis(1100)).await;
-    assert_eq!(app.store.orders().expire_stale().await.expect("sweep"), 1);
-    assert_eq!(app.store.orders().expire_stale().await.expect("sweep"), 0);
+    let order = placed(app.buy(&user, potion.id).await).await;
+    let orders = app.store.orders();
+    assert_eq!(orders.expire_stale().await.expect("sweep"), 0);
+    let cutoff = past_every_order();
+    assert_eq!(orders.expire_placed_before(cutoff).await.expect("sweep"), 1);
+    assert_eq!(orders.expire_placed_before(cutoff).await.expect("sweep"), 0);
     let expired = app.order(&user, order.order_id).await;
     assert_eq!(expired.status, OrderStatus::Expired);
 
@@ -461,15 +509,14 @@ async fn stale_pending_orders_expire_and_late_payments_are_recorded() {
 
 #[tokio::test]
 async fn webhooks_racing_the_expiry_sweep_never_do_both() {
-    let mut env = silent_provider();
-    env.push(("ORDER_EXPIRY_SECS", "1".to_owned()));
-    let app = TestApp::spawn_with(env).await;
+    let app = TestApp::spawn_with(silent_provider()).await;
+    let potion = potion(&app).await;
     let user = app.customer().await;
     let mut orders = Vec::new();
     for _ in 0..8 {
-        orders.push(placed(app.buy(&user, 4).await).await);
+        orders.push(placed(app.buy(&user, potion.id).await).await);
     }
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let cutoff = past_every_order();
     let deliveries = orders.iter().enumerate().map(|(i, o)| {
         let body = payment_event("payment.succeeded", o);
         let app = &app;
@@ -478,7 +525,7 @@ async fn webhooks_racing_the_expiry_sweep_never_do_both() {
     let sweeper = app.store.orders();
     let (responses, swept) = tokio::join!(
         futures::future::join_all(deliveries),
-        sweeper.expire_stale()
+        sweeper.expire_placed_before(cutoff)
     );
     assert!(responses.iter().all(|r| r.status().is_success()));
     let swept = swept.expect("sweep");
@@ -508,8 +555,9 @@ async fn webhooks_racing_the_expiry_sweep_never_do_both() {
 #[tokio::test]
 async fn operators_refund_paid_orders_through_the_state_machine() {
     let app = TestApp::spawn().await;
+    let sword = sword(&app).await;
     let user = app.customer().await;
-    let order = placed(app.buy(&user, 1).await).await;
+    let order = placed(app.buy(&user, sword.id).await).await;
     app.wait_for(&user, order.order_id, OrderStatus::Paid).await;
     let path = format!("/api/purchases/{}/refund", order.order_id);
 

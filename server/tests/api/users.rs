@@ -386,8 +386,9 @@ async fn only_admins_list_users() {
 #[tokio::test]
 async fn deleting_an_account_needs_the_password_and_keeps_orders() {
     let app = TestApp::spawn().await;
+    let potion = app.item("Health Potion").consumable().create().await;
     let user = app.customer().await;
-    let order = app.buy(&user, 4).await;
+    let order = app.buy(&user, potion.id).await;
     assert_eq!(order.status(), StatusCode::ACCEPTED);
 
     let wrong = app

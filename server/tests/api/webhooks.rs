@@ -1,4 +1,6 @@
-use api_types::{Order, OrderStatus};
+use std::time::Duration;
+
+use api_types::{Item, Order, OrderStatus};
 use base64::Engine as _;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -6,13 +8,20 @@ use webhooks::SigningSecret;
 
 use crate::helpers::{TestApp, TestUser, error_code, payment_event, silent_provider};
 
-/// An app whose simulator stays quiet, a customer, and a pending order to notify about.
+/// A $999.99 item to buy.
+async fn sword(app: &TestApp) -> Item {
+    app.item("Dragon Sword").price_cents(99999).create().await
+}
+
+/// An app whose simulator stays quiet, a customer, and a pending order (for $999.99) to notify
+/// about.
 async fn pending_order(env: Vec<(&'static str, String)>) -> (TestApp, TestUser, Order) {
     let mut all = silent_provider();
     all.extend(env);
     let app = TestApp::spawn_with(all).await;
+    let sword = sword(&app).await;
     let user = app.customer().await;
-    let response = app.buy(&user, 1).await;
+    let response = app.buy(&user, sword.id).await;
     assert_eq!(response.status(), StatusCode::ACCEPTED);
     let order: Order = response.json().await.expect("json");
     (app, user, order)
@@ -530,10 +539,17 @@ async fn xsolla_style_notifications_pay_and_refund() {
 #[tokio::test]
 async fn simulator_duplicates_and_reordering_never_grant_twice() {
     let app = TestApp::spawn_with(vec![("SIM_DUPLICATES", "4".to_owned())]).await;
+    let item = sword(&app).await;
     let user = app.customer().await;
-    let order: Order = app.buy(&user, 1).await.json().await.expect("json");
-    let paid = app.wait_for(&user, order.order_id, OrderStatus::Paid).await;
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let order: Order = app.buy(&user, item.id).await.json().await.expect("json");
+    app.wait_for(&user, order.order_id, OrderStatus::Paid).await;
+    // The four copies race the original: once all are answered, nothing else will arrive.
+    wait_for_metric(
+        &app,
+        "gamestore_webhooks_total{scheme=\"standard\",outcome=\"duplicate\"} 4",
+    )
+    .await;
+    let paid = app.order(&user, order.order_id).await;
     assert_eq!(paid.history.expect("history").len(), 2);
     assert_eq!(
         app.store
@@ -550,8 +566,9 @@ async fn simulator_duplicates_and_reordering_never_grant_twice() {
         ("SIM_OUT_OF_ORDER", "true".to_owned()),
     ])
     .await;
+    let item = sword(&app).await;
     let user = app.customer().await;
-    let order: Order = app.buy(&user, 1).await.json().await.expect("json");
+    let order: Order = app.buy(&user, item.id).await.json().await.expect("json");
     let refunded = app
         .wait_for(&user, order.order_id, OrderStatus::Refunded)
         .await;
@@ -571,8 +588,9 @@ async fn simulator_duplicates_and_reordering_never_grant_twice() {
     );
 
     let app = TestApp::spawn_with(vec![("SIM_FAILURE_RATE", "1".to_owned())]).await;
+    let item = sword(&app).await;
     let user = app.customer().await;
-    let order: Order = app.buy(&user, 1).await.json().await.expect("json");
+    let order: Order = app.buy(&user, item.id).await.json().await.expect("json");
     app.wait_for(&user, order.order_id, OrderStatus::Failed)
         .await;
     let me = app
@@ -581,4 +599,29 @@ async fn simulator_duplicates_and_reordering_never_grant_twice() {
         .await
         .expect("request");
     assert_eq!(me.status(), StatusCode::OK);
+}
+
+/// Polls the metrics listener until it shows `line` (a metric with its labels and value).
+async fn wait_for_metric(app: &TestApp, line: &str) {
+    let metrics = app.metrics_base.clone().expect("metrics listener");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let text = app
+            .http
+            .get(format!("{metrics}/metrics"))
+            .send()
+            .await
+            .expect("request")
+            .text()
+            .await
+            .expect("text");
+        if text.lines().any(|l| l == line) {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "metrics never showed {line}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }

@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use api_types::{LiveMessage, Order, OrderStatus};
+use api_types::{Item, LiveMessage, Order, OrderStatus};
 use futures::StreamExt as _;
 use reqwest::{Method, StatusCode};
 use tokio_tungstenite::tungstenite::{self, Message, client::IntoClientRequest as _};
@@ -55,6 +55,11 @@ async fn next_message(socket: &mut Socket, wait: Duration) -> Option<LiveMessage
     }
 }
 
+/// An item that can be bought again and again.
+async fn potion(app: &TestApp) -> Item {
+    app.item("Health Potion").consumable().create().await
+}
+
 async fn wait_for_sockets(app: &TestApp, n: usize) {
     for _ in 0..100 {
         if app.hub.len() >= n {
@@ -92,13 +97,14 @@ async fn upgrading_needs_a_session_and_the_stores_origin() {
 #[tokio::test]
 async fn each_user_gets_only_their_own_events_on_every_socket() {
     let app = TestApp::spawn().await;
+    let sword = app.item("Dragon Sword").create().await;
     let alice = app.customer().await;
     let bob = app.customer().await;
     let mut alice_tabs = vec![connect(&app, &alice).await, connect(&app, &alice).await];
     let mut bob_tabs = vec![connect(&app, &bob).await, connect(&app, &bob).await];
     wait_for_sockets(&app, 4).await;
 
-    let order: Order = app.buy(&alice, 1).await.json().await.expect("json");
+    let order: Order = app.buy(&alice, sword.id).await.json().await.expect("json");
     for tab in &mut alice_tabs {
         match next_message(tab, Duration::from_secs(10)).await {
             Some(LiveMessage::PurchaseSuccess {
@@ -109,11 +115,13 @@ async fn each_user_gets_only_their_own_events_on_every_socket() {
                 assert_eq!(order_id, order.order_id);
                 assert_eq!(user_id, alice.id);
                 assert_eq!(items[0].name, "Dragon Sword");
-                assert_eq!(items[0].id, 1);
+                assert_eq!(items[0].id, sword.id);
             }
             other => panic!("alice expected purchase_success, got {other:?}"),
         }
     }
+    // Nothing arriving cannot be signalled, only waited for: alice's tabs have their message, so
+    // a misrouted copy would be on its way to bob's by now.
     for tab in &mut bob_tabs {
         assert_eq!(
             next_message(tab, Duration::from_millis(500)).await,
@@ -126,10 +134,12 @@ async fn each_user_gets_only_their_own_events_on_every_socket() {
 #[tokio::test]
 async fn failures_and_refunds_are_pushed_too() {
     let app = TestApp::spawn_with(silent_provider()).await;
+    let potion = potion(&app).await;
+    let elixir = app.item("Phoenix Elixir").consumable().create().await;
     let user = app.customer().await;
     let mut socket = connect(&app, &user).await;
     wait_for_sockets(&app, 1).await;
-    let order: Order = app.buy(&user, 4).await.json().await.expect("json");
+    let order: Order = app.buy(&user, potion.id).await.json().await.expect("json");
     app.deliver("msg_paid", &payment_event("payment.succeeded", &order))
         .await;
     assert!(matches!(
@@ -142,7 +152,7 @@ async fn failures_and_refunds_are_pushed_too() {
         next_message(&mut socket, Duration::from_secs(5)).await,
         Some(LiveMessage::PurchaseRefunded { .. })
     ));
-    let failing: Order = app.buy(&user, 5).await.json().await.expect("json");
+    let failing: Order = app.buy(&user, elixir.id).await.json().await.expect("json");
     app.deliver("msg_failed", &payment_event("payment.failed", &failing))
         .await;
     assert!(matches!(
@@ -154,6 +164,7 @@ async fn failures_and_refunds_are_pushed_too() {
 #[tokio::test]
 async fn logout_closes_that_sessions_sockets_only() {
     let app = TestApp::spawn().await;
+    let potion = potion(&app).await;
     let user = app.customer().await;
     let other_device = app.session(&user.username, "correct horse battery").await;
     let mut first = connect(&app, &user).await;
@@ -179,7 +190,12 @@ async fn logout_closes_that_sessions_sockets_only() {
     .expect("socket closed in time");
     assert_eq!(closed, Some(4001));
 
-    let order: Order = app.buy(&other_device, 4).await.json().await.expect("json");
+    let order: Order = app
+        .buy(&other_device, potion.id)
+        .await
+        .json()
+        .await
+        .expect("json");
     match next_message(&mut second, Duration::from_secs(10)).await {
         Some(LiveMessage::PurchaseSuccess { order_id, .. }) => assert_eq!(order_id, order.order_id),
         other => panic!("the other device should still be live, got {other:?}"),
@@ -189,6 +205,7 @@ async fn logout_closes_that_sessions_sockets_only() {
 #[tokio::test]
 async fn a_client_that_never_reads_does_not_hold_up_others() {
     let app = TestApp::spawn_with(silent_provider()).await;
+    let potion = potion(&app).await;
     let user = app.customer().await;
     let mut reader = connect(&app, &user).await;
     // A second socket of the same user whose client never reads: its server-side queue fills.
@@ -200,7 +217,13 @@ async fn a_client_that_never_reads_does_not_hold_up_others() {
     let flood = server::ws::QUEUE_DEPTH + 4;
     let mut orders = Vec::new();
     for _ in 0..flood {
-        orders.push(app.buy(&user, 4).await.json::<Order>().await.expect("json"));
+        orders.push(
+            app.buy(&user, potion.id)
+                .await
+                .json::<Order>()
+                .await
+                .expect("json"),
+        );
     }
     for (i, order) in orders.iter().enumerate() {
         let response = app
@@ -228,10 +251,11 @@ async fn postgres_only_a_purchase_on_one_replica_reaches_a_socket_on_another() {
     crate::helpers::require_postgres();
     let a = TestApp::spawn().await;
     let b = a.replica().await;
+    let sword = a.item("Dragon Sword").create().await;
     let user = a.customer().await;
     let mut socket_on_b = connect(&b, &user).await;
     wait_for_sockets(&b, 1).await;
-    let order: Order = a.buy(&user, 1).await.json().await.expect("json");
+    let order: Order = a.buy(&user, sword.id).await.json().await.expect("json");
     match next_message(&mut socket_on_b, Duration::from_secs(10)).await {
         Some(LiveMessage::PurchaseSuccess { order_id, .. }) => assert_eq!(order_id, order.order_id),
         other => panic!("expected the confirmation on replica B, got {other:?}"),
@@ -246,7 +270,8 @@ struct PrivateRedis {
 }
 
 impl PrivateRedis {
-    fn start(port: u16) -> Option<Self> {
+    /// Starts `redis-server` on `port` and waits until it accepts connections.
+    async fn start(port: u16) -> Option<Self> {
         let child = std::process::Command::new("redis-server")
             .args([
                 "--port",
@@ -261,10 +286,21 @@ impl PrivateRedis {
             .stdout(std::process::Stdio::null())
             .spawn()
             .ok()?;
-        Some(Self {
+        let redis = Self {
             port,
             child: Some(child),
-        })
+        };
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_err()
+        {
+            if tokio::time::Instant::now() >= deadline {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Some(redis)
     }
 
     fn stop(&mut self) {
@@ -281,6 +317,60 @@ impl Drop for PrivateRedis {
     }
 }
 
+/// Polls `/readyz` until its status is `wanted`.
+async fn wait_for_readiness(app: &TestApp, wanted: &str) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let ready: serde_json::Value = json_of(app.get("/readyz")).await;
+        if ready["status"] == wanted {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "readiness stayed {}, wanted {wanted}",
+            ready["status"]
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Publishes probes on the live channel until one comes back through Redis, which shows the
+/// store's subscriber is subscribed again. A probe closes the sockets of a user who does not
+/// exist: nobody's.
+async fn wait_for_live_channel(app: &TestApp) {
+    let cache = app.store.cache();
+    let mut bus = cache.subscribe();
+    let probe = serde_json::to_string(&store::live::Envelope::SessionRevoked {
+        user_id: uuid::Uuid::new_v4(),
+        session_id: None,
+    })
+    .expect("json");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        // A publish may fail while the connection is still coming back; the next one is tried.
+        let _ = cache
+            .publish(store::cache::channels::LIVE, probe.clone())
+            .await;
+        let echoed = tokio::time::timeout(Duration::from_millis(200), async {
+            loop {
+                match bus.recv().await {
+                    Ok(message) if message.payload == probe => return true,
+                    Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return false,
+                }
+            }
+        })
+        .await;
+        if matches!(echoed, Ok(true)) {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the live channel did not come back after the Redis restart"
+        );
+    }
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -294,17 +384,18 @@ fn free_port() -> u16 {
 async fn postgres_only_live_delivery_survives_a_redis_restart() {
     crate::helpers::require_postgres();
     let port = free_port();
-    let mut redis =
-        PrivateRedis::start(port).expect("redis-server is installed in production-mode runs");
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut redis = PrivateRedis::start(port)
+        .await
+        .expect("redis-server is installed in production-mode runs");
     let mut storage = crate::helpers::Storage::fresh().await;
     storage.redis_url = Some(format!("redis://127.0.0.1:{}", redis.port));
     let app = TestApp::spawn_on(storage, silent_provider(), |_| {}).await;
+    let potion = potion(&app).await;
     let user = app.customer().await;
     let mut socket = connect(&app, &user).await;
     wait_for_sockets(&app, 1).await;
 
-    let first: Order = app.buy(&user, 4).await.json().await.expect("json");
+    let first: Order = app.buy(&user, potion.id).await.json().await.expect("json");
     app.deliver("msg_before", &payment_event("payment.succeeded", &first))
         .await;
     assert!(
@@ -314,26 +405,13 @@ async fn postgres_only_live_delivery_survives_a_redis_restart() {
     );
 
     redis.stop();
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let ready: serde_json::Value = json_of(app.get("/readyz")).await;
-    assert_eq!(ready["status"], "degraded");
-    let _redis = PrivateRedis::start(port).expect("restart");
+    wait_for_readiness(&app, "degraded").await;
+    let _redis = PrivateRedis::start(port).await.expect("restart");
 
-    // Wait for the store to reconnect, then a new payment reaches the socket again.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let ready: serde_json::Value = json_of(app.get("/readyz")).await;
-        if ready["status"] == "ok" {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the store did not reconnect to Redis"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let second: Order = app.buy(&user, 4).await.json().await.expect("json");
+    // Wait for the store to reconnect and re-subscribe, then a new payment reaches the socket.
+    wait_for_readiness(&app, "ok").await;
+    wait_for_live_channel(&app).await;
+    let second: Order = app.buy(&user, potion.id).await.json().await.expect("json");
     app.deliver("msg_after", &payment_event("payment.succeeded", &second))
         .await;
     match next_message(&mut socket, Duration::from_secs(10)).await {
