@@ -37,8 +37,24 @@ pub struct Item {
     pub tags: Vec<String>,
     pub consumable: bool,
     pub active: bool,
+    /// Units that exist; `null`: unlimited.
+    #[serde(default)]
+    pub stock: Option<i64>,
+    /// Units one shopper may hold (in pending and paid orders); `null`: no limit.
+    #[serde(default)]
+    pub max_per_user: Option<i32>,
+    /// Units left to sell (never negative); `null`: unlimited.
+    #[serde(default)]
+    pub available: Option<i64>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+impl Item {
+    /// Whether nothing is left to sell.
+    pub fn sold_out(&self) -> bool {
+        self.available.is_some_and(|n| n <= 0)
+    }
 }
 
 /// A new item, as an operator submits it (`POST /api/items`).
@@ -64,6 +80,14 @@ pub struct NewItem {
     pub tags: Vec<String>,
     #[serde(default)]
     pub consumable: bool,
+    /// Units that exist (0 or more); absent or `null`: unlimited.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 1_000_000_000))]
+    pub stock: Option<i64>,
+    /// Units one shopper may hold; absent or `null`: no limit.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 10_000))]
+    pub max_per_user: Option<i32>,
 }
 
 fn default_currency() -> String {
@@ -83,6 +107,23 @@ pub struct ItemPatch {
     pub tags: Option<Vec<String>>,
     pub consumable: Option<bool>,
     pub active: Option<bool>,
+    /// Absent: unchanged; `null`: unlimited; a number: that many units exist.
+    #[serde(default, deserialize_with = "present")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<i64>, minimum = 0))]
+    pub stock: Option<Option<i64>>,
+    /// Absent: unchanged; `null`: no limit.
+    #[serde(default, deserialize_with = "present")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<i32>, minimum = 1))]
+    pub max_per_user: Option<Option<i32>>,
+}
+
+/// Tells a field that is present (even as `null`) from one that is absent.
+fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
 }
 
 /// Catalog sort orders, as spelled in the `sort` query parameter.
@@ -243,6 +284,20 @@ pub struct OrderItem {
     pub price: f64,
 }
 
+/// One line of an order: what was bought, how many, and the prices frozen when it was placed.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderLine {
+    pub item_id: i64,
+    pub sku: String,
+    pub name: String,
+    pub image: String,
+    pub quantity: u32,
+    pub unit_price_cents: i64,
+    pub discount_cents: i64,
+    pub line_total_cents: i64,
+}
+
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StatusChange {
@@ -258,6 +313,9 @@ pub struct Order {
     pub order_id: Uuid,
     pub user_id: Uuid,
     pub status: OrderStatus,
+    /// Every line, in the order they were placed.
+    pub lines: Vec<OrderLine>,
+    /// The first line's item (`item_id`, `item`), for the original store's clients.
     pub item_id: i64,
     pub item: OrderItem,
     pub amount_cents: i64,
@@ -270,6 +328,62 @@ pub struct Order {
     pub timestamp: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub history: Option<Vec<StatusChange>>,
+}
+
+/// A shopper's cart, priced from the catalog every time it is read.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Cart {
+    pub lines: Vec<CartLine>,
+    pub subtotal_cents: i64,
+    pub discount_cents: i64,
+    pub total_cents: i64,
+    pub currency: String,
+    pub promo_code: Option<String>,
+    /// What changed since the cart was last read (a line dropped because its item was
+    /// archived or sold out, a quantity lowered to what is left).
+    pub warnings: Vec<CartWarning>,
+}
+
+impl Cart {
+    /// Lines in the cart (the header's badge).
+    pub fn line_count(&self) -> usize {
+        self.lines.len()
+    }
+}
+
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CartLine {
+    pub item_id: i64,
+    pub sku: String,
+    pub name: String,
+    pub image: String,
+    pub quantity: u32,
+    pub unit_price_cents: i64,
+    pub line_total_cents: i64,
+    /// Whether more than one may be bought (consumables).
+    pub consumable: bool,
+    /// Units left to sell, if the item's stock is limited.
+    pub available: Option<i64>,
+}
+
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CartWarning {
+    /// `ITEM_UNAVAILABLE`, `SOLD_OUT` or `QUANTITY_REDUCED`.
+    pub code: String,
+    pub item_id: i64,
+    pub message: String,
+}
+
+/// `PUT /api/cart/lines/{item_id}`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CartQuantity {
+    /// 0 removes the line; at most 99 (1 for items that are not consumable).
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 99))]
+    pub quantity: i64,
 }
 
 /// One owned item in a user's library. Consumables bought several times show a count.
@@ -336,14 +450,18 @@ pub enum LiveMessage {
         user_id: Uuid,
         items: Vec<LiveItem>,
     },
+    /// The user's cart changed (on any tab or device): `line_count` lines are in it now.
+    CartUpdated { user_id: Uuid, line_count: u32 },
 }
 
 impl LiveMessage {
-    pub fn order_id(&self) -> Uuid {
+    /// The order the message is about, if it is about one.
+    pub fn order_id(&self) -> Option<Uuid> {
         match self {
             LiveMessage::PurchaseSuccess { order_id, .. }
             | LiveMessage::PurchaseFailed { order_id, .. }
-            | LiveMessage::PurchaseRefunded { order_id, .. } => *order_id,
+            | LiveMessage::PurchaseRefunded { order_id, .. } => Some(*order_id),
+            LiveMessage::CartUpdated { .. } => None,
         }
     }
 
@@ -351,7 +469,8 @@ impl LiveMessage {
         match self {
             LiveMessage::PurchaseSuccess { user_id, .. }
             | LiveMessage::PurchaseFailed { user_id, .. }
-            | LiveMessage::PurchaseRefunded { user_id, .. } => *user_id,
+            | LiveMessage::PurchaseRefunded { user_id, .. }
+            | LiveMessage::CartUpdated { user_id, .. } => *user_id,
         }
     }
 
@@ -360,6 +479,7 @@ impl LiveMessage {
             LiveMessage::PurchaseSuccess { items, .. }
             | LiveMessage::PurchaseFailed { items, .. }
             | LiveMessage::PurchaseRefunded { items, .. } => items,
+            LiveMessage::CartUpdated { .. } => &[],
         }
     }
 }

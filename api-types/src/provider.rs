@@ -20,6 +20,8 @@ pub struct IntentItem {
     pub item_id: i64,
     pub sku: String,
     pub name: String,
+    pub quantity: u32,
+    /// The line's total (quantity × unit price, less its discount).
     pub amount_cents: i64,
 }
 

@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261129_000001_create_schema;
 mod m20261202_000001_hardening;
+mod m20261203_000001_cart;
 
 pub struct Migrator;
 
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261129_000001_create_schema::Migration),
             Box::new(m20261202_000001_hardening::Migration),
+            Box::new(m20261203_000001_cart::Migration),
         ]
     }
 }

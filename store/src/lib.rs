@@ -7,6 +7,7 @@
 pub mod accounts;
 pub mod art;
 pub mod cache;
+pub mod cart;
 pub mod catalog;
 pub mod db;
 pub mod domain;
@@ -92,6 +93,10 @@ impl Store {
 
     pub fn accounts(&self) -> accounts::Accounts<'_> {
         accounts::Accounts::new(self)
+    }
+
+    pub fn carts(&self) -> cart::Carts<'_> {
+        cart::Carts::new(self)
     }
 
     pub fn catalog(&self) -> catalog::Catalog<'_> {

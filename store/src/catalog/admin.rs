@@ -38,6 +38,9 @@ impl Catalog<'_> {
             tags: Set(tags.to_column()),
             consumable: Set(new.consumable),
             active: Set(true),
+            stock: Set(check_stock(new.stock)?),
+            committed: Set(0),
+            max_per_user: Set(check_max_per_user(new.max_per_user)?),
             created_at: Set(now),
             updated_at: Set(now),
             ..Default::default()
@@ -84,6 +87,12 @@ impl Catalog<'_> {
         if let Some(active) = patch.active {
             row.active = Set(active);
         }
+        if let Some(stock) = patch.stock {
+            row.stock = Set(check_stock(stock)?);
+        }
+        if let Some(max) = patch.max_per_user {
+            row.max_per_user = Set(check_max_per_user(max)?);
+        }
         row.updated_at = Set(Utc::now());
         let updated = row.update(self.store.db()).await.map_err(sku_conflict)?;
         self.invalidate().await;
@@ -108,5 +117,27 @@ fn sku_conflict(e: sea_orm::DbErr) -> Error {
         Error::conflict("SKU_TAKEN", "another item already has that SKU")
     } else {
         e.into()
+    }
+}
+
+/// Units that exist: 0 to a billion, or unlimited. Setting it below what is already taken is
+/// allowed (nothing more is sold until orders fail or expire).
+fn check_stock(stock: Option<i64>) -> Result<Option<i64>> {
+    match stock {
+        Some(n) if !(0..=1_000_000_000).contains(&n) => Err(Error::invalid(
+            "stock",
+            "stock must be a whole number from 0 to 1000000000, or null for unlimited",
+        )),
+        other => Ok(other),
+    }
+}
+
+fn check_max_per_user(max: Option<i32>) -> Result<Option<i32>> {
+    match max {
+        Some(n) if !(1..=10_000).contains(&n) => Err(Error::invalid(
+            "max_per_user",
+            "max_per_user must be a whole number from 1 to 10000, or null for no limit",
+        )),
+        other => Ok(other),
     }
 }

@@ -116,6 +116,12 @@ impl<'a> Catalog<'a> {
             .collect())
     }
 
+    /// Units of limited stock were taken or given back: what the catalog shows as available
+    /// changed, on every replica.
+    pub(crate) async fn stock_changed(&self) {
+        self.invalidate().await;
+    }
+
     /// Makes every cached catalog response stale, on every replica.
     async fn invalidate(&self) {
         self.store
@@ -138,6 +144,9 @@ pub(crate) fn to_item(row: &items::Model) -> Item {
         tags: Tags::from_column(&row.tags),
         consumable: row.consumable,
         active: row.active,
+        stock: row.stock,
+        max_per_user: row.max_per_user,
+        available: row.available(),
         created_at: row.created_at,
         updated_at: row.updated_at,
     }

@@ -2,7 +2,9 @@
 //! fixed set of values are typed enums (`DeriveActiveEnum`): a value the code does not know is a
 //! read error, never a silent fallback.
 
+pub mod cart_lines;
 pub mod items;
+pub mod order_lines;
 pub mod order_status_history;
 pub mod orders;
 pub mod payment_events;

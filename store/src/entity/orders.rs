@@ -6,6 +6,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub user_id: Uuid,
+    /// The first line's item (see `order_lines`), for the original store's clients.
     pub item_id: i64,
     pub amount_cents: i64,
     pub currency: String,
@@ -81,6 +82,14 @@ pub enum Relation {
     History,
     #[sea_orm(has_many = "super::payment_events::Entity")]
     PaymentEvents,
+    #[sea_orm(has_many = "super::order_lines::Entity")]
+    Lines,
+}
+
+impl Related<super::order_lines::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Lines.def()
+    }
 }
 
 impl Related<super::users::Entity> for Entity {

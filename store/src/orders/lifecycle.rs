@@ -15,7 +15,7 @@
 //! message the move calls for; the caller publishes it after its transaction commits.
 
 use chrono::Utc;
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait as _};
 use sea_orm::{
     ActiveModelTrait as _, ColumnTrait as _, ConnectionTrait, EntityTrait as _, ModelTrait as _,
     QueryFilter as _, Set,
@@ -25,7 +25,7 @@ use uuid::Uuid;
 use api_types::LiveMessage;
 
 pub use crate::entity::Status;
-use crate::entity::{items, order_status_history as history, orders};
+use crate::entity::{items, order_lines, order_status_history as history, orders};
 use crate::{Error, Result};
 
 /// Something that happened to an order.
@@ -121,6 +121,8 @@ pub struct Applied {
     pub order: orders::Model,
     /// What to publish once the transaction commits (only when the order moved).
     pub message: Option<LiveMessage>,
+    /// Units of limited stock were given back: the catalog's `available` changed.
+    pub stock_released: bool,
 }
 
 impl Applied {
@@ -153,6 +155,7 @@ pub async fn transition(
                 decision,
                 order,
                 message: None,
+                stock_released: false,
             });
         };
         let reason = note.reason.unwrap_or_else(|| default_reason(event, to));
@@ -162,11 +165,22 @@ pub async fn transition(
         metrics::counter!("gamestore_order_transitions_total", "to" => api_types::OrderStatus::from(to).as_str())
             .increment(1);
         record(conn, order_id, Some(order.status), to, Some(reason)).await?;
-        let message = live_message(conn, &order, to, reason).await?;
+        let lines = order.find_related(order_lines::Entity).all(conn).await?;
+        // A pending order holds its units; failing or expiring gives them back, here, in the
+        // same transaction as the move, so they come back exactly once. A refund does not:
+        // the units were sold.
+        let stock_released =
+            if order.status == Status::Pending && matches!(to, Status::Failed | Status::Expired) {
+                release_units(conn, &lines).await?
+            } else {
+                false
+            };
+        let message = live_message(&order, &lines, to, reason);
         return Ok(Applied {
             decision,
             order,
             message: Some(message),
+            stock_released,
         });
     }
     let order = orders::Entity::find_by_id(order_id)
@@ -178,7 +192,28 @@ pub async fn transition(
         decision: Decision::Unchanged,
         order,
         message: None,
+        stock_released: false,
     })
+}
+
+/// Gives an order's units back to its items. Returns whether any of them has limited stock.
+async fn release_units(conn: &impl ConnectionTrait, lines: &[order_lines::Model]) -> Result<bool> {
+    let mut limited = false;
+    for line in lines {
+        items::Entity::update_many()
+            .col_expr(
+                items::Column::Committed,
+                Expr::col(items::Column::Committed).sub(i64::from(line.quantity)),
+            )
+            .filter(items::Column::Id.eq(line.item_id))
+            .exec(conn)
+            .await?;
+        limited |= items::Entity::find_by_id(line.item_id)
+            .one(conn)
+            .await?
+            .is_some_and(|item| item.stock.is_some());
+    }
+    Ok(limited)
 }
 
 /// Records a new order's first state (`pending`, "order placed").
@@ -248,21 +283,15 @@ fn default_reason(event: Event, to: Status) -> &'static str {
 }
 
 /// The message a move sends to the buyer's sockets.
-async fn live_message(
-    conn: &impl ConnectionTrait,
+fn live_message(
     order: &orders::Model,
+    lines: &[order_lines::Model],
     to: Status,
     reason: &str,
-) -> Result<LiveMessage> {
-    let items = order
-        .find_related(items::Entity)
-        .all(conn)
-        .await?
-        .iter()
-        .map(super::views::live_item)
-        .collect();
+) -> LiveMessage {
+    let items = lines.iter().map(super::views::live_item).collect();
     let (order_id, user_id) = (order.id, order.user_id);
-    Ok(match to {
+    match to {
         Status::Paid => LiveMessage::PurchaseSuccess {
             order_id,
             user_id,
@@ -286,7 +315,7 @@ async fn live_message(
             items,
             reason: Some(reason.to_owned()),
         },
-    })
+    }
 }
 
 #[cfg(test)]

@@ -4,13 +4,14 @@
 pub mod lifecycle;
 pub mod views;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait as _};
 use sea_orm::{
-    ActiveModelTrait as _, ColumnTrait as _, EntityTrait as _, LoaderTrait as _, ModelTrait as _,
-    QueryFilter as _, QueryOrder as _, QuerySelect as _, Set, SqlErr,
+    ActiveModelTrait as _, ColumnTrait as _, Condition, ConnectionTrait, EntityTrait as _,
+    LoaderTrait as _, QueryFilter as _, QueryOrder as _, QuerySelect as _, Set, SqlErr,
 };
 use sha2::{Digest as _, Sha256};
 use uuid::Uuid;
@@ -21,7 +22,8 @@ use crate::accounts::CurrentUser;
 use crate::catalog::to_item;
 use crate::domain::IdempotencyKey;
 use crate::entity::{
-    Status, items, order_status_history as history, orders, payment_events, users,
+    Status, cart_lines, items, order_lines, order_status_history as history, orders,
+    payment_events, users,
 };
 use crate::live::{self, Envelope};
 use crate::{Error, Result, Store};
@@ -44,48 +46,97 @@ impl<'a> Orders<'a> {
         Self { store }
     }
 
-    /// Creates a pending order for one item and registers its payment intent with the provider.
-    /// With an `Idempotency-Key`, the same key and body return the same order; the same key with
-    /// another body is refused. An intent the provider does not take fails the order at once.
+    /// Places an order for one item (`POST /api/purchases`, the Buy button): a one-line order,
+    /// through the same checkout as a cart.
     pub async fn purchase(
         &self,
         buyer: &CurrentUser,
         item_id: i64,
         idempotency_key: Option<&str>,
     ) -> Result<Purchase> {
+        self.place(
+            buyer,
+            Source::Item(item_id),
+            idempotency_key,
+            format!("item:{item_id}"),
+        )
+        .await
+    }
+
+    /// Turns the buyer's cart into an order (`POST /api/cart/checkout`) and empties the cart,
+    /// in one transaction.
+    pub async fn checkout(
+        &self,
+        buyer: &CurrentUser,
+        idempotency_key: Option<&str>,
+    ) -> Result<Purchase> {
+        self.place(buyer, Source::Cart, idempotency_key, "cart".to_owned())
+            .await
+    }
+
+    /// The one way an order is placed. In one transaction: the buyer's orders are locked
+    /// against each other (a row lock on PostgreSQL; SQLite writers take turns anyway), every
+    /// line is checked (item on sale, quantity, ownership, per-user limit, one currency), its
+    /// units are taken with a conditional update (`stock - committed >= quantity`), and the
+    /// order with its lines and first history row is written; a cart is emptied. Then the
+    /// payment intent goes to the provider, unless the total is zero, which is paid at once.
+    /// With an `Idempotency-Key`, the same key and request return the same order; the same key
+    /// with another request is refused.
+    async fn place(
+        &self,
+        buyer: &CurrentUser,
+        source: Source,
+        idempotency_key: Option<&str>,
+        request: String,
+    ) -> Result<Purchase> {
         let key = idempotency_key.map(IdempotencyKey::parse).transpose()?;
-        let fingerprint = hex::encode(Sha256::digest(format!("item:{item_id}")));
+        let fingerprint = hex::encode(Sha256::digest(request.as_bytes()));
         if let Some(key) = &key
             && let Some(existing) = self.by_key(buyer.id(), key, &fingerprint).await?
         {
             return Ok(existing);
         }
 
-        let item = items::Entity::find_by_id(item_id)
-            .one(self.store.db())
+        let txn = crate::db::begin_write(self.store.db()).await?;
+        users::Entity::find_by_id(buyer.id())
+            .lock_exclusive()
+            .one(&txn)
             .await?
-            .ok_or(Error::NotFound("item"))?;
-        if !item.active {
-            return Err(Error::conflict(
-                "ITEM_UNAVAILABLE",
-                "this item is no longer sold",
-            ));
+            .ok_or(Error::Unauthenticated)?;
+        let wanted: Vec<(i64, i64)> = match source {
+            Source::Item(item_id) => vec![(item_id, 1)],
+            Source::Cart => cart_lines::Entity::find()
+                .filter(cart_lines::Column::UserId.eq(buyer.id()))
+                .order_by_asc(cart_lines::Column::AddedAt)
+                .order_by_asc(cart_lines::Column::ItemId)
+                .all(&txn)
+                .await?
+                .into_iter()
+                .map(|l| (l.item_id, i64::from(l.quantity)))
+                .collect(),
+        };
+        if wanted.is_empty() {
+            return Err(Error::unprocessable("CART_EMPTY", "your cart is empty"));
         }
-        if !item.consumable && self.owns(buyer.id(), item.id).await? {
-            return Err(Error::conflict(
-                "ALREADY_OWNED",
-                "you already own this item",
-            ));
+        let lines = priced_lines(&txn, buyer.id(), &wanted).await?;
+        let stocked = lines.iter().any(|(item, _)| item.stock.is_some());
+        // Always in id order, so two orders sharing items cannot lock them in opposite orders.
+        let mut by_id: Vec<&(items::Model, i64)> = lines.iter().collect();
+        by_id.sort_by_key(|(item, _)| item.id);
+        for (item, quantity) in by_id {
+            take_units(&txn, item, *quantity).await?;
         }
 
         let now = Utc::now();
-        let txn = crate::db::begin_write(self.store.db()).await?;
+        let order_id = Uuid::new_v4();
+        let total: i64 = lines.iter().map(|(item, q)| item.price_cents * q).sum();
+        let first = &lines[0].0;
         let inserted = orders::ActiveModel {
-            id: Set(Uuid::new_v4()),
+            id: Set(order_id),
             user_id: Set(buyer.id()),
-            item_id: Set(item.id),
-            amount_cents: Set(item.price_cents),
-            currency: Set(item.currency.clone()),
+            item_id: Set(first.id),
+            amount_cents: Set(total),
+            currency: Set(first.currency.clone()),
             status: Set(Status::Pending),
             idempotency_key: Set(key.as_ref().map(|k| k.as_str().to_owned())),
             request_fingerprint: Set(key.as_ref().map(|_| fingerprint.clone())),
@@ -114,44 +165,106 @@ impl<'a> Orders<'a> {
             }
             Err(e) => return Err(e.into()),
         };
-        lifecycle::record_placed(&txn, row.id).await?;
-        txn.commit().await?;
-
-        let intent = PaymentIntent {
-            order_id: row.id,
-            user_id: buyer.id(),
-            amount_cents: row.amount_cents,
-            currency: row.currency.clone(),
-            items: vec![IntentItem {
-                item_id: item.id,
-                sku: item.sku.clone(),
-                name: item.name.clone(),
-                amount_cents: row.amount_cents,
-            }],
-            callback_url: self.store.settings().callback_url(),
-        };
-        if let Err(detail) = self.store.provider().register_intent(&intent).await {
-            tracing::error!(order_id = %row.id, %detail, "payment intent not registered");
-            self.apply(
-                row.id,
-                Event::ProviderUnreachable,
+        let line_rows: Vec<order_lines::ActiveModel> = lines
+            .iter()
+            .map(|(item, quantity)| order_lines::ActiveModel {
+                order_id: Set(order_id),
+                item_id: Set(item.id),
+                sku: Set(item.sku.clone()),
+                name: Set(item.name.clone()),
+                quantity: Set(i32::try_from(*quantity).unwrap_or(i32::MAX)),
+                unit_price_cents: Set(item.price_cents),
+                discount_cents: Set(0),
+                line_total_cents: Set(item.price_cents * quantity),
+                ..Default::default()
+            })
+            .collect();
+        order_lines::Entity::insert_many(line_rows)
+            .exec(&txn)
+            .await?;
+        lifecycle::record_placed(&txn, order_id).await?;
+        if matches!(source, Source::Cart) {
+            cart_lines::Entity::delete_many()
+                .filter(cart_lines::Column::UserId.eq(buyer.id()))
+                .exec(&txn)
+                .await?;
+        }
+        let free = if total == 0 {
+            lifecycle::transition(
+                &txn,
+                order_id,
+                Event::PaymentConfirmed,
                 Note {
-                    detail: Some(&detail.0),
+                    reason: Some("nothing to pay"),
                     ..Note::default()
                 },
             )
-            .await?;
-            return Err(Error::Unavailable {
-                code: "PAYMENT_PROVIDER_UNAVAILABLE",
-                message: format!(
-                    "the payment provider could not be reached; order {} was marked failed",
-                    row.id
-                ),
-            });
+            .await?
+            .message
+        } else {
+            None
+        };
+        txn.commit().await?;
+
+        if matches!(source, Source::Cart) {
+            crate::cart::announce(self.store, buyer.id(), 0).await;
+        }
+        if stocked {
+            self.store.catalog().stock_changed().await;
+        }
+        match free {
+            Some(message) => live::publish(self.store, &Envelope::message(message)).await,
+            None => self.register_intent(&row, &lines).await?,
         }
         Ok(Purchase {
-            order: views::to_order(&row, &item, None),
+            order: self.views(vec![row], false).await?.remove(0),
             replayed: false,
+        })
+    }
+
+    /// Asks the provider to take the payment; an intent it does not take fails the order at
+    /// once (which gives its units back) and the shopper gets a 503.
+    async fn register_intent(
+        &self,
+        row: &orders::Model,
+        lines: &[(items::Model, i64)],
+    ) -> Result<()> {
+        let intent = PaymentIntent {
+            order_id: row.id,
+            user_id: row.user_id,
+            amount_cents: row.amount_cents,
+            currency: row.currency.clone(),
+            items: lines
+                .iter()
+                .map(|(item, quantity)| IntentItem {
+                    item_id: item.id,
+                    sku: item.sku.clone(),
+                    name: item.name.clone(),
+                    quantity: u32::try_from(*quantity).unwrap_or_default(),
+                    amount_cents: item.price_cents * quantity,
+                })
+                .collect(),
+            callback_url: self.store.settings().callback_url(),
+        };
+        let Err(detail) = self.store.provider().register_intent(&intent).await else {
+            return Ok(());
+        };
+        tracing::error!(order_id = %row.id, %detail, "payment intent not registered");
+        self.apply(
+            row.id,
+            Event::ProviderUnreachable,
+            Note {
+                detail: Some(&detail.0),
+                ..Note::default()
+            },
+        )
+        .await?;
+        Err(Error::Unavailable {
+            code: "PAYMENT_PROVIDER_UNAVAILABLE",
+            message: format!(
+                "the payment provider could not be reached; order {} was marked failed",
+                row.id
+            ),
         })
     }
 
@@ -165,6 +278,9 @@ impl<'a> Orders<'a> {
         let txn = crate::db::begin_write(self.store.db()).await?;
         let applied = lifecycle::transition(&txn, order_id, event, note).await?;
         txn.commit().await?;
+        if applied.stock_released {
+            self.store.catalog().stock_changed().await;
+        }
         if let Some(message) = &applied.message {
             live::publish(self.store, &Envelope::message(message.clone())).await;
         }
@@ -177,10 +293,9 @@ impl<'a> Orders<'a> {
         key: &IdempotencyKey,
         fingerprint: &str,
     ) -> Result<Option<Purchase>> {
-        let Some((row, item)) = orders::Entity::find()
+        let Some(row) = orders::Entity::find()
             .filter(orders::Column::UserId.eq(user_id))
             .filter(orders::Column::IdempotencyKey.eq(key.as_str()))
-            .find_also_related(items::Entity)
             .one(self.store.db())
             .await?
         else {
@@ -192,32 +307,46 @@ impl<'a> Orders<'a> {
                 "this Idempotency-Key was already used for a different request",
             ));
         }
-        let item = item.ok_or_else(|| missing_item(&row))?;
         Ok(Some(Purchase {
-            order: views::to_order(&row, &item, None),
+            order: self.views(vec![row], false).await?.remove(0),
             replayed: true,
         }))
     }
 
-    async fn owns(&self, user_id: Uuid, item_id: i64) -> Result<bool> {
-        let paid = orders::Entity::find()
-            .filter(orders::Column::UserId.eq(user_id))
-            .filter(orders::Column::ItemId.eq(item_id))
-            .filter(orders::Column::Status.eq(Status::Paid))
-            .one(self.store.db())
-            .await?;
-        Ok(paid.is_some())
-    }
-
-    /// Orders with the item each is for.
-    async fn with_items(&self, rows: Vec<orders::Model>) -> Result<Vec<Order>> {
-        let items = rows.load_one(items::Entity, self.store.db()).await?;
+    /// Orders with their lines and items (and their history, when asked).
+    async fn views(&self, rows: Vec<orders::Model>, with_history: bool) -> Result<Vec<Order>> {
+        let db = self.store.db();
+        let lines = rows.load_many(order_lines::Entity, db).await?;
+        let mut ids: Vec<i64> = rows
+            .iter()
+            .map(|r| r.item_id)
+            .chain(lines.iter().flatten().map(|l| l.item_id))
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let items: HashMap<i64, items::Model> = items::Entity::find()
+            .filter(items::Column::Id.is_in(ids))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|i| (i.id, i))
+            .collect();
+        let histories: Vec<Option<Vec<api_types::StatusChange>>> = if with_history {
+            rows.load_many(
+                history::Entity::find().order_by_asc(history::Column::Id),
+                db,
+            )
+            .await?
+            .into_iter()
+            .map(|h| Some(h.iter().map(views::to_change).collect()))
+            .collect()
+        } else {
+            vec![None; rows.len()]
+        };
         rows.iter()
-            .zip(items)
-            .map(|(row, item)| {
-                let item = item.ok_or_else(|| missing_item(row))?;
-                Ok(views::to_order(row, &item, None))
-            })
+            .zip(lines)
+            .zip(histories)
+            .map(|((row, lines), history)| views::to_order(row, &lines, &items, history))
             .collect()
     }
 
@@ -230,7 +359,7 @@ impl<'a> Orders<'a> {
             .limit(500)
             .all(self.store.db())
             .await?;
-        self.with_items(rows).await
+        self.views(rows, false).await
     }
 
     /// Whose orders `viewer` may list: their own, or anyone's for an operator.
@@ -249,47 +378,49 @@ impl<'a> Orders<'a> {
     /// One order with its status history, for its owner or an operator. Other users get a 404,
     /// so order ids reveal nothing.
     pub async fn get(&self, viewer: &CurrentUser, order_id: Uuid) -> Result<Order> {
-        let (row, item) = orders::Entity::find_by_id(order_id)
-            .find_also_related(items::Entity)
+        let row = orders::Entity::find_by_id(order_id)
             .one(self.store.db())
             .await?
-            .filter(|(row, _)| row.user_id == viewer.id() || viewer.is_admin())
+            .filter(|row| row.user_id == viewer.id() || viewer.is_admin())
             .ok_or(Error::NotFound("order"))?;
-        let item = item.ok_or_else(|| missing_item(&row))?;
-        let history = row
-            .find_related(history::Entity)
-            .order_by_asc(history::Column::Id)
-            .all(self.store.db())
-            .await?
-            .iter()
-            .map(views::to_change)
-            .collect();
-        Ok(views::to_order(&row, &item, Some(history)))
+        Ok(self.views(vec![row], true).await?.remove(0))
     }
 
-    /// Owned items: one entry per item from paid orders; consumables count each purchase.
+    /// Owned items: every line of the user's paid orders, one entry per item; a consumable
+    /// counts every unit bought.
     pub async fn library(&self, user_id: Uuid) -> Result<Vec<LibraryEntry>> {
-        let paid = orders::Entity::find()
+        let paid: Vec<(i64, i32, DateTime<Utc>)> = order_lines::Entity::find()
+            .inner_join(orders::Entity)
             .filter(orders::Column::UserId.eq(user_id))
             .filter(orders::Column::Status.eq(Status::Paid))
-            .find_also_related(items::Entity)
+            .select_only()
+            .column(order_lines::Column::ItemId)
+            .column(order_lines::Column::Quantity)
+            .column(orders::Column::UpdatedAt)
+            .into_tuple()
             .all(self.store.db())
             .await?;
-        let mut owned: BTreeMap<i64, (items::Model, u32, DateTime<Utc>)> = BTreeMap::new();
-        for (order, item) in paid {
-            let Some(item) = item else { continue };
-            let entry = owned
-                .entry(item.id)
-                .or_insert_with(|| (item, 0, order.updated_at));
-            entry.1 += 1;
-            entry.2 = entry.2.max(order.updated_at);
+        let mut owned: BTreeMap<i64, (u32, DateTime<Utc>)> = BTreeMap::new();
+        for (item_id, quantity, at) in paid {
+            let entry = owned.entry(item_id).or_insert((0, at));
+            entry.0 += u32::try_from(quantity).unwrap_or_default();
+            entry.1 = Ord::max(entry.1, at);
         }
+        let items: HashMap<i64, items::Model> = items::Entity::find()
+            .filter(items::Column::Id.is_in(owned.keys().copied()))
+            .all(self.store.db())
+            .await?
+            .into_iter()
+            .map(|i| (i.id, i))
+            .collect();
         let mut library: Vec<LibraryEntry> = owned
-            .into_values()
-            .map(|(item, count, acquired_at)| LibraryEntry {
-                item: to_item(&item),
-                count,
-                acquired_at,
+            .into_iter()
+            .filter_map(|(id, (count, acquired_at))| {
+                items.get(&id).map(|item| LibraryEntry {
+                    item: to_item(item),
+                    count,
+                    acquired_at,
+                })
             })
             .collect();
         library.sort_by_key(|e| std::cmp::Reverse(e.acquired_at));
@@ -340,7 +471,7 @@ impl<'a> Orders<'a> {
             )
             .await?;
         let details: Vec<Option<String>> = rows.iter().map(|r| r.failure_detail.clone()).collect();
-        let orders = self.with_items(rows).await?;
+        let orders = self.views(rows, false).await?;
         Ok(orders
             .into_iter()
             .zip(buyers)
@@ -435,11 +566,145 @@ impl<'a> Orders<'a> {
     }
 }
 
-fn missing_item(row: &orders::Model) -> Error {
-    Error::internal(format!(
-        "order {} refers to a missing item {}",
-        row.id, row.item_id
-    ))
+/// Where an order's lines come from.
+#[derive(Debug, Clone, Copy)]
+enum Source {
+    Item(i64),
+    Cart,
+}
+
+/// Most units of one item in one line.
+pub const MAX_QUANTITY: i64 = 99;
+
+/// Units of each item the user holds: in their pending and paid orders.
+pub(crate) async fn held_units(
+    conn: &impl ConnectionTrait,
+    user_id: Uuid,
+    item_ids: &[i64],
+) -> Result<HashMap<i64, i64>> {
+    if item_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(i64, Option<i64>)> = order_lines::Entity::find()
+        .inner_join(orders::Entity)
+        .filter(orders::Column::UserId.eq(user_id))
+        .filter(orders::Column::Status.is_in([Status::Pending, Status::Paid]))
+        .filter(order_lines::Column::ItemId.is_in(item_ids.iter().copied()))
+        .select_only()
+        .column(order_lines::Column::ItemId)
+        .column_as(order_lines::Column::Quantity.sum(), "held")
+        .group_by(order_lines::Column::ItemId)
+        .into_tuple()
+        .all(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, held)| (id, held.unwrap_or(0)))
+        .collect())
+}
+
+/// Checks what a user may buy of an item, whatever the stock: the item is on sale, the
+/// quantity is 1–99 (one, for an item that is not consumable and not already held), and it is
+/// within the item's per-user limit.
+pub(crate) fn check_line(item: &items::Model, quantity: i64, held: i64) -> Result<()> {
+    if !item.active {
+        return Err(Error::conflict(
+            "ITEM_UNAVAILABLE",
+            format!("{} is no longer sold", item.name),
+        ));
+    }
+    if !(1..=MAX_QUANTITY).contains(&quantity) {
+        return Err(Error::invalid(
+            "quantity",
+            format!("quantity must be a whole number from 1 to {MAX_QUANTITY}"),
+        ));
+    }
+    if !item.consumable {
+        if held > 0 {
+            return Err(Error::conflict(
+                "ALREADY_OWNED",
+                format!("you already own {} (or have an order for it)", item.name),
+            ));
+        }
+        if quantity > 1 {
+            return Err(Error::invalid(
+                "quantity",
+                format!("{} can only be bought once", item.name),
+            ));
+        }
+    }
+    if let Some(max) = item.max_per_user
+        && held + quantity > i64::from(max)
+    {
+        return Err(Error::conflict(
+            "PER_USER_LIMIT",
+            format!("at most {max} of {} per customer", item.name),
+        ));
+    }
+    Ok(())
+}
+
+/// The items of an order's lines, each checked, all in one currency.
+async fn priced_lines(
+    conn: &impl ConnectionTrait,
+    user_id: Uuid,
+    wanted: &[(i64, i64)],
+) -> Result<Vec<(items::Model, i64)>> {
+    let ids: Vec<i64> = wanted.iter().map(|(id, _)| *id).collect();
+    let items: HashMap<i64, items::Model> = items::Entity::find()
+        .filter(items::Column::Id.is_in(ids.iter().copied()))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|i| (i.id, i))
+        .collect();
+    let held = held_units(conn, user_id, &ids).await?;
+    let mut lines = Vec::with_capacity(wanted.len());
+    for (id, quantity) in wanted {
+        let item = items.get(id).cloned().ok_or(Error::NotFound("item"))?;
+        check_line(&item, *quantity, held.get(id).copied().unwrap_or(0))?;
+        lines.push((item, *quantity));
+    }
+    if lines
+        .iter()
+        .any(|(item, _)| item.currency != lines[0].0.currency)
+    {
+        return Err(Error::conflict(
+            "CURRENCY_MISMATCH",
+            "every item of an order must be priced in the same currency",
+        ));
+    }
+    Ok(lines)
+}
+
+/// Takes `quantity` units of an item, if that many are left: one conditional update, so
+/// concurrent orders can never take more than the stock between them.
+async fn take_units(conn: &impl ConnectionTrait, item: &items::Model, quantity: i64) -> Result<()> {
+    let taken = items::Entity::update_many()
+        .col_expr(
+            items::Column::Committed,
+            Expr::col(items::Column::Committed).add(quantity),
+        )
+        .filter(items::Column::Id.eq(item.id))
+        .filter(items::Column::Active.eq(true))
+        .filter(
+            Condition::any().add(items::Column::Stock.is_null()).add(
+                Expr::col(items::Column::Stock)
+                    .sub(Expr::col(items::Column::Committed))
+                    .gte(quantity),
+            ),
+        )
+        .exec(conn)
+        .await?
+        .rows_affected;
+    if taken == 1 {
+        Ok(())
+    } else {
+        Err(Error::conflict(
+            "INSUFFICIENT_STOCK",
+            format!("not enough {} left", item.name),
+        ))
+    }
 }
 
 /// Runs the expiry sweep forever, every `interval`.

@@ -1,13 +1,16 @@
-//! Orders as clients see them: rows and their items turned into the wire types.
+//! Orders as clients see them: rows, their lines and items turned into the wire types.
 
-use api_types::{LiveItem, Order, OrderItem, StatusChange};
+use std::collections::HashMap;
 
-use crate::entity::{items, order_status_history as history, orders};
+use api_types::{LiveItem, Order, OrderItem, OrderLine, StatusChange};
 
-pub fn live_item(item: &items::Model) -> LiveItem {
+use crate::entity::{items, order_lines, order_status_history as history, orders};
+use crate::{Error, Result};
+
+pub fn live_item(line: &order_lines::Model) -> LiveItem {
     LiveItem {
-        id: item.id,
-        name: item.name.clone(),
+        id: line.item_id,
+        name: line.name.clone(),
     }
 }
 
@@ -20,23 +23,53 @@ pub fn to_change(row: &history::Model) -> StatusChange {
     }
 }
 
+fn to_line(line: &order_lines::Model, item: Option<&items::Model>) -> OrderLine {
+    OrderLine {
+        item_id: line.item_id,
+        sku: line.sku.clone(),
+        name: line.name.clone(),
+        image: item.map(|i| i.image.clone()).unwrap_or_default(),
+        quantity: u32::try_from(line.quantity).unwrap_or_default(),
+        unit_price_cents: line.unit_price_cents,
+        discount_cents: line.discount_cents,
+        line_total_cents: line.line_total_cents,
+    }
+}
+
+/// An order with its lines. `items` holds (at least) every item the lines name.
 pub fn to_order(
     row: &orders::Model,
-    item: &items::Model,
+    lines: &[order_lines::Model],
+    items: &HashMap<i64, items::Model>,
     history: Option<Vec<StatusChange>>,
-) -> Order {
-    Order {
+) -> Result<Order> {
+    let first = items.get(&row.item_id).ok_or_else(|| {
+        Error::internal(format!(
+            "order {} refers to a missing item {}",
+            row.id, row.item_id
+        ))
+    })?;
+    Ok(Order {
         order_id: row.id,
         user_id: row.user_id,
         status: row.status.into(),
+        lines: lines
+            .iter()
+            .map(|l| to_line(l, items.get(&l.item_id)))
+            .collect(),
         item_id: row.item_id,
         item: OrderItem {
-            id: item.id,
-            sku: item.sku.clone(),
-            name: item.name.clone(),
-            image: item.image.clone(),
-            description: item.description.clone(),
-            price: api_types::major_units(row.amount_cents, &row.currency),
+            id: first.id,
+            sku: first.sku.clone(),
+            name: first.name.clone(),
+            image: first.image.clone(),
+            description: first.description.clone(),
+            price: api_types::major_units(
+                lines
+                    .first()
+                    .map_or(row.amount_cents, |l| l.unit_price_cents),
+                &row.currency,
+            ),
         },
         amount_cents: row.amount_cents,
         currency: row.currency.clone(),
@@ -46,5 +79,5 @@ pub fn to_order(
         updated_at: row.updated_at,
         timestamp: row.created_at,
         history,
-    }
+    })
 }

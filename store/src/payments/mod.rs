@@ -43,6 +43,27 @@ fn answer(outcome: Outcome, detail: Option<&str>) -> Result<Outcome> {
     }
 }
 
+/// What applying one notification did: its outcome (and why), the messages to publish once it
+/// is committed, and whether units of limited stock came back.
+struct Effects {
+    outcome: Outcome,
+    detail: Option<String>,
+    messages: Vec<LiveMessage>,
+    stock_released: bool,
+}
+
+impl Effects {
+    /// Recorded with its outcome; the order did not move.
+    fn recorded(outcome: Outcome, detail: Option<String>) -> Self {
+        Self {
+            outcome,
+            detail,
+            messages: vec![],
+            stock_released: false,
+        }
+    }
+}
+
 /// The provider's answer to a delivery: whether it was new or a duplicate, and how it went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Receipt {
@@ -194,7 +215,12 @@ impl<'a> Payments<'a> {
             });
         }
 
-        let (outcome, detail, messages) = self.apply(&txn, &n).await?;
+        let Effects {
+            outcome,
+            detail,
+            messages,
+            stock_released,
+        } = self.apply(&txn, &n).await?;
         payment_events::Entity::update_many()
             .col_expr(payment_events::Column::Outcome, Expr::value(outcome))
             .col_expr(
@@ -209,6 +235,9 @@ impl<'a> Payments<'a> {
         tracing::info!(event_id = %n.event_id, event_type = %n.event_type, outcome = outcome.as_str(), "payment notification processed");
         count_webhook(n.scheme, outcome.as_str());
 
+        if stock_released {
+            self.store.catalog().stock_changed().await;
+        }
         for message in messages {
             live::publish(
                 self.store,
@@ -231,30 +260,28 @@ impl<'a> Payments<'a> {
         &self,
         txn: &impl ConnectionTrait,
         n: &Notification,
-    ) -> Result<(Outcome, Option<String>, Vec<LiveMessage>)> {
+    ) -> Result<Effects> {
         if let Some((outcome, why)) = &n.refused {
-            return Ok((*outcome, Some(why.clone()), vec![]));
+            return Ok(Effects::recorded(*outcome, Some(why.clone())));
         }
         let Some(kind) = n.kind else {
-            return Ok((
+            return Ok(Effects::recorded(
                 Outcome::Ignored,
                 Some(format!("event type {} is not handled", n.event_type)),
-                vec![],
             ));
         };
         let Some(order_id) = n.order_id else {
-            return Ok((Outcome::Malformed, Some("no order id".to_owned()), vec![]));
+            return Ok(Effects::recorded(Outcome::Malformed, Some("no order id".to_owned())));
         };
         let Some(order) = orders::Entity::find_by_id(order_id).one(txn).await? else {
-            return Ok((
+            return Ok(Effects::recorded(
                 Outcome::UnknownOrder,
                 Some(format!("no order {order_id}")),
-                vec![],
             ));
         };
         if let Some(mismatch) = mismatch(&order, n) {
             tracing::warn!(%order_id, %mismatch, "payment notification does not match its order");
-            return Ok((Outcome::AmountMismatch, Some(mismatch), vec![]));
+            return Ok(Effects::recorded(Outcome::AmountMismatch, Some(mismatch)));
         }
         let (event, reason) = match kind {
             Kind::Paid => (Event::PaymentConfirmed, None),
@@ -309,7 +336,12 @@ impl<'a> Payments<'a> {
         if applied.decision == Decision::Move(lifecycle::Status::Paid) {
             messages.extend(self.apply_deferred_refunds(txn, order_id).await?);
         }
-        Ok((outcome, detail, messages))
+        Ok(Effects {
+            outcome,
+            detail,
+            messages,
+            stock_released: applied.stock_released,
+        })
     }
 
     /// Applies refunds that arrived before the payment, now that it has landed.
