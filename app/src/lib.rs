@@ -22,7 +22,8 @@ use components::toast::Toasts;
 pub use error::AppError;
 use pages::admin::{AdminItemEdit, AdminItemNew, AdminItems, AdminLayout, AdminOrders};
 use pages::{
-    CatalogPage, ItemPage, LibraryPage, LoginPage, NotFound, OrderPage, OrdersPage, RegisterPage,
+    CartPage, CatalogPage, CheckoutPage, ItemPage, LibraryPage, LoginPage, NotFound, OrderPage,
+    OrdersPage, RegisterPage,
 };
 
 /// The HTML document around the app.
@@ -206,6 +207,8 @@ fn Layout() -> impl IntoView {
                     <Route path=path!("/orders") view=OrdersPage ssr=SsrMode::Async/>
                     <Route path=path!("/orders/:id") view=OrderPage ssr=SsrMode::Async/>
                     <Route path=path!("/library") view=LibraryPage ssr=SsrMode::Async/>
+                    <Route path=path!("/cart") view=CartPage ssr=SsrMode::Async/>
+                    <Route path=path!("/checkout") view=CheckoutPage ssr=SsrMode::Async/>
                     <ParentRoute path=path!("/admin") view=AdminLayout ssr=SsrMode::Async>
                         <Route path=path!("") view=AdminItems ssr=SsrMode::Async/>
                         <Route path=path!("items") view=AdminItems ssr=SsrMode::Async/>

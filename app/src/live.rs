@@ -41,6 +41,8 @@ pub struct Toast {
 pub struct LiveState {
     pub connection: RwSignal<Connection>,
     pub version: RwSignal<u64>,
+    /// Goes up whenever the cart changed on any tab (or the socket reconnected).
+    pub cart_version: RwSignal<u64>,
     pub toasts: RwSignal<Vec<Toast>>,
     next_toast: StoredValue<u64>,
 }
@@ -54,6 +56,7 @@ impl LiveState {
         Self {
             connection: RwSignal::new(Connection::Offline),
             version: RwSignal::new(0),
+            cart_version: RwSignal::new(0),
             toasts: RwSignal::new(Vec::new()),
             next_toast: StoredValue::new(0),
         }
@@ -62,6 +65,7 @@ impl LiveState {
     /// Something may have changed: pages re-read what they show.
     pub fn bump(&self) {
         self.version.update(|v| *v += 1);
+        self.cart_version.update(|v| *v += 1);
     }
 
     pub fn toast(&self, kind: ToastKind, text: String, href: Option<String>) {
@@ -96,7 +100,7 @@ impl LiveState {
             .map(|i| i.name.as_str())
             .collect::<Vec<_>>()
             .join(", ");
-        let href = Some(format!("/orders/{}", message.order_id()));
+        let href = message.order_id().map(|id| format!("/orders/{id}"));
         let (kind, text) = match message {
             LiveMessage::PurchaseSuccess { .. } => {
                 (ToastKind::Success, format!("Payment confirmed: {names}"))
@@ -109,6 +113,11 @@ impl LiveState {
                 },
             ),
             LiveMessage::PurchaseRefunded { .. } => (ToastKind::Info, format!("Refunded: {names}")),
+            LiveMessage::CartUpdated { .. } => {
+                // The badge and the cart page re-read; no toast.
+                self.cart_version.update(|v| *v += 1);
+                return;
+            }
         };
         self.toast(kind, text, href);
         self.bump();

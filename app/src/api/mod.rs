@@ -2,11 +2,15 @@
 //! They are mounted under `/rpc` (the REST API owns `/api`). Every state-changing one is a
 //! POST with a form-encoded body, so `ActionForm` works with JavaScript off.
 
+mod add_to_cart;
 mod admin_items;
 mod admin_orders;
 mod archive_item;
 mod buy;
+mod cart;
+mod cart_count;
 mod catalog;
+mod checkout;
 mod item;
 mod library;
 mod login;
@@ -17,12 +21,17 @@ mod orders;
 mod refund_order;
 mod register;
 mod save_item;
+mod set_cart_line;
 
+pub use add_to_cart::{AddToCart, add_to_cart};
 pub use admin_items::{AdminItems, admin_items};
 pub use admin_orders::{AdminOrders, admin_orders};
 pub use archive_item::{ArchiveItem, archive_item};
 pub use buy::{Buy, buy};
+pub use cart::{MyCart, my_cart};
+pub use cart_count::{CartCount, cart_count};
 pub use catalog::{GetCatalog, get_catalog};
+pub use checkout::{Checkout, checkout};
 pub use item::{GetItem, get_item};
 pub use library::{MyLibrary, my_library};
 pub use login::{Login, login};
@@ -33,3 +42,4 @@ pub use orders::{MyOrders, my_orders};
 pub use refund_order::{RefundOrder, refund_order};
 pub use register::{Register, register};
 pub use save_item::{SaveItem, save_item};
+pub use set_cart_line::{SetCartLine, set_cart_line};

@@ -22,6 +22,8 @@ pub async fn save_item(
     tags: String,
     consumable: Option<String>,
     active: Option<String>,
+    stock: Option<String>,
+    max_per_user: Option<String>,
 ) -> Result<Item, AppError> {
     crate::ssr::require_admin().await?;
     let store = crate::ssr::store()?;
@@ -34,6 +36,9 @@ pub async fn save_item(
         .filter(|t| !t.is_empty())
         .collect();
     let image = image.filter(|i| !i.trim().is_empty());
+    let stock = whole_or_blank(stock, "stock")?;
+    let max_per_user =
+        whole_or_blank(max_per_user, "max_per_user")?.map(|n| i32::try_from(n).unwrap_or(i32::MAX));
     let item = match id {
         None => {
             store
@@ -47,6 +52,8 @@ pub async fn save_item(
                     image,
                     tags,
                     consumable: consumable.is_some(),
+                    stock,
+                    max_per_user,
                 })
                 .await?
         }
@@ -65,6 +72,8 @@ pub async fn save_item(
                         tags: Some(tags),
                         consumable: Some(consumable.is_some()),
                         active: Some(active.is_some()),
+                        stock: Some(stock),
+                        max_per_user: Some(max_per_user),
                     },
                 )
                 .await?
@@ -72,4 +81,18 @@ pub async fn save_item(
     };
     leptos_axum::redirect("/admin/items");
     Ok(item)
+}
+
+/// A whole number typed in a form, or nothing (blank: unlimited).
+#[cfg(feature = "ssr")]
+fn whole_or_blank(raw: Option<String>, field: &'static str) -> Result<Option<i64>, AppError> {
+    match raw.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(text) => text.parse::<i64>().map(Some).map_err(|_| {
+            AppError::from(store::Error::invalid(
+                field,
+                format!("{field} must be a whole number, or blank for no limit"),
+            ))
+        }),
+    }
 }

@@ -2,12 +2,17 @@ use api_types::{Item, format_money};
 use leptos::prelude::*;
 use leptos_router::components::A;
 
+use crate::api::AddToCart;
+
 #[component]
 pub fn ItemCard(item: Item, #[prop(optional)] count: Option<u32>) -> impl IntoView {
     let href = format!("/items/{}", item.id);
     let buy = format!("/items/{}?confirm=1", item.id);
     let price = format_money(item.price_cents, &item.currency);
     let alt = format!("Cover art for {}", item.name);
+    let sold_out = item.sold_out();
+    let stock = view! { <StockNote item=item.clone()/> };
+    let (id, consumable) = (item.id, item.consumable);
     view! {
         <article class="card" data-testid="item-card" data-sku=item.sku.clone()>
             <A href=href.clone() attr:class="card-media">
@@ -18,15 +23,58 @@ pub fn ItemCard(item: Item, #[prop(optional)] count: Option<u32>) -> impl IntoVi
                 <ul class="tags" aria-label="Tags">
                     {item.tags.iter().take(3).map(|t| view! { <li class="tag">{t.clone()}</li> }).collect_view()}
                 </ul>
+                {stock}
                 <div class="card-foot">
                     <span class="price">{price}</span>
                     {match count {
-                        Some(n) if item.consumable => view! { <span class="badge count" title="Owned">{format!("×{n}")}</span> }.into_any(),
+                        Some(n) if consumable => view! { <span class="badge count" title="Owned">{format!("×{n}")}</span> }.into_any(),
                         Some(_) => view! { <span class="badge owned">"Owned"</span> }.into_any(),
-                        None => view! { <A href=buy attr:class="btn btn-small btn-primary">"Buy"</A> }.into_any(),
+                        None if sold_out => view! { <span class="badge sold-out">"Sold out"</span> }.into_any(),
+                        None => view! {
+                            <span class="card-actions">
+                                <A href=buy attr:class="btn btn-small btn-ghost">"Buy now"</A>
+                                <AddToCartButton item_id=id large=false/>
+                            </span>
+                        }.into_any(),
                     }}
                 </div>
             </div>
         </article>
+    }
+}
+
+/// "Only 3 left" when the stock is limited and running low, "Sold out" when it is gone.
+#[component]
+pub fn StockNote(item: Item) -> impl IntoView {
+    match item.available {
+        Some(0) => {
+            Some(view! { <p class="stock stock-out" data-testid="stock">"Sold out"</p> }.into_any())
+        }
+        Some(n) if n <= 10 => Some(
+            view! { <p class="stock stock-low" data-testid="stock">{format!("Only {n} left")}</p> }
+                .into_any(),
+        ),
+        _ => None,
+    }
+}
+
+/// A one-button form that puts the item in the cart and opens the cart (a shopper who is not
+/// logged in is sent to log in first).
+#[component]
+pub fn AddToCartButton(item_id: i64, large: bool) -> impl IntoView {
+    let add = ServerAction::<AddToCart>::new();
+    let class = if large {
+        "btn btn-ghost btn-large"
+    } else {
+        "btn btn-small btn-primary"
+    };
+    view! {
+        <ActionForm action=add>
+            <input type="hidden" name="item_id" value=item_id.to_string()/>
+            <button type="submit" class=class data-testid="add-to-cart" disabled=move || add.pending().get()>
+                "Add to cart"
+            </button>
+        </ActionForm>
+        {move || add.value().get().and_then(|r| r.err()).map(|e| view! { <p class="field-error" role="alert">{e.message}</p> })}
     }
 }

@@ -2,6 +2,7 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 
 use crate::Session;
+use crate::api::cart_count;
 use crate::live::{Connection, LiveState};
 use api_types::Role;
 
@@ -23,6 +24,7 @@ pub fn Header() -> impl IntoView {
                                 Ok(Some(user)) => view! {
                                     <A href="/library">"Library"</A>
                                     <A href="/orders">"Orders"</A>
+                                    <CartLink/>
                                     {(user.role == Role::Admin).then(|| view! { <A href="/admin/items">"Admin"</A> })}
                                 }.into_any(),
                                 _ => ().into_any(),
@@ -54,6 +56,33 @@ pub fn Header() -> impl IntoView {
                 </div>
             </div>
         </header>
+    }
+}
+
+/// "Cart" with how many lines it has, updated live from every tab.
+#[component]
+fn CartLink() -> impl IntoView {
+    let live = expect_context::<LiveState>();
+    let count = Resource::new(move || live.cart_version.get(), |_| cart_count());
+    view! {
+        <A href="/cart" attr:data-testid="cart-link">
+            "Cart"
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let n = count.await.unwrap_or(0);
+                    let label = match n {
+                        1 => "1 item in your cart".to_owned(),
+                        n => format!("{n} items in your cart"),
+                    };
+                    view! {
+                        " "<span class="badge count" data-testid="cart-count" data-count=n.to_string()>
+                            <span aria-hidden="true">{n.to_string()}</span>
+                            <span class="sr-only">{label}</span>
+                        </span>
+                    }
+                })}
+            </Transition>
+        </A>
     }
 }
 

@@ -50,7 +50,7 @@ pub fn AdminItems() -> impl IntoView {
                 match items.await {
                     Ok(items) => view! {
                         <table class="table" data-testid="admin-items">
-                            <thead><tr><th scope="col">"Name"</th><th scope="col">"SKU"</th><th scope="col">"Price"</th><th scope="col">"Tags"</th><th scope="col">"State"</th><th scope="col"><span class="sr-only">"Actions"</span></th></tr></thead>
+                            <thead><tr><th scope="col">"Name"</th><th scope="col">"SKU"</th><th scope="col">"Price"</th><th scope="col">"Tags"</th><th scope="col">"Stock"</th><th scope="col">"State"</th><th scope="col"><span class="sr-only">"Actions"</span></th></tr></thead>
                             <tbody>
                                 {items.into_iter().map(|item| view! { <ItemRow item archive/> }).collect_view()}
                             </tbody>
@@ -71,6 +71,10 @@ fn ItemRow(item: Item, archive: ServerAction<ArchiveItem>) -> impl IntoView {
             <td><code>{item.sku.clone()}</code></td>
             <td>{format_money(item.price_cents, &item.currency)}</td>
             <td>{item.tags.join(", ")}</td>
+            <td>{match (item.stock, item.available) {
+                (Some(stock), Some(left)) => format!("{left} of {stock}"),
+                _ => "unlimited".to_owned(),
+            }}</td>
             <td>{if item.active { view! { <span class="badge status-paid">"Active"</span> } } else { view! { <span class="badge status-expired">"Archived"</span> } }}</td>
             <td class="actions">
                 <A href=format!("/admin/items/{}", item.id) attr:class="btn btn-small btn-ghost">"Edit"</A>
@@ -138,6 +142,9 @@ fn ItemForm(item: Option<Item>) -> impl IntoView {
         tags: vec![],
         consumable: false,
         active: true,
+        stock: None,
+        max_per_user: None,
+        available: None,
         created_at: chrono::DateTime::UNIX_EPOCH,
         updated_at: chrono::DateTime::UNIX_EPOCH,
     });
@@ -190,6 +197,23 @@ fn ItemForm(item: Option<Item>) -> impl IntoView {
                     <label for="image">"Image URL"</label>
                     <input id="image" name="image" value=v.image.clone() placeholder="Generated from the SKU if empty" aria-describedby="image-error"/>
                     <p id="image-error" class="field-error">{field("image")}</p>
+                </div>
+                <div class="field">
+                    <label for="stock">"Stock"</label>
+                    <input id="stock" name="stock" inputmode="numeric" value=v.stock.map(|n| n.to_string()).unwrap_or_default()
+                        placeholder="Unlimited" aria-describedby="stock-help stock-error"/>
+                    <p id="stock-help" class="help">{match (v.stock, v.available) {
+                        (Some(_), Some(left)) => format!("Units that exist; {left} left to sell. Blank: unlimited."),
+                        _ => "Units that exist. Blank: unlimited.".to_owned(),
+                    }}</p>
+                    <p id="stock-error" class="field-error">{field("stock")}</p>
+                </div>
+                <div class="field">
+                    <label for="max_per_user">"Per customer"</label>
+                    <input id="max_per_user" name="max_per_user" inputmode="numeric" value=v.max_per_user.map(|n| n.to_string()).unwrap_or_default()
+                        placeholder="No limit" aria-describedby="max-help max-error"/>
+                    <p id="max-help" class="help">"Most units one customer may hold. Blank: no limit."</p>
+                    <p id="max-error" class="field-error">{field("max_per_user")}</p>
                 </div>
                 <div class="field checkbox">
                     <input id="consumable" name="consumable" type="checkbox" value="on" checked=v.consumable/>
@@ -256,7 +280,7 @@ fn AdminOrderRow(order: AdminOrder, refund: ServerAction<RefundOrder>) -> impl I
         <details class="admin-order" data-order-id=o.order_id.to_string()>
             <summary>
                 <StatusBadge status=o.status/>
-                <span class="grow">{o.item.name.clone()}" · "{order.username.clone()}</span>
+                <span class="grow">{o.lines.iter().map(|l| if l.quantity > 1 { format!("{} × {}", l.quantity, l.name) } else { l.name.clone() }).collect::<Vec<_>>().join(", ")}" · "{order.username.clone()}</span>
                 <span>{format_money(o.amount_cents, &o.currency)}</span>
                 <time class="muted">{api_types::format_minute(&o.created_at)}</time>
             </summary>

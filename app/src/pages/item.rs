@@ -6,6 +6,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::Session;
 use crate::api::{Buy, get_item};
+use crate::components::item_card::{AddToCartButton, StockNote};
 use crate::components::notice::{ErrorNotice, Loading, encode};
 
 #[component]
@@ -53,10 +54,13 @@ fn ItemDetail(item: Item, confirming: Signal<bool>) -> impl IntoView {
                     {item.consumable.then(|| view! { <li class="tag tag-consumable">"consumable"</li> })}
                 </ul>
                 <p class="description">{item.description.clone()}</p>
-                {if item.active {
-                    view! { <BuyBox item=item.clone() price confirming/> }.into_any()
-                } else {
+                <StockNote item=item.clone()/>
+                {if !item.active {
                     view! { <p class="notice notice-info">"This item is no longer sold."</p> }.into_any()
+                } else if item.sold_out() {
+                    view! { <p class="notice notice-info" data-testid="sold-out">"Sold out: none left for now."</p> }.into_any()
+                } else {
+                    view! { <BuyBox item=item.clone() price confirming/> }.into_any()
                 }}
             </div>
         </article>
@@ -89,9 +93,12 @@ fn BuyBox(item: Item, price: String, confirming: Signal<bool>) -> impl IntoView 
                         }
                         if !confirming.get() {
                             return view! {
-                                <A href=confirm_href attr:class="btn btn-primary btn-large" attr:data-testid="buy-button">
-                                    {format!("Buy for {price}")}
-                                </A>
+                                <div class="row">
+                                    <A href=confirm_href attr:class="btn btn-primary btn-large" attr:data-testid="buy-button">
+                                        {format!("Buy now for {price}")}
+                                    </A>
+                                    <AddToCartButton item_id large=true/>
+                                </div>
                             }.into_any();
                         }
                         view! {

@@ -1,5 +1,6 @@
 pub mod admin;
 mod auth;
+mod cart;
 mod catalog;
 mod item;
 mod library;
@@ -7,6 +8,7 @@ mod not_found;
 mod orders;
 
 pub use auth::{LoginPage, RegisterPage};
+pub use cart::{CartPage, CheckoutPage};
 pub use catalog::CatalogPage;
 pub use item::ItemPage;
 pub use library::LibraryPage;

@@ -39,6 +39,22 @@ pub fn OrdersPage() -> impl IntoView {
     }
 }
 
+/// "Dragon Sword", "2 × Health Potion, Wizard Hat".
+fn summary(order: &Order) -> String {
+    order
+        .lines
+        .iter()
+        .map(|l| {
+            if l.quantity > 1 {
+                format!("{} × {}", l.quantity, l.name)
+            } else {
+                l.name.clone()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 #[component]
 fn OrderTable(orders: Vec<Order>) -> impl IntoView {
     view! {
@@ -48,7 +64,7 @@ fn OrderTable(orders: Vec<Order>) -> impl IntoView {
                 {orders.into_iter().map(|o| view! {
                     <tr data-order-id=o.order_id.to_string()>
                         <td><A href=format!("/orders/{}", o.order_id)>{when(&o.created_at)}</A></td>
-                        <td>{o.item.name.clone()}</td>
+                        <td>{summary(&o)}</td>
                         <td>{format_money(o.amount_cents, &o.currency)}</td>
                         <td><StatusBadge status=o.status/></td>
                     </tr>
@@ -87,7 +103,7 @@ fn OrderDetail(order: Order) -> impl IntoView {
         OrderStatus::Pending => {
             "Waiting for the payment provider to confirm your payment… This page updates by itself."
         }
-        OrderStatus::Paid => "Payment confirmed. The item is in your library.",
+        OrderStatus::Paid => "Payment confirmed. Everything you bought is in your library.",
         OrderStatus::Failed => "The payment failed. You have not been charged.",
         OrderStatus::Expired => "The payment was not confirmed in time, so the order expired.",
         OrderStatus::Refunded => "This order was refunded.",
@@ -98,11 +114,24 @@ fn OrderDetail(order: Order) -> impl IntoView {
             <header class="order-head">
                 <img src=order.item.image.clone() alt="" width="160" height="120"/>
                 <div>
-                    <h1>{order.item.name.clone()}</h1>
+                    <h1>{summary(&order)}</h1>
                     <p class="price big">{format_money(order.amount_cents, &order.currency)}</p>
                     <p><StatusBadge status=order.status/></p>
                 </div>
             </header>
+            <table class="table compact" data-testid="order-lines">
+                <thead><tr><th scope="col">"Item"</th><th scope="col">"Quantity"</th><th scope="col">"Price"</th><th scope="col" class="num">"Total"</th></tr></thead>
+                <tbody>
+                    {order.lines.clone().into_iter().map(|l| view! {
+                        <tr>
+                            <td><A href=format!("/items/{}", l.item_id)>{l.name}</A></td>
+                            <td>{l.quantity}</td>
+                            <td>{format_money(l.unit_price_cents, &order.currency)}</td>
+                            <td class="num">{format_money(l.line_total_cents, &order.currency)}</td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
             <p class=format!("notice notice-{}", order.status.as_str()) role="status" data-testid="order-message">
                 {(order.status == OrderStatus::Pending).then(|| view! { <span class="spinner" aria-hidden="true"></span> })}
                 {message}

@@ -1,0 +1,12 @@
+use leptos::prelude::*;
+
+use crate::error::AppError;
+
+/// How many lines the logged-in user's cart has (0 when nobody is logged in): the header badge.
+#[server(prefix = "/rpc")]
+pub async fn cart_count() -> Result<u64, AppError> {
+    match crate::ssr::current_user().await? {
+        Some(user) => Ok(crate::ssr::store()?.carts().line_count(&user).await?),
+        None => Ok(0),
+    }
+}
