@@ -1,6 +1,7 @@
 //! The REST API (SPEC §4). Each handler extracts, authorises, calls one domain function and maps
 //! the result; the domain lives in the `store` crate.
 
+pub mod cart;
 pub mod covers;
 pub mod health;
 pub mod items;
@@ -12,7 +13,7 @@ pub mod webhooks;
 use axum::Router;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{any, delete, get, post};
+use axum::routing::{any, delete, get, post, put};
 
 use crate::AppState;
 use crate::error::plain;
@@ -55,6 +56,12 @@ pub fn routes() -> Router<AppState> {
             post(orders::refund_purchase),
         )
         .route("/api/admin/orders", get(orders::list_all_orders))
+        .route("/api/cart", get(cart::get_cart).delete(cart::clear_cart))
+        .route(
+            "/api/cart/lines/{item_id}",
+            put(cart::set_cart_line).delete(cart::remove_cart_line),
+        )
+        .route("/api/cart/checkout", post(cart::checkout))
         .route("/api/webhooks/payment", post(webhooks::receive_payment))
         .route("/api/{*rest}", any(not_found))
 }

@@ -40,12 +40,7 @@ pub async fn create_purchase(
     if body.user_id.is_some_and(|id| id != user.id()) {
         return Err(store::Error::forbidden("user_id must be the logged-in user").into());
     }
-    let key = match headers.get("idempotency-key") {
-        Some(value) => Some(value.to_str().map_err(|_| {
-            store::Error::invalid("Idempotency-Key", "Idempotency-Key must be printable ASCII")
-        })?),
-        None => None,
-    };
+    let key = idempotency_key(&headers)?;
     let purchase = state
         .store
         .orders()
@@ -58,6 +53,18 @@ pub async fn create_purchase(
             .insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
     Ok(response)
+}
+
+/// The `Idempotency-Key` header, if sent (the domain validates its form).
+pub(super) fn idempotency_key(headers: &HeaderMap) -> Result<Option<&str>, store::Error> {
+    headers
+        .get("idempotency-key")
+        .map(|value| {
+            value.to_str().map_err(|_| {
+                store::Error::invalid("Idempotency-Key", "Idempotency-Key must be printable ASCII")
+            })
+        })
+        .transpose()
 }
 
 #[derive(Deserialize, Default)]

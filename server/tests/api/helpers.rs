@@ -402,6 +402,11 @@ impl ItemBuilder<'_> {
         self
     }
 
+    pub fn currency(mut self, currency: &str) -> Self {
+        currency.clone_into(&mut self.item.currency);
+        self
+    }
+
     pub fn tags(mut self, tags: &[&str]) -> Self {
         self.item.tags = tags.iter().map(|t| (*t).to_owned()).collect();
         self

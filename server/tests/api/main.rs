@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod cart;
 mod contract;
 mod hardening;
 mod health;

@@ -128,7 +128,7 @@ async fn the_payment_intent_follows_the_provider_contract() {
     assert_eq!(intent["currency"], "USD");
     assert_eq!(
         intent["items"],
-        json!([{ "item_id": sword.id, "sku": sword.sku, "name": "Dragon Sword", "amount_cents": 99999 }])
+        json!([{ "item_id": sword.id, "sku": sword.sku, "name": "Dragon Sword", "quantity": 1, "amount_cents": 99999 }])
     );
     assert_eq!(intent["callback_url"], app.url("/api/webhooks/payment"));
 }
