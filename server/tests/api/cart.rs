@@ -426,7 +426,10 @@ async fn a_failed_payment_gives_its_units_back() {
         .deliver("msg_declined", &payment_event("payment.failed", &order))
         .await;
     assert_eq!(declined.status(), StatusCode::NO_CONTENT);
-    assert_eq!(app.order(&user, order.order_id).await.status, OrderStatus::Failed);
+    assert_eq!(
+        app.order(&user, order.order_id).await.status,
+        OrderStatus::Failed
+    );
     assert_eq!(item_json(&app, relic.id).await.available, Some(1));
 }
 

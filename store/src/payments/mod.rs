@@ -256,11 +256,7 @@ impl<'a> Payments<'a> {
     }
 
     /// The order event one new notification causes, inside the event's transaction.
-    async fn apply(
-        &self,
-        txn: &impl ConnectionTrait,
-        n: &Notification,
-    ) -> Result<Effects> {
+    async fn apply(&self, txn: &impl ConnectionTrait, n: &Notification) -> Result<Effects> {
         if let Some((outcome, why)) = &n.refused {
             return Ok(Effects::recorded(*outcome, Some(why.clone())));
         }
@@ -271,7 +267,10 @@ impl<'a> Payments<'a> {
             ));
         };
         let Some(order_id) = n.order_id else {
-            return Ok(Effects::recorded(Outcome::Malformed, Some("no order id".to_owned())));
+            return Ok(Effects::recorded(
+                Outcome::Malformed,
+                Some("no order id".to_owned()),
+            ));
         };
         let Some(order) = orders::Entity::find_by_id(order_id).one(txn).await? else {
             return Ok(Effects::recorded(
