@@ -46,14 +46,52 @@ pub struct Item {
     /// Units left to sell (never negative); `null`: unlimited.
     #[serde(default)]
     pub available: Option<i64>,
+    /// The timed sale set on the item, whether or not it is on now.
+    #[serde(default)]
+    pub sale: Option<Sale>,
+    /// While a sale is on: its price and when it ends.
+    #[serde(default)]
+    pub sale_price_cents: Option<i64>,
+    #[serde(default)]
+    pub sale_ends_at: Option<DateTime<Utc>>,
+    /// A bundle's items (empty for an item that is not a bundle) and its discount.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bundle_item_ids: Vec<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bundle_discount_percent: Option<i32>,
+    /// For a logged-in shopper viewing a bundle: which of its items they own, and what the rest
+    /// costs them ("complete the set").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owned_item_ids: Option<Vec<i64>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price_for_you_cents: Option<i64>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// A timed sale: `percent_off` from `starts_at` until `ends_at`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sale {
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 99))]
+    pub percent_off: i32,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
 }
 
 impl Item {
     /// Whether nothing is left to sell.
     pub fn sold_out(&self) -> bool {
         self.available.is_some_and(|n| n <= 0)
+    }
+
+    /// What one costs now: the sale price while a sale is on.
+    pub fn price_now_cents(&self) -> i64 {
+        self.sale_price_cents.unwrap_or(self.price_cents)
+    }
+
+    pub fn is_bundle(&self) -> bool {
+        !self.bundle_item_ids.is_empty()
     }
 }
 
@@ -88,6 +126,14 @@ pub struct NewItem {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 10_000))]
     pub max_per_user: Option<i32>,
+    #[serde(default)]
+    pub sale: Option<Sale>,
+    /// 2–20 other items (not bundles themselves) make this a bundle.
+    #[serde(default)]
+    pub bundle_item_ids: Vec<i64>,
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 90))]
+    pub bundle_discount_percent: Option<i32>,
 }
 
 fn default_currency() -> String {
@@ -115,6 +161,90 @@ pub struct ItemPatch {
     #[serde(default, deserialize_with = "present")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<i32>, minimum = 1))]
     pub max_per_user: Option<Option<i32>>,
+    /// Absent: unchanged; `null`: no sale.
+    #[serde(default, deserialize_with = "present")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Sale>))]
+    pub sale: Option<Option<Sale>>,
+    pub bundle_item_ids: Option<Vec<i64>>,
+    #[serde(default, deserialize_with = "present")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<i32>))]
+    pub bundle_discount_percent: Option<Option<i32>>,
+}
+
+/// A promo code as operators see it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PromoCode {
+    pub code: String,
+    pub percent_off: Option<i32>,
+    pub amount_off_cents: Option<i64>,
+    pub currency: String,
+    pub starts_at: Option<DateTime<Utc>>,
+    pub ends_at: Option<DateTime<Utc>>,
+    pub max_uses: Option<i32>,
+    pub max_uses_per_user: Option<i32>,
+    pub min_subtotal_cents: Option<i64>,
+    pub item_ids: Vec<i64>,
+    pub tags: Vec<String>,
+    /// Orders that used it and did not fail or expire.
+    pub uses: i32,
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+/// `POST /api/admin/promo-codes`: one of `percent_off` and `amount_off_cents`; one of
+/// `item_ids` and `tags` (neither: any item).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NewPromoCode {
+    /// 3–32 of A-Z 0-9 _ - (case-insensitive).
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9_-]{3,32}$"))]
+    pub code: String,
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 100))]
+    pub percent_off: Option<i32>,
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
+    pub amount_off_cents: Option<i64>,
+    #[serde(default)]
+    pub currency: Option<String>,
+    #[serde(default)]
+    pub starts_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub ends_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
+    pub max_uses: Option<i32>,
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
+    pub max_uses_per_user: Option<i32>,
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0))]
+    pub min_subtotal_cents: Option<i64>,
+    #[serde(default)]
+    pub item_ids: Option<Vec<i64>>,
+    #[serde(default)]
+    pub tags: Option<Vec<String>>,
+}
+
+/// `PATCH /api/admin/promo-codes/{code}`: fields present change.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PromoCodePatch {
+    pub active: Option<bool>,
+    #[serde(default, deserialize_with = "present")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<DateTime<Utc>>))]
+    pub ends_at: Option<Option<DateTime<Utc>>>,
+    #[serde(default, deserialize_with = "present")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<i32>))]
+    pub max_uses: Option<Option<i32>>,
+}
+
+/// `POST /api/cart/promo`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PromoApply {
+    pub code: String,
 }
 
 /// Tells a field that is present (even as `null`) from one that is absent.
@@ -361,6 +491,8 @@ pub struct CartLine {
     pub image: String,
     pub quantity: u32,
     pub unit_price_cents: i64,
+    /// What the promo code takes off this line.
+    pub discount_cents: i64,
     pub line_total_cents: i64,
     /// Whether more than one may be bought (consumables).
     pub consumable: bool,
@@ -452,6 +584,16 @@ pub enum LiveMessage {
     },
     /// The user's cart changed (on any tab or device): `line_count` lines are in it now.
     CartUpdated { user_id: Uuid, line_count: u32 },
+    /// An item on the user's wishlist went on sale, or is back in stock.
+    WishlistOnSale {
+        user_id: Uuid,
+        item_id: i64,
+        name: String,
+        /// `sale` or `restock`.
+        reason: String,
+        price_cents: i64,
+        currency: String,
+    },
 }
 
 impl LiveMessage {
@@ -461,7 +603,7 @@ impl LiveMessage {
             LiveMessage::PurchaseSuccess { order_id, .. }
             | LiveMessage::PurchaseFailed { order_id, .. }
             | LiveMessage::PurchaseRefunded { order_id, .. } => Some(*order_id),
-            LiveMessage::CartUpdated { .. } => None,
+            LiveMessage::CartUpdated { .. } | LiveMessage::WishlistOnSale { .. } => None,
         }
     }
 
@@ -470,7 +612,8 @@ impl LiveMessage {
             LiveMessage::PurchaseSuccess { user_id, .. }
             | LiveMessage::PurchaseFailed { user_id, .. }
             | LiveMessage::PurchaseRefunded { user_id, .. }
-            | LiveMessage::CartUpdated { user_id, .. } => *user_id,
+            | LiveMessage::CartUpdated { user_id, .. }
+            | LiveMessage::WishlistOnSale { user_id, .. } => *user_id,
         }
     }
 
@@ -479,7 +622,7 @@ impl LiveMessage {
             LiveMessage::PurchaseSuccess { items, .. }
             | LiveMessage::PurchaseFailed { items, .. }
             | LiveMessage::PurchaseRefunded { items, .. } => items,
-            LiveMessage::CartUpdated { .. } => &[],
+            LiveMessage::CartUpdated { .. } | LiveMessage::WishlistOnSale { .. } => &[],
         }
     }
 }

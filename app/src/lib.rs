@@ -20,10 +20,12 @@ use leptos_router::{SsrMode, path};
 use components::layout::{Footer, Header};
 use components::toast::Toasts;
 pub use error::AppError;
-use pages::admin::{AdminItemEdit, AdminItemNew, AdminItems, AdminLayout, AdminOrders};
+use pages::admin::{
+    AdminItemEdit, AdminItemNew, AdminItems, AdminLayout, AdminOrders, AdminPromoCodes,
+};
 use pages::{
     CartPage, CatalogPage, CheckoutPage, ItemPage, LibraryPage, LoginPage, NotFound, OrderPage,
-    OrdersPage, RegisterPage,
+    OrdersPage, RegisterPage, WishlistPage,
 };
 
 /// The HTML document around the app.
@@ -209,12 +211,14 @@ fn Layout() -> impl IntoView {
                     <Route path=path!("/library") view=LibraryPage ssr=SsrMode::Async/>
                     <Route path=path!("/cart") view=CartPage ssr=SsrMode::Async/>
                     <Route path=path!("/checkout") view=CheckoutPage ssr=SsrMode::Async/>
+                    <Route path=path!("/wishlist") view=WishlistPage ssr=SsrMode::Async/>
                     <ParentRoute path=path!("/admin") view=AdminLayout ssr=SsrMode::Async>
                         <Route path=path!("") view=AdminItems ssr=SsrMode::Async/>
                         <Route path=path!("items") view=AdminItems ssr=SsrMode::Async/>
                         <Route path=path!("items/new") view=AdminItemNew ssr=SsrMode::Async/>
                         <Route path=path!("items/:id") view=AdminItemEdit ssr=SsrMode::Async/>
                         <Route path=path!("orders") view=AdminOrders ssr=SsrMode::Async/>
+                        <Route path=path!("promo-codes") view=AdminPromoCodes ssr=SsrMode::Async/>
                     </ParentRoute>
                 </Routes>
             </main>

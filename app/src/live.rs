@@ -34,7 +34,8 @@ pub struct Toast {
     pub id: u64,
     pub kind: ToastKind,
     pub text: String,
-    pub href: Option<String>,
+    /// Where the toast's link goes, and what it says.
+    pub href: Option<(String, &'static str)>,
 }
 
 #[derive(Clone, Copy)]
@@ -68,7 +69,7 @@ impl LiveState {
         self.cart_version.update(|v| *v += 1);
     }
 
-    pub fn toast(&self, kind: ToastKind, text: String, href: Option<String>) {
+    pub fn toast(&self, kind: ToastKind, text: String, href: Option<(String, &'static str)>) {
         let id = self.next_toast.get_value();
         self.next_toast.set_value(id + 1);
         self.toasts.update(|t| {
@@ -100,7 +101,9 @@ impl LiveState {
             .map(|i| i.name.as_str())
             .collect::<Vec<_>>()
             .join(", ");
-        let href = message.order_id().map(|id| format!("/orders/{id}"));
+        let mut href = message
+            .order_id()
+            .map(|id| (format!("/orders/{id}"), "View order"));
         let (kind, text) = match message {
             LiveMessage::PurchaseSuccess { .. } => {
                 (ToastKind::Success, format!("Payment confirmed: {names}"))
@@ -113,6 +116,23 @@ impl LiveState {
                 },
             ),
             LiveMessage::PurchaseRefunded { .. } => (ToastKind::Info, format!("Refunded: {names}")),
+            LiveMessage::WishlistOnSale {
+                item_id,
+                name,
+                reason,
+                price_cents,
+                currency,
+                ..
+            } => {
+                href = Some((format!("/items/{item_id}"), "View item"));
+                let price = api_types::format_money(*price_cents, currency);
+                let text = if reason == "restock" {
+                    format!("Back in stock: {name}, {price}")
+                } else {
+                    format!("On sale now: {name}, {price}")
+                };
+                (ToastKind::Info, text)
+            }
             LiveMessage::CartUpdated { .. } => {
                 // The badge and the cart page re-read; no toast.
                 self.cart_version.update(|v| *v += 1);

@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261129_000001_create_schema;
 mod m20261202_000001_hardening;
 mod m20261203_000001_cart;
+mod m20261204_000001_promotions;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000001_create_schema::Migration),
             Box::new(m20261202_000001_hardening::Migration),
             Box::new(m20261203_000001_cart::Migration),
+            Box::new(m20261204_000001_promotions::Migration),
         ]
     }
 }

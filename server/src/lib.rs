@@ -92,12 +92,14 @@ impl Application {
         }
         metrics::handle();
         let expiry_interval = settings.expiry_sweep_interval;
+        let alert_interval = settings.wishlist_alert_interval;
         let store = Store::connect(settings, provider)
             .await
             .map_err(|e| StartError(format!("cannot start the store: {e}")))?;
         let state = AppState::new(store.clone(), leptos_options(addr));
         let background = vec![
             store::orders::spawn_expiry_task(store.clone(), expiry_interval),
+            store::wishlist::spawn_alert_task(store.clone(), alert_interval),
             state.hub.spawn_listener(&store),
         ];
         let router = router(state.clone());

@@ -4,7 +4,7 @@
 //! above what is left is lowered. Every change tells the user's other tabs (`cart_updated`).
 
 use chrono::Utc;
-use sea_orm::sea_query::OnConflict;
+use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ColumnTrait as _, EntityTrait as _, PaginatorTrait as _, QueryFilter as _, QueryOrder as _, Set,
 };
@@ -13,10 +13,10 @@ use uuid::Uuid;
 use api_types::{Cart, CartLine, CartWarning, LiveMessage};
 
 use crate::accounts::CurrentUser;
-use crate::entity::{cart_lines, items};
+use crate::entity::{cart_lines, carts, items, promo_codes};
 use crate::live::{self, Envelope};
 use crate::orders::{MAX_QUANTITY, check_line, held_units};
-use crate::{Error, Result, Store};
+use crate::{Error, Result, Store, pricing, promotions};
 
 /// Most lines one cart holds.
 pub const MAX_LINES: u64 = 50;
@@ -33,8 +33,11 @@ impl<'a> Carts<'a> {
     }
 
     /// The cart, priced now. What changed since it was last read is in `warnings` (once: the
-    /// cart is corrected as it is read).
+    /// cart is corrected as it is read): lines dropped (archived, sold out, owned since),
+    /// quantities lowered to what is left, prices changed (a sale ended), and a promo code that
+    /// no longer applies.
     pub async fn get(&self, user: &CurrentUser) -> Result<Cart> {
+        let now = Utc::now();
         let rows = cart_lines::Entity::find()
             .filter(cart_lines::Column::UserId.eq(user.id()))
             .order_by_asc(cart_lines::Column::AddedAt)
@@ -44,23 +47,22 @@ impl<'a> Carts<'a> {
             .await?;
         let ids: Vec<i64> = rows.iter().map(|(line, _)| line.item_id).collect();
         let held = held_units(self.store.db(), user.id(), &ids).await?;
-        let mut lines = Vec::new();
+        let mut kept = Vec::new();
         let mut warnings = Vec::new();
         let mut dropped = Vec::new();
-        let mut lowered = Vec::new();
-        let mut currency = None;
+        let mut changed = Vec::new();
         for (line, item) in rows {
             let Some(item) = item else {
                 dropped.push(line.item_id);
                 continue;
             };
-            let held = held.get(&item.id).copied().unwrap_or(0);
-            let mut quantity = i64::from(line.quantity);
             let warning = |code: &str, message: String| CartWarning {
                 code: code.to_owned(),
                 item_id: item.id,
                 message,
             };
+            let held = held.get(&item.id).copied().unwrap_or(0);
+            let mut quantity = i64::from(line.quantity);
             if !item.active {
                 warnings.push(warning(
                     "ITEM_UNAVAILABLE",
@@ -69,7 +71,7 @@ impl<'a> Carts<'a> {
                 dropped.push(item.id);
                 continue;
             }
-            if !item.consumable && held > 0 {
+            if !item.consumable && !item.is_bundle() && held > 0 {
                 warnings.push(warning(
                     "ALREADY_OWNED",
                     format!("you already own {}; it was removed", item.name),
@@ -95,36 +97,197 @@ impl<'a> Carts<'a> {
                         ),
                     ));
                     quantity = left;
-                    lowered.push((item.id, quantity));
                 }
                 _ => {}
             }
-            currency.get_or_insert_with(|| item.currency.clone());
-            lines.push(CartLine {
-                item_id: item.id,
-                sku: item.sku.clone(),
-                name: item.name.clone(),
-                image: item.image.clone(),
-                quantity: u32::try_from(quantity).unwrap_or_default(),
-                unit_price_cents: item.price_cents,
-                line_total_cents: item.price_cents * quantity,
-                consumable: item.consumable,
-                available: item.available(),
-            });
+            kept.push((line, item, quantity));
         }
-        if !dropped.is_empty() || !lowered.is_empty() {
-            self.correct(user.id(), &dropped, &lowered).await?;
+        let wanted: Vec<(items::Model, i64)> =
+            kept.iter().map(|(_, item, q)| (item.clone(), *q)).collect();
+        let mut lines = Vec::with_capacity(wanted.len());
+        for (wanted, (line, _, _)) in wanted.into_iter().zip(&kept) {
+            match pricing::price_lines(self.store, user.id(), vec![wanted], now).await {
+                Ok(mut priced) => {
+                    let priced = priced.remove(0);
+                    if line
+                        .seen_price_cents
+                        .is_some_and(|seen| seen != priced.unit_price_cents)
+                    {
+                        warnings.push(CartWarning {
+                            code: "PRICE_CHANGED".to_owned(),
+                            item_id: priced.item.id,
+                            message: format!(
+                                "{} now costs {}",
+                                priced.item.name,
+                                api_types::format_money(
+                                    priced.unit_price_cents,
+                                    &priced.item.currency
+                                )
+                            ),
+                        });
+                    }
+                    if line.seen_price_cents != Some(priced.unit_price_cents)
+                        || i64::from(line.quantity) != priced.quantity
+                    {
+                        changed.push((priced.item.id, priced.quantity, priced.unit_price_cents));
+                    }
+                    lines.push(priced);
+                }
+                Err(Error::Conflict { message, .. }) => {
+                    warnings.push(CartWarning {
+                        code: "ALREADY_OWNED".to_owned(),
+                        item_id: line.item_id,
+                        message: format!("{message}; it was removed"),
+                    });
+                    dropped.push(line.item_id);
+                }
+                Err(e) => return Err(e),
+            }
         }
-        let subtotal: i64 = lines.iter().map(|l| l.line_total_cents).sum();
+        if !dropped.is_empty() || !changed.is_empty() {
+            self.correct(user.id(), &dropped, &changed).await?;
+        }
+        let currency = lines
+            .first()
+            .map_or_else(|| DEFAULT_CURRENCY.to_owned(), |l| l.item.currency.clone());
+        let promo = self.promo_of(user.id()).await?;
+        let promo = match promo {
+            None => None,
+            Some(promo) => {
+                let views = pricing::promo_views(&lines);
+                match promotions::check(
+                    self.store.db(),
+                    Some(&promo),
+                    user.id(),
+                    &views,
+                    &currency,
+                    now,
+                )
+                .await
+                {
+                    Ok(()) => Some(promo),
+                    Err(e) => {
+                        warnings.push(CartWarning {
+                            code: "PROMO_REMOVED".to_owned(),
+                            item_id: 0,
+                            message: format!(
+                                "the promo code {} was removed: {}",
+                                promo.code,
+                                e.public_message()
+                            ),
+                        });
+                        self.set_promo(user.id(), None).await?;
+                        None
+                    }
+                }
+            }
+        };
+        let priced = pricing::total(lines, promo.as_ref());
         Ok(Cart {
-            lines,
-            subtotal_cents: subtotal,
-            discount_cents: 0,
-            total_cents: subtotal,
-            currency: currency.unwrap_or_else(|| DEFAULT_CURRENCY.to_owned()),
-            promo_code: None,
+            lines: priced
+                .lines
+                .iter()
+                .map(|l| CartLine {
+                    item_id: l.item.id,
+                    sku: l.item.sku.clone(),
+                    name: l.item.name.clone(),
+                    image: l.item.image.clone(),
+                    quantity: u32::try_from(l.quantity).unwrap_or_default(),
+                    unit_price_cents: l.unit_price_cents,
+                    discount_cents: l.discount_cents,
+                    line_total_cents: l.line_total_cents,
+                    consumable: l.item.consumable,
+                    available: l.item.available(),
+                })
+                .collect(),
+            subtotal_cents: priced.subtotal_cents,
+            discount_cents: priced.discount_cents,
+            total_cents: priced.total_cents,
+            currency,
+            promo_code: promo.map(|p| p.code),
             warnings,
         })
+    }
+
+    /// Applies a promo code to the cart, if it passes every check now (422 naming the first it
+    /// fails: `PROMO_INVALID`, `PROMO_NOT_STARTED`, `PROMO_EXPIRED`, `PROMO_LIMIT_REACHED`,
+    /// `PROMO_NOT_APPLICABLE`). It is checked again whenever the cart is read and at checkout.
+    pub async fn apply_promo(&self, user: &CurrentUser, code: &str) -> Result<Cart> {
+        crate::domain::check_text("code", code, false)?;
+        let promo = match promotions::normalise_code(code) {
+            Ok(code) => {
+                promo_codes::Entity::find()
+                    .filter(promo_codes::Column::Code.eq(code))
+                    .one(self.store.db())
+                    .await?
+            }
+            Err(_) => None,
+        };
+        let cart = self.get(user).await?;
+        let wanted = self.wanted(user.id()).await?;
+        let lines = pricing::price_lines(self.store, user.id(), wanted, Utc::now()).await?;
+        let views = pricing::promo_views(&lines);
+        promotions::check(
+            self.store.db(),
+            promo.as_ref(),
+            user.id(),
+            &views,
+            &cart.currency,
+            Utc::now(),
+        )
+        .await?;
+        self.set_promo(user.id(), promo.map(|p| p.id)).await?;
+        self.changed(user).await
+    }
+
+    /// Takes the promo code off the cart.
+    pub async fn remove_promo(&self, user: &CurrentUser) -> Result<Cart> {
+        self.set_promo(user.id(), None).await?;
+        self.changed(user).await
+    }
+
+    async fn wanted(&self, user_id: Uuid) -> Result<Vec<(items::Model, i64)>> {
+        Ok(cart_lines::Entity::find()
+            .filter(cart_lines::Column::UserId.eq(user_id))
+            .order_by_asc(cart_lines::Column::AddedAt)
+            .order_by_asc(cart_lines::Column::ItemId)
+            .find_also_related(items::Entity)
+            .all(self.store.db())
+            .await?
+            .into_iter()
+            .filter_map(|(line, item)| item.map(|i| (i, i64::from(line.quantity))))
+            .collect())
+    }
+
+    async fn promo_of(&self, user_id: Uuid) -> Result<Option<promo_codes::Model>> {
+        let Some(cart) = carts::Entity::find_by_id(user_id)
+            .one(self.store.db())
+            .await?
+        else {
+            return Ok(None);
+        };
+        let Some(id) = cart.promo_code_id else {
+            return Ok(None);
+        };
+        Ok(promo_codes::Entity::find_by_id(id)
+            .one(self.store.db())
+            .await?)
+    }
+
+    async fn set_promo(&self, user_id: Uuid, promo_code_id: Option<i64>) -> Result<()> {
+        carts::Entity::insert(carts::ActiveModel {
+            user_id: Set(user_id),
+            promo_code_id: Set(promo_code_id),
+            updated_at: Set(Utc::now()),
+        })
+        .on_conflict(
+            OnConflict::column(carts::Column::UserId)
+                .update_columns([carts::Column::PromoCodeId, carts::Column::UpdatedAt])
+                .to_owned(),
+        )
+        .exec(self.store.db())
+        .await?;
+        Ok(())
     }
 
     /// Sets how many of an item the cart holds (0 removes it), checking what the shopper may
@@ -187,15 +350,28 @@ impl<'a> Carts<'a> {
                 format!("a cart holds at most {MAX_LINES} different items"),
             ));
         }
+        let seen = pricing::price_lines(
+            self.store,
+            user.id(),
+            vec![(item.clone(), quantity)],
+            Utc::now(),
+        )
+        .await?
+        .remove(0)
+        .unit_price_cents;
         cart_lines::Entity::insert(cart_lines::ActiveModel {
             user_id: Set(user.id()),
             item_id: Set(item_id),
             quantity: Set(i32::try_from(quantity).unwrap_or(1)),
             added_at: Set(Utc::now()),
+            seen_price_cents: Set(Some(seen)),
         })
         .on_conflict(
             OnConflict::columns([cart_lines::Column::UserId, cart_lines::Column::ItemId])
-                .update_column(cart_lines::Column::Quantity)
+                .update_columns([
+                    cart_lines::Column::Quantity,
+                    cart_lines::Column::SeenPriceCents,
+                ])
                 .to_owned(),
         )
         .exec(self.store.db())
@@ -250,7 +426,12 @@ impl<'a> Carts<'a> {
         Ok(cart)
     }
 
-    async fn correct(&self, user_id: Uuid, dropped: &[i64], lowered: &[(i64, i64)]) -> Result<()> {
+    async fn correct(
+        &self,
+        user_id: Uuid,
+        dropped: &[i64],
+        changed: &[(i64, i64, i64)],
+    ) -> Result<()> {
         if !dropped.is_empty() {
             cart_lines::Entity::delete_many()
                 .filter(cart_lines::Column::UserId.eq(user_id))
@@ -258,12 +439,13 @@ impl<'a> Carts<'a> {
                 .exec(self.store.db())
                 .await?;
         }
-        for (item_id, quantity) in lowered {
+        for (item_id, quantity, seen) in changed {
             cart_lines::Entity::update_many()
                 .col_expr(
                     cart_lines::Column::Quantity,
-                    sea_orm::sea_query::Expr::value(i32::try_from(*quantity).unwrap_or(0)),
+                    Expr::value(i32::try_from(*quantity).unwrap_or(0)),
                 )
+                .col_expr(cart_lines::Column::SeenPriceCents, Expr::value(*seen))
                 .filter(cart_lines::Column::UserId.eq(user_id))
                 .filter(cart_lines::Column::ItemId.eq(*item_id))
                 .exec(self.store.db())

@@ -16,11 +16,14 @@ pub mod error;
 pub mod live;
 pub mod orders;
 pub mod payments;
+pub mod pricing;
+pub mod promotions;
 pub mod provider;
 pub mod seed;
 pub mod settings;
 #[cfg(test)]
 mod testing;
+pub mod wishlist;
 
 use std::sync::Arc;
 
@@ -97,6 +100,14 @@ impl Store {
 
     pub fn carts(&self) -> cart::Carts<'_> {
         cart::Carts::new(self)
+    }
+
+    pub fn promotions(&self) -> promotions::Promotions<'_> {
+        promotions::Promotions::new(self)
+    }
+
+    pub fn wishlists(&self) -> wishlist::Wishlists<'_> {
+        wishlist::Wishlists::new(self)
     }
 
     pub fn catalog(&self) -> catalog::Catalog<'_> {

@@ -32,6 +32,8 @@ pub struct Settings {
     pub admin: Option<AdminSeed>,
     pub order_expiry: Duration,
     pub expiry_sweep_interval: Duration,
+    /// How often each replica looks for wishlist alerts that are due (`WISHLIST_ALERT_SECS`).
+    pub wishlist_alert_interval: Duration,
     pub session_ttl: Duration,
     /// How long a SQLite writer waits for the write lock before the request is answered 503.
     pub sqlite_busy_timeout: Duration,
@@ -282,6 +284,8 @@ impl Settings {
             admin,
             order_expiry: parse_secs("ORDER_EXPIRY_SECS", 900)?,
             expiry_sweep_interval: parse_secs("ORDER_EXPIRY_SWEEP_SECS", 30)?,
+            wishlist_alert_interval: parse_secs("WISHLIST_ALERT_SECS", 5)?
+                .max(Duration::from_secs(1)),
             session_ttl: parse_secs("SESSION_TTL_SECS", 7 * 24 * 3600)?,
             sqlite_busy_timeout: Duration::from_millis(parse_count(
                 "SQLITE_BUSY_TIMEOUT_MS",

@@ -5,6 +5,7 @@
 mod add_to_cart;
 mod admin_items;
 mod admin_orders;
+mod admin_promos;
 mod archive_item;
 mod buy;
 mod cart;
@@ -18,14 +19,19 @@ mod logout;
 mod me;
 mod order;
 mod orders;
+mod promo;
 mod refund_order;
 mod register;
 mod save_item;
 mod set_cart_line;
+mod wishlist;
 
 pub use add_to_cart::{AddToCart, add_to_cart};
 pub use admin_items::{AdminItems, admin_items};
 pub use admin_orders::{AdminOrders, admin_orders};
+pub use admin_promos::{
+    AdminPromoCodes, CreatePromo, SetPromoActive, admin_promo_codes, create_promo, set_promo_active,
+};
 pub use archive_item::{ArchiveItem, archive_item};
 pub use buy::{Buy, buy};
 pub use cart::{MyCart, my_cart};
@@ -39,7 +45,9 @@ pub use logout::{Logout, logout};
 pub use me::{Me, me};
 pub use order::{GetOrder, get_order};
 pub use orders::{MyOrders, my_orders};
+pub use promo::{ApplyPromo, apply_promo};
 pub use refund_order::{RefundOrder, refund_order};
 pub use register::{Register, register};
 pub use save_item::{SaveItem, save_item};
 pub use set_cart_line::{SetCartLine, set_cart_line};
+pub use wishlist::{IsWished, MyWishlist, SetWish, is_wished, my_wishlist, set_wish};

@@ -24,6 +24,11 @@ pub async fn save_item(
     active: Option<String>,
     stock: Option<String>,
     max_per_user: Option<String>,
+    sale_percent: Option<String>,
+    sale_starts: Option<String>,
+    sale_ends: Option<String>,
+    bundle_item_ids: Option<String>,
+    bundle_discount_percent: Option<String>,
 ) -> Result<Item, AppError> {
     crate::ssr::require_admin().await?;
     let store = crate::ssr::store()?;
@@ -39,6 +44,31 @@ pub async fn save_item(
     let stock = whole_or_blank(stock, "stock")?;
     let max_per_user =
         whole_or_blank(max_per_user, "max_per_user")?.map(|n| i32::try_from(n).unwrap_or(i32::MAX));
+    let sale = match whole_or_blank(sale_percent, "sale")? {
+        None => None,
+        Some(percent) => Some(api_types::Sale {
+            percent_off: i32::try_from(percent).unwrap_or(i32::MAX),
+            starts_at: utc_minute(sale_starts.as_deref(), "sale")?,
+            ends_at: utc_minute(sale_ends.as_deref(), "sale")?,
+        }),
+    };
+    let bundle_item_ids: Vec<i64> = bundle_item_ids
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse().map_err(|_| {
+                AppError::from(store::Error::invalid(
+                    "bundle_item_ids",
+                    "bundle items are item ids separated by commas",
+                ))
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    let bundle_discount_percent =
+        whole_or_blank(bundle_discount_percent, "bundle_discount_percent")?
+            .map(|n| i32::try_from(n).unwrap_or(i32::MAX));
     let item = match id {
         None => {
             store
@@ -54,6 +84,9 @@ pub async fn save_item(
                     consumable: consumable.is_some(),
                     stock,
                     max_per_user,
+                    sale,
+                    bundle_item_ids,
+                    bundle_discount_percent,
                 })
                 .await?
         }
@@ -74,6 +107,9 @@ pub async fn save_item(
                         active: Some(active.is_some()),
                         stock: Some(stock),
                         max_per_user: Some(max_per_user),
+                        sale: Some(sale),
+                        bundle_item_ids: Some(bundle_item_ids),
+                        bundle_discount_percent: Some(bundle_discount_percent),
                     },
                 )
                 .await?
@@ -95,4 +131,21 @@ fn whole_or_blank(raw: Option<String>, field: &'static str) -> Result<Option<i64
             ))
         }),
     }
+}
+
+/// A `datetime-local` value ("2026-12-24T18:00"), read as UTC.
+#[cfg(feature = "ssr")]
+fn utc_minute(
+    raw: Option<&str>,
+    field: &'static str,
+) -> Result<chrono::DateTime<chrono::Utc>, AppError> {
+    raw.map(str::trim)
+        .and_then(|s| chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M").ok())
+        .map(|t| t.and_utc())
+        .ok_or_else(|| {
+            AppError::from(store::Error::invalid(
+                field,
+                "a sale needs a start and an end (date and time)",
+            ))
+        })
 }

@@ -2,13 +2,13 @@ use api_types::{Item, format_money};
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-use crate::api::AddToCart;
+use crate::api::{AddToCart, SetWish};
 
 #[component]
 pub fn ItemCard(item: Item, #[prop(optional)] count: Option<u32>) -> impl IntoView {
     let href = format!("/items/{}", item.id);
     let buy = format!("/items/{}?confirm=1", item.id);
-    let price = format_money(item.price_cents, &item.currency);
+    let price = view! { <PriceTag item=item.clone()/> };
     let alt = format!("Cover art for {}", item.name);
     let sold_out = item.sold_out();
     let stock = view! { <StockNote item=item.clone()/> };
@@ -25,13 +25,14 @@ pub fn ItemCard(item: Item, #[prop(optional)] count: Option<u32>) -> impl IntoVi
                 </ul>
                 {stock}
                 <div class="card-foot">
-                    <span class="price">{price}</span>
+                    {price}
                     {match count {
                         Some(n) if consumable => view! { <span class="badge count" title="Owned">{format!("×{n}")}</span> }.into_any(),
                         Some(_) => view! { <span class="badge owned">"Owned"</span> }.into_any(),
                         None if sold_out => view! { <span class="badge sold-out">"Sold out"</span> }.into_any(),
                         None => view! {
                             <span class="card-actions">
+                                <WishButton item_id=id wished=false/>
                                 <A href=buy attr:class="btn btn-small btn-ghost">"Buy now"</A>
                                 <AddToCartButton item_id=id large=false/>
                             </span>
@@ -76,5 +77,51 @@ pub fn AddToCartButton(item_id: i64, large: bool) -> impl IntoView {
             </button>
         </ActionForm>
         {move || add.value().get().and_then(|r| r.err()).map(|e| view! { <p class="field-error" role="alert">{e.message}</p> })}
+    }
+}
+
+/// The price in force: while a sale is on, the list price struck through beside the sale price
+/// and when the sale ends.
+#[component]
+pub fn PriceTag(item: Item) -> impl IntoView {
+    let list = format_money(item.price_cents, &item.currency);
+    match (item.sale_price_cents, item.sale_ends_at) {
+        (Some(sale), Some(ends)) => view! {
+            <span class="price-tag" data-testid="price">
+                <s class="was" aria-label=format!("was {list}")>{list.clone()}</s>
+                " "<span class="price sale" data-testid="sale-price">{format_money(sale, &item.currency)}</span>
+                " "<time class="sale-ends" datetime=ends.to_rfc3339()>{format!("Sale ends in {}", remaining(ends))}</time>
+            </span>
+        }
+        .into_any(),
+        _ => view! { <span class="price" data-testid="price">{list}</span> }.into_any(),
+    }
+}
+
+/// "2 days", "5 h 10 min", "3 min": how long until `at`.
+fn remaining(at: chrono::DateTime<chrono::Utc>) -> String {
+    let minutes = (at - chrono::Utc::now()).num_minutes().max(1);
+    match minutes {
+        m if m >= 48 * 60 => format!("{} days", m / (24 * 60)),
+        m if m >= 60 => format!("{} h {} min", m / 60, m % 60),
+        m => format!("{m} min"),
+    }
+}
+
+/// A heart that puts the item on the wishlist (or, `wished`, takes it off).
+#[component]
+pub fn WishButton(item_id: i64, wished: bool) -> impl IntoView {
+    let set = ServerAction::<SetWish>::new();
+    let on = move || set.value().get().and_then(Result::ok).unwrap_or(wished);
+    view! {
+        <ActionForm action=set attr:class="wish-form">
+            <input type="hidden" name="item_id" value=item_id.to_string()/>
+            {move || (!on()).then(|| view! { <input type="hidden" name="wish" value="on"/> })}
+            <button type="submit" class="btn btn-small btn-ghost wish" data-testid="wish"
+                aria-pressed=move || on().to_string()
+                aria-label=move || if on() { "Remove from wishlist" } else { "Add to wishlist" }>
+                {move || if on() { "♥" } else { "♡" }}
+            </button>
+        </ActionForm>
     }
 }

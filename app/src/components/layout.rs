@@ -24,6 +24,7 @@ pub fn Header() -> impl IntoView {
                                 Ok(Some(user)) => view! {
                                     <A href="/library">"Library"</A>
                                     <A href="/orders">"Orders"</A>
+                                    <A href="/wishlist">"Wishlist"</A>
                                     <CartLink/>
                                     {(user.role == Role::Admin).then(|| view! { <A href="/admin/items">"Admin"</A> })}
                                 }.into_any(),

@@ -15,7 +15,7 @@ pub fn Toasts() -> impl IntoView {
                     ToastKind::Info => "toast toast-info",
                 } data-testid="toast">
                     <span class="toast-text">{toast.text.clone()}</span>
-                    {toast.href.clone().map(|href| view! { <a href=href class="toast-link">"View order"</a> })}
+                    {toast.href.clone().map(|(href, label)| view! { <a href=href class="toast-link">{label}</a> })}
                     <button type="button" class="toast-close" aria-label="Dismiss"
                         on:click=move |_| live.dismiss(toast.id)>"×"</button>
                 </div>

@@ -6,7 +6,10 @@ use leptos_meta::Title;
 use leptos_router::components::{A, Outlet};
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use crate::api::{ArchiveItem, RefundOrder, SaveItem, admin_items, admin_orders, get_item};
+use crate::api::{
+    ArchiveItem, CreatePromo, RefundOrder, SaveItem, SetPromoActive, admin_items, admin_orders,
+    admin_promo_codes, get_item,
+};
 use crate::components::notice::{ErrorNotice, Loading, LoginRedirect};
 use crate::components::status::StatusBadge;
 use crate::{AppError, Session};
@@ -23,6 +26,7 @@ pub fn AdminLayout() -> impl IntoView {
                             <A href="/admin/items">"Items"</A>
                             <A href="/admin/items/new">"New item"</A>
                             <A href="/admin/orders">"Orders"</A>
+                            <A href="/admin/promo-codes">"Promo codes"</A>
                         </nav>
                         <Outlet/>
                     }.into_any(),
@@ -145,9 +149,22 @@ fn ItemForm(item: Option<Item>) -> impl IntoView {
         stock: None,
         max_per_user: None,
         available: None,
+        sale: None,
+        sale_price_cents: None,
+        sale_ends_at: None,
+        bundle_item_ids: vec![],
+        bundle_discount_percent: None,
+        owned_item_ids: None,
+        price_for_you_cents: None,
         created_at: chrono::DateTime::UNIX_EPOCH,
         updated_at: chrono::DateTime::UNIX_EPOCH,
     });
+    let bundle_ids: String = v
+        .bundle_item_ids
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
     let price = if item.is_some() {
         api_types::format_decimal(v.price_cents, &v.currency)
     } else {
@@ -214,6 +231,41 @@ fn ItemForm(item: Option<Item>) -> impl IntoView {
                         placeholder="No limit" aria-describedby="max-help max-error"/>
                     <p id="max-help" class="help">"Most units one customer may hold. Blank: no limit."</p>
                     <p id="max-error" class="field-error">{field("max_per_user")}</p>
+                </div>
+                <fieldset class="field span-2 group">
+                    <legend>"Timed sale (UTC)"</legend>
+                    <div class="form-grid">
+                        <div class="field">
+                            <label for="sale_percent">"Percent off"</label>
+                            <input id="sale_percent" name="sale_percent" inputmode="numeric" placeholder="No sale"
+                                value=v.sale.as_ref().map(|s| s.percent_off.to_string()).unwrap_or_default() aria-describedby="sale-error"/>
+                        </div>
+                        <div class="field">
+                            <label for="sale_starts">"Starts"</label>
+                            <input id="sale_starts" name="sale_starts" type="datetime-local"
+                                value=v.sale.as_ref().map(|s| s.starts_at.format("%Y-%m-%dT%H:%M").to_string()).unwrap_or_default()/>
+                        </div>
+                        <div class="field">
+                            <label for="sale_ends">"Ends"</label>
+                            <input id="sale_ends" name="sale_ends" type="datetime-local"
+                                value=v.sale.as_ref().map(|s| s.ends_at.format("%Y-%m-%dT%H:%M").to_string()).unwrap_or_default()/>
+                        </div>
+                    </div>
+                    <p id="sale-error" class="field-error">{field("sale")}</p>
+                </fieldset>
+                <div class="field">
+                    <label for="bundle_item_ids">"Bundle of items"</label>
+                    <input id="bundle_item_ids" name="bundle_item_ids" placeholder="Item ids, e.g. 1, 2, 3"
+                        value=bundle_ids
+                        aria-describedby="bundle-help bundle-error"/>
+                    <p id="bundle-help" class="help">"2–20 item ids make this a bundle, priced from its items."</p>
+                    <p id="bundle-error" class="field-error">{field("bundle_item_ids")}</p>
+                </div>
+                <div class="field">
+                    <label for="bundle_discount_percent">"Bundle discount (%)"</label>
+                    <input id="bundle_discount_percent" name="bundle_discount_percent" inputmode="numeric"
+                        value=v.bundle_discount_percent.map(|n| n.to_string()).unwrap_or_default() aria-describedby="bundle-pct-error"/>
+                    <p id="bundle-pct-error" class="field-error">{field("bundle_discount_percent")}</p>
                 </div>
                 <div class="field checkbox">
                     <input id="consumable" name="consumable" type="checkbox" value="on" checked=v.consumable/>
@@ -319,5 +371,109 @@ fn AdminOrderRow(order: AdminOrder, refund: ServerAction<RefundOrder>) -> impl I
                 </ActionForm>
             })}
         </details>
+    }
+}
+
+#[component]
+pub fn AdminPromoCodes() -> impl IntoView {
+    let create = ServerAction::<CreatePromo>::new();
+    let toggle = ServerAction::<SetPromoActive>::new();
+    let codes = Resource::new(
+        move || (create.version().get(), toggle.version().get()),
+        |_| admin_promo_codes(),
+    );
+    let error = move || create.value().get().and_then(Result::err);
+    let field = move |name: &'static str| move || error().and_then(|e| e.for_field(name));
+    view! {
+        <Title text="Promo codes · Admin"/>
+        <h1>"Promo codes"</h1>
+        {move || error().filter(|e| e.field.is_none()).map(|e| view! { <ErrorNotice error=e/> })}
+        <ActionForm action=create>
+            <div class="form-grid" data-testid="promo-form">
+                <div class="field">
+                    <label for="code">"Code"</label>
+                    <input id="code" name="code" required maxlength="32" placeholder="WINTER15" aria-describedby="code-error"/>
+                    <p id="code-error" class="field-error">{field("code")}</p>
+                </div>
+                <div class="field">
+                    <label for="kind">"Discount"</label>
+                    <select id="kind" name="kind">
+                        <option value="percent">"Percent off"</option>
+                        <option value="amount">"Amount off (USD)"</option>
+                    </select>
+                </div>
+                <div class="field">
+                    <label for="off">"How much"</label>
+                    <input id="off" name="off" required inputmode="decimal" placeholder="15" aria-describedby="off-error"/>
+                    <p id="off-error" class="field-error">{field("percent_off")}{field("amount_off_cents")}</p>
+                </div>
+                <div class="field">
+                    <label for="max_uses">"Uses in all"</label>
+                    <input id="max_uses" name="max_uses" inputmode="numeric" placeholder="Unlimited" aria-describedby="max-uses-error"/>
+                    <p id="max-uses-error" class="field-error">{field("max_uses")}</p>
+                </div>
+                <div class="field">
+                    <label for="max_uses_per_user">"Uses per customer"</label>
+                    <input id="max_uses_per_user" name="max_uses_per_user" inputmode="numeric" placeholder="Unlimited"/>
+                </div>
+                <div class="field">
+                    <label for="min_subtotal">"Minimum (USD)"</label>
+                    <input id="min_subtotal" name="min_subtotal" inputmode="decimal" placeholder="None"/>
+                </div>
+                <div class="field">
+                    <label for="promo-tags">"Only tags"</label>
+                    <input id="promo-tags" name="tags" placeholder="Any item"/>
+                </div>
+                <div class="field">
+                    <label for="ends_at">"Ends (UTC)"</label>
+                    <input id="ends_at" name="ends_at" type="datetime-local"/>
+                </div>
+            </div>
+            <div class="row">
+                <button type="submit" class="btn btn-primary" disabled=move || create.pending().get()>"Create code"</button>
+            </div>
+        </ActionForm>
+        <Transition fallback=|| view! { <Loading/> }>
+            {move || Suspend::new(async move {
+                match codes.await {
+                    Ok(codes) if codes.is_empty() => view! { <section class="empty"><p>"No promo codes yet."</p></section> }.into_any(),
+                    Ok(codes) => view! {
+                        <table class="table" data-testid="promo-codes">
+                            <thead><tr><th scope="col">"Code"</th><th scope="col">"Discount"</th><th scope="col">"Uses"</th><th scope="col">"State"</th><th scope="col"><span class="sr-only">"Actions"</span></th></tr></thead>
+                            <tbody>
+                                {codes.into_iter().map(|c| {
+                                    let off = match (c.percent_off, c.amount_off_cents) {
+                                        (Some(p), _) => format!("{p} % off"),
+                                        (None, Some(a)) => format!("{} off", format_money(a, &c.currency)),
+                                        _ => String::new(),
+                                    };
+                                    let uses = match c.max_uses {
+                                        Some(max) => format!("{} of {max}", c.uses),
+                                        None => c.uses.to_string(),
+                                    };
+                                    let code = c.code.clone();
+                                    view! {
+                                        <tr>
+                                            <td><code>{c.code.clone()}</code></td>
+                                            <td>{off}</td>
+                                            <td>{uses}</td>
+                                            <td>{if c.active { "active" } else { "stopped" }}</td>
+                                            <td class="actions">
+                                                <ActionForm action=toggle>
+                                                    <input type="hidden" name="code" value=code/>
+                                                    {(!c.active).then(|| view! { <input type="hidden" name="active" value="on"/> })}
+                                                    <button type="submit" class="btn btn-small btn-ghost">{if c.active { "Stop" } else { "Restart" }}</button>
+                                                </ActionForm>
+                                            </td>
+                                        </tr>
+                                    }
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    }.into_any(),
+                    Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+                }
+            })}
+        </Transition>
     }
 }

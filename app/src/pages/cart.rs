@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 
-use crate::api::{Checkout, SetCartLine, my_cart};
+use crate::api::{ApplyPromo, Checkout, SetCartLine, my_cart};
 use crate::components::notice::{ErrorNotice, Loading, LoginRedirect};
 use crate::live::LiveState;
 
@@ -14,8 +14,15 @@ use crate::live::LiveState;
 pub fn CartPage() -> impl IntoView {
     let live = expect_context::<LiveState>();
     let set_line = ServerAction::<SetCartLine>::new();
+    let promo = ServerAction::<ApplyPromo>::new();
     let cart = Resource::new(
-        move || (live.cart_version.get(), set_line.version().get()),
+        move || {
+            (
+                live.cart_version.get(),
+                set_line.version().get(),
+                promo.version().get(),
+            )
+        },
         |_| my_cart(),
     );
     view! {
@@ -36,6 +43,7 @@ pub fn CartPage() -> impl IntoView {
                     Ok(cart) => view! {
                         <Warnings cart=cart.clone()/>
                         <CartTable cart=cart.clone() set_line=Some(set_line)/>
+                        <PromoForm cart=cart.clone() promo/>
                         <div class="row spread">
                             <A href="/" attr:class="btn btn-ghost">"Keep shopping"</A>
                             <A href="/checkout" attr:class="btn btn-primary btn-large" attr:data-testid="to-checkout">"Check out"</A>
@@ -101,6 +109,33 @@ pub fn CheckoutPage() -> impl IntoView {
     }
 }
 
+/// A promo code: the one applied (with a button to take it off), or a field to enter one.
+#[component]
+fn PromoForm(cart: Cart, promo: ServerAction<ApplyPromo>) -> impl IntoView {
+    let error = move || promo.value().get().and_then(Result::err);
+    view! {
+        <ActionForm action=promo attr:class="promo-form">
+            {match cart.promo_code.clone() {
+                Some(code) => view! {
+                    <p class="row">
+                        <span data-testid="promo-applied">{format!("Promo code {code} applied")}</span>
+                        <input type="hidden" name="code" value=""/>
+                        <button type="submit" class="btn btn-small btn-ghost">"Remove code"</button>
+                    </p>
+                }.into_any(),
+                None => view! {
+                    <div class="row">
+                        <label for="promo-code">"Promo code"</label>
+                        <input id="promo-code" name="code" autocomplete="off" maxlength="32" aria-describedby="promo-error"/>
+                        <button type="submit" class="btn btn-ghost" data-testid="apply-promo">"Apply"</button>
+                    </div>
+                }.into_any(),
+            }}
+            <p id="promo-error" class="field-error" role="alert">{move || error().map(|e| e.message)}</p>
+        </ActionForm>
+    }
+}
+
 /// What changed in the cart since it was last read.
 #[component]
 fn Warnings(cart: Cart) -> impl IntoView {
@@ -158,7 +193,9 @@ fn Line(
     view! {
         <tr data-item-id=id.clone()>
             <td><A href=format!("/items/{}", line.item_id)>{line.name.clone()}</A></td>
-            <td>{format_money(line.unit_price_cents, &currency)}</td>
+            <td>{format_money(line.unit_price_cents, &currency)}
+                {(line.discount_cents > 0).then(|| view! { <span class="muted discount">{format!(" (−{})", format_money(line.discount_cents, &currency))}</span> })}
+            </td>
             <td>
                 {match set_line {
                     None => view! { <span data-testid="line-quantity">{quantity}</span> }.into_any(),

@@ -5,8 +5,9 @@ use leptos_router::components::A;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::Session;
+use crate::api::is_wished;
 use crate::api::{Buy, get_item};
-use crate::components::item_card::{AddToCartButton, StockNote};
+use crate::components::item_card::{AddToCartButton, PriceTag, StockNote, WishButton};
 use crate::components::notice::{ErrorNotice, Loading, encode};
 
 #[component]
@@ -38,7 +39,13 @@ pub fn ItemPage() -> impl IntoView {
 
 #[component]
 fn ItemDetail(item: Item, confirming: Signal<bool>) -> impl IntoView {
-    let price = format_money(item.price_cents, &item.currency);
+    // A bundle is priced for the shopper: only what they do not own yet.
+    let price = format_money(
+        item.price_for_you_cents.unwrap_or(item.price_now_cents()),
+        &item.currency,
+    );
+    let item_id = item.id;
+    let wished = Resource::new(move || item_id, is_wished);
     let alt = format!("Cover art for {}", item.name);
     view! {
         <Title text=item.name.clone()/>
@@ -48,7 +55,14 @@ fn ItemDetail(item: Item, confirming: Signal<bool>) -> impl IntoView {
             <img class="cover" src=item.image.clone() alt=alt width="400" height="300"/>
             <div class="item-info">
                 <h1>{item.name.clone()}</h1>
-                <p class="price big" data-testid="item-price">{price.clone()}</p>
+                <p class="price big" data-testid="item-price"><PriceTag item=item.clone()/></p>
+                <Transition fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        let on = wished.await.unwrap_or(false);
+                        view! { <WishButton item_id wished=on/> }
+                    })}
+                </Transition>
+                <BundleNote item=item.clone()/>
                 <ul class="tags" aria-label="Tags">
                     {item.tags.clone().into_iter().map(|t| view! { <li class="tag"><A href=format!("/?tag={t}")>{t}</A></li> }).collect_view()}
                     {item.consumable.then(|| view! { <li class="tag tag-consumable">"consumable"</li> })}
@@ -124,4 +138,33 @@ fn BuyBox(item: Item, price: String, confirming: Signal<bool>) -> impl IntoView 
             </Transition>
         </div>
     }
+}
+
+/// What a bundle holds and, for a logged-in shopper, what completing the set costs them.
+#[component]
+fn BundleNote(item: Item) -> impl IntoView {
+    (!item.bundle_item_ids.is_empty()).then(|| {
+        let owned = item.owned_item_ids.clone().unwrap_or_default();
+        let count = item.bundle_item_ids.len();
+        let percent = item.bundle_discount_percent.unwrap_or(0);
+        view! {
+            <section class="bundle" data-testid="bundle">
+                <h2>{format!("Bundle of {count} items, {percent} % off")}</h2>
+                <ul>
+                    {item.bundle_item_ids.iter().map(|id| {
+                        let have = owned.contains(id);
+                        view! {
+                            <li>
+                                <A href=format!("/items/{id}")>{format!("Item {id}")}</A>
+                                {have.then(|| view! { " "<span class="badge owned">"Owned"</span> })}
+                            </li>
+                        }
+                    }).collect_view()}
+                </ul>
+                {item.price_for_you_cents.map(|p| view! {
+                    <p data-testid="price-for-you">{format!("Complete the set for {}", format_money(p, &item.currency))}</p>
+                })}
+            </section>
+        }
+    })
 }

@@ -6,6 +6,7 @@ mod item;
 mod library;
 mod not_found;
 mod orders;
+mod wishlist;
 
 pub use auth::{LoginPage, RegisterPage};
 pub use cart::{CartPage, CheckoutPage};
@@ -14,6 +15,7 @@ pub use item::ItemPage;
 pub use library::LibraryPage;
 pub use not_found::NotFound;
 pub use orders::{OrderPage, OrdersPage};
+pub use wishlist::WishlistPage;
 
 /// Sets the HTTP status of a server-rendered page (no-op in the browser).
 pub fn set_status(status: u16) {

@@ -13,7 +13,7 @@ use super::responses::{
 };
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Admin, ApiJson, query_params};
+use crate::extract::{Admin, ApiJson, Caller, query_params};
 
 #[utoipa::path(get, path = "/api/items", tag = "items",
     params(
@@ -90,15 +90,22 @@ fn item_id(raw: &str) -> Result<i64, ApiError> {
 
 #[utoipa::path(get, path = "/api/items/{id}", tag = "items", params(("id" = i64, Path, description = "Item id")),
     responses(
-        (status = 200, description = "The item (archived ones have active: false)", body = Item),
+        (status = 200, description = "The item (archived ones have active: false); a bundle, for a logged-in shopper, carries owned_item_ids and price_for_you_cents", body = Item),
         NotFound, Unavailable,
     ))]
 /// `GET /api/items/{id}`: one item (archived items too, marked `active: false`).
 pub async fn get_item(
     State(state): State<AppState>,
+    Caller(caller): Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    let body = state.store.catalog().get_cached(item_id(&id)?).await?;
+    let id = item_id(&id)?;
+    let entry = state.store.catalog().get_entry(id).await?;
+    // A bundle's price depends on what the shopper owns: no shared cache for them.
+    if let Some(user) = caller.filter(|_| entry.item.is_bundle()) {
+        return Ok(Json(state.store.catalog().get_for(user.id(), id).await?).into_response());
+    }
+    let body = entry.body.clone();
     Ok((
         [(
             header::CONTENT_TYPE,

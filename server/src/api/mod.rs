@@ -6,6 +6,7 @@ pub mod covers;
 pub mod health;
 pub mod items;
 pub mod orders;
+pub mod promotions;
 mod responses;
 pub mod users;
 pub mod webhooks;
@@ -13,7 +14,7 @@ pub mod webhooks;
 use axum::Router;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{any, delete, get, post, put};
+use axum::routing::{any, delete, get, patch, post, put};
 
 use crate::AppState;
 use crate::error::plain;
@@ -62,6 +63,23 @@ pub fn routes() -> Router<AppState> {
             put(cart::set_cart_line).delete(cart::remove_cart_line),
         )
         .route("/api/cart/checkout", post(cart::checkout))
+        .route(
+            "/api/cart/promo",
+            post(promotions::apply_promo).delete(promotions::remove_promo),
+        )
+        .route(
+            "/api/admin/promo-codes",
+            get(promotions::list_promo_codes).post(promotions::create_promo_code),
+        )
+        .route(
+            "/api/admin/promo-codes/{code}",
+            patch(promotions::update_promo_code),
+        )
+        .route("/api/wishlist", get(promotions::get_wishlist))
+        .route(
+            "/api/wishlist/{item_id}",
+            put(promotions::add_to_wishlist).delete(promotions::remove_from_wishlist),
+        )
         .route("/api/webhooks/payment", post(webhooks::receive_payment))
         .route("/api/{*rest}", any(not_found))
 }

@@ -10,6 +10,7 @@ mod health;
 mod items;
 mod operations;
 mod pages;
+mod promotions;
 mod purchases;
 mod users;
 mod webhooks;

@@ -2,13 +2,16 @@
 //! stale on every replica (see `cache`).
 
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait as _, EntityTrait as _, Set, SqlErr};
+use sea_orm::{
+    ActiveModelTrait as _, ColumnTrait as _, EntityTrait as _, QueryFilter as _, Set, SqlErr,
+};
 
 use api_types::{Item, ItemPatch, NewItem};
 
 use super::{Catalog, to_item};
 use crate::domain::{Description, ImageUrl, ItemName, Money, Sku, Tags};
 use crate::entity::items;
+use crate::entity::items::ids_to_column;
 use crate::{Error, Result};
 
 impl Catalog<'_> {
@@ -28,15 +31,38 @@ impl Catalog<'_> {
             None => format!("/covers/{}.svg", sku.as_str()),
         };
         let now = Utc::now();
+        let bundle = self
+            .check_bundle(
+                None,
+                &new.bundle_item_ids,
+                new.bundle_discount_percent,
+                price.currency(),
+            )
+            .await?;
+        let (price_cents, consumable) = match &bundle {
+            Some(b) => (b.price_cents, false),
+            None => (price.cents(), new.consumable),
+        };
+        let sale = check_sale(new.sale.as_ref(), price_cents)?;
         let row = items::ActiveModel {
             sku: Set(sku.as_str().to_owned()),
             name: Set(name.as_str().to_owned()),
             description: Set(description.as_str().to_owned()),
-            price_cents: Set(price.cents()),
+            price_cents: Set(price_cents),
             currency: Set(price.currency().to_owned()),
             image: Set(image),
             tags: Set(tags.to_column()),
-            consumable: Set(new.consumable),
+            consumable: Set(consumable),
+            sale_percent_off: Set(sale.map(|s| s.0)),
+            sale_starts_at: Set(new.sale.as_ref().map(|s| s.starts_at)),
+            sale_ends_at: Set(new.sale.as_ref().map(|s| s.ends_at)),
+            sale_price_cents: Set(sale.map(|s| s.1)),
+            bundle_item_ids: Set(bundle
+                .as_ref()
+                .map(|b| ids_to_column(&b.ids))
+                .unwrap_or_default()),
+            bundle_discount_percent: Set(bundle.as_ref().map(|b| b.percent)),
+            sellouts: Set(0),
             active: Set(true),
             stock: Set(check_stock(new.stock)?),
             committed: Set(0),
@@ -87,6 +113,55 @@ impl Catalog<'_> {
         if let Some(active) = patch.active {
             row.active = Set(active);
         }
+        let currency = match &row.currency {
+            sea_orm::ActiveValue::Set(c) | sea_orm::ActiveValue::Unchanged(c) => c.clone(),
+            sea_orm::ActiveValue::NotSet => current.currency.clone(),
+        };
+        let bundle_ids = patch
+            .bundle_item_ids
+            .clone()
+            .unwrap_or_else(|| current.bundle_items());
+        let bundle_percent = patch
+            .bundle_discount_percent
+            .unwrap_or(current.bundle_discount_percent);
+        if patch.bundle_item_ids.is_some() || patch.bundle_discount_percent.is_some() {
+            let bundle = self
+                .check_bundle(Some(id), &bundle_ids, bundle_percent, &currency)
+                .await?;
+            row.bundle_item_ids = Set(bundle
+                .as_ref()
+                .map(|b| ids_to_column(&b.ids))
+                .unwrap_or_default());
+            row.bundle_discount_percent = Set(bundle.as_ref().map(|b| b.percent));
+            if let Some(b) = &bundle {
+                row.price_cents = Set(b.price_cents);
+                row.consumable = Set(false);
+            }
+        }
+        let price_now = match &row.price_cents {
+            sea_orm::ActiveValue::Set(p) | sea_orm::ActiveValue::Unchanged(p) => *p,
+            sea_orm::ActiveValue::NotSet => current.price_cents,
+        };
+        let sale = match &patch.sale {
+            Some(sale) => sale.clone(),
+            None => match (
+                current.sale_percent_off,
+                current.sale_starts_at,
+                current.sale_ends_at,
+            ) {
+                (Some(percent_off), Some(starts_at), Some(ends_at)) => Some(api_types::Sale {
+                    percent_off,
+                    starts_at,
+                    ends_at,
+                }),
+                _ => None,
+            },
+        };
+        let priced = check_sale(sale.as_ref(), price_now)?;
+        row.sale_percent_off = Set(priced.map(|s| s.0));
+        row.sale_starts_at = Set(sale.as_ref().map(|s| s.starts_at));
+        row.sale_ends_at = Set(sale.as_ref().map(|s| s.ends_at));
+        row.sale_price_cents = Set(priced.map(|s| s.1));
         if let Some(stock) = patch.stock {
             row.stock = Set(check_stock(stock)?);
         }
@@ -95,8 +170,115 @@ impl Catalog<'_> {
         }
         row.updated_at = Set(Utc::now());
         let updated = row.update(self.store.db()).await.map_err(sku_conflict)?;
+        if updated.price_cents != current.price_cents {
+            self.reprice_bundles_with(id).await?;
+        }
         self.invalidate().await;
+        // A sale that starts now, or units back in stock, reach the wishlists at once.
+        if let Err(e) = crate::wishlist::Alerts::new(self.store).sweep().await {
+            tracing::warn!(error = %e, "wishlist alerts not sent; the next sweep retries");
+        }
         Ok(to_item(&updated))
+    }
+
+    /// Checks a bundle's items: 2–20 distinct items that exist, in the bundle's currency, none
+    /// the bundle itself or a bundle (so bundles never nest), and the bundle is nobody's item.
+    /// Returns the bundle's list price: its discount off the sum of its items' prices.
+    async fn check_bundle(
+        &self,
+        this: Option<i64>,
+        ids: &[i64],
+        percent: Option<i32>,
+        currency: &str,
+    ) -> Result<Option<Bundle>> {
+        if ids.is_empty() {
+            return Ok(None);
+        }
+        let mut distinct = ids.to_vec();
+        distinct.sort_unstable();
+        distinct.dedup();
+        if !(2..=20).contains(&distinct.len()) || distinct.len() != ids.len() {
+            return Err(Error::invalid(
+                "bundle_item_ids",
+                "a bundle holds 2–20 different items",
+            ));
+        }
+        if this.is_some_and(|id| distinct.contains(&id)) {
+            return Err(Error::invalid(
+                "bundle_item_ids",
+                "a bundle cannot contain itself",
+            ));
+        }
+        let percent = percent.unwrap_or(0);
+        if !(0..=90).contains(&percent) {
+            return Err(Error::invalid(
+                "bundle_discount_percent",
+                "bundle_discount_percent must be 0–90",
+            ));
+        }
+        let parts = items::Entity::find()
+            .filter(items::Column::Id.is_in(distinct.iter().copied()))
+            .all(self.store.db())
+            .await?;
+        if parts.len() != distinct.len() {
+            return Err(Error::invalid(
+                "bundle_item_ids",
+                "a bundle item does not exist",
+            ));
+        }
+        if parts.iter().any(items::Model::is_bundle) {
+            return Err(Error::invalid(
+                "bundle_item_ids",
+                "a bundle cannot contain another bundle",
+            ));
+        }
+        if parts.iter().any(|p| p.currency != currency) {
+            return Err(Error::invalid(
+                "bundle_item_ids",
+                "a bundle's items must be priced in its currency",
+            ));
+        }
+        if let Some(id) = this
+            && items::Entity::find()
+                .filter(items::Column::BundleItemIds.like(format!("%,{id},%")))
+                .one(self.store.db())
+                .await?
+                .is_some()
+        {
+            return Err(Error::invalid(
+                "bundle_item_ids",
+                "this item is part of a bundle, so it cannot be one",
+            ));
+        }
+        let sum: i64 = parts.iter().map(|p| p.price_cents).sum();
+        let price_cents =
+            crate::domain::discount::mul_div_half_even(sum, 100 - i64::from(percent), 100).max(1);
+        Ok(Some(Bundle {
+            ids: distinct,
+            percent,
+            price_cents,
+        }))
+    }
+
+    /// Bundles that contain `item_id` take their new list price.
+    async fn reprice_bundles_with(&self, item_id: i64) -> Result<()> {
+        let bundles = items::Entity::find()
+            .filter(items::Column::BundleItemIds.like(format!("%,{item_id},%")))
+            .all(self.store.db())
+            .await?;
+        for bundle in bundles {
+            let parts = items::Entity::find()
+                .filter(items::Column::Id.is_in(bundle.bundle_items()))
+                .all(self.store.db())
+                .await?;
+            let sum: i64 = parts.iter().map(|p| p.price_cents).sum();
+            let percent = i64::from(bundle.bundle_discount_percent.unwrap_or(0));
+            let price = crate::domain::discount::mul_div_half_even(sum, 100 - percent, 100).max(1);
+            let mut row: items::ActiveModel = bundle.into();
+            row.price_cents = Set(price);
+            row.update(self.store.db()).await?;
+        }
+        Ok(())
     }
 
     /// Hides an item from the catalog; past orders still show it.
@@ -140,4 +322,29 @@ fn check_max_per_user(max: Option<i32>) -> Result<Option<i32>> {
         )),
         other => Ok(other),
     }
+}
+
+struct Bundle {
+    ids: Vec<i64>,
+    percent: i32,
+    price_cents: i64,
+}
+
+/// Checks a timed sale (1–99 % off, ending after it starts) and works out its price, half-even.
+fn check_sale(sale: Option<&api_types::Sale>, price_cents: i64) -> Result<Option<(i32, i64)>> {
+    let Some(sale) = sale else {
+        return Ok(None);
+    };
+    if !(1..=99).contains(&sale.percent_off) {
+        return Err(Error::invalid("sale", "a sale takes 1–99 % off"));
+    }
+    if sale.ends_at <= sale.starts_at {
+        return Err(Error::invalid("sale", "a sale must end after it starts"));
+    }
+    let price = crate::domain::discount::mul_div_half_even(
+        price_cents,
+        100 - i64::from(sale.percent_off),
+        100,
+    );
+    Ok(Some((sale.percent_off, price)))
 }

@@ -61,6 +61,35 @@ impl ItemEntry {
 #[derive(Debug, Clone, PartialEq)]
 pub struct TagList(pub Vec<String>);
 
+/// Every moment a timed sale starts or ends, sorted. How many of them have passed is part of
+/// every price-bearing cache key, so at the moment a sale starts or ends every replica stops
+/// serving the old prices, with no message to send or lose.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SaleBoundaries(pub Vec<chrono::DateTime<chrono::Utc>>);
+
+impl SaleBoundaries {
+    /// How many boundaries lie at or before `now`.
+    pub fn epoch(&self, now: chrono::DateTime<chrono::Utc>) -> usize {
+        self.0.partition_point(|b| *b <= now)
+    }
+}
+
+impl Cached for SaleBoundaries {
+    type Stored = Vec<chrono::DateTime<chrono::Utc>>;
+    fn to_stored(&self) -> Self::Stored {
+        self.0.clone()
+    }
+    fn from_stored(boundaries: Self::Stored) -> Result<Self> {
+        Ok(SaleBoundaries(boundaries))
+    }
+}
+
+impl Kind for SaleBoundaries {
+    fn local(cache: &CatalogCache) -> &Local<Self> {
+        &cache.boundaries
+    }
+}
+
 /// What a cached value is in Redis: its data without the pre-rendered body, which is rebuilt
 /// on the way in.
 pub trait Cached: Sized + Send + Sync + 'static {
@@ -114,6 +143,7 @@ pub struct CatalogCache {
     pages: Local<Page>,
     items: Local<ItemEntry>,
     tags: Local<TagList>,
+    boundaries: Local<SaleBoundaries>,
 }
 
 impl Default for CatalogCache {
@@ -123,6 +153,7 @@ impl Default for CatalogCache {
             pages: local(),
             items: local(),
             tags: local(),
+            boundaries: local(),
         }
     }
 }

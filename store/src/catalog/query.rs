@@ -7,6 +7,7 @@ use sea_orm::{
 };
 
 use api_types::{CatalogQuery, Sort};
+use chrono::{DateTime, Utc};
 
 use crate::domain::Tags;
 use crate::entity::items;
@@ -203,7 +204,21 @@ fn escape_like(text: &str) -> String {
     out
 }
 
-pub(super) fn filtered(query: &Query) -> Select<items::Entity> {
+/// What an item costs at `now`, in SQL: its sale price while a sale is on, its list price
+/// otherwise. Price filters and sorts use it.
+fn price_now(now: DateTime<Utc>) -> sea_orm::sea_query::SimpleExpr {
+    Expr::case(
+        Condition::all()
+            .add(items::Column::SalePriceCents.is_not_null())
+            .add(items::Column::SaleStartsAt.lte(now))
+            .add(items::Column::SaleEndsAt.gt(now)),
+        Expr::col((items::Entity, items::Column::SalePriceCents)),
+    )
+    .finally(Expr::col((items::Entity, items::Column::PriceCents)))
+    .into()
+}
+
+pub(super) fn filtered(query: &Query, now: DateTime<Utc>) -> Select<items::Entity> {
     let mut select = items::Entity::find().filter(items::Column::Active.eq(true));
     if let Some(q) = &query.q {
         let pattern = format!("%{}%", escape_like(&q.to_lowercase()));
@@ -222,25 +237,29 @@ pub(super) fn filtered(query: &Query) -> Select<items::Entity> {
         select = select.filter(items::Column::Tags.like(format!("%,{tag},%")));
     }
     if let Some(min) = query.min_price {
-        select = select.filter(items::Column::PriceCents.gte(min));
+        select = select.filter(price_now(now).gte(min));
     }
     if let Some(max) = query.max_price {
-        select = select.filter(items::Column::PriceCents.lte(max));
+        select = select.filter(price_now(now).lte(max));
     }
     select
 }
 
-pub(super) fn sorted(select: Select<items::Entity>, sort: Sort) -> Select<items::Entity> {
+pub(super) fn sorted(
+    select: Select<items::Entity>,
+    sort: Sort,
+    now: DateTime<Utc>,
+) -> Select<items::Entity> {
     match sort {
         Sort::Name => select
             .order_by_asc(items::Column::Name)
             .order_by_asc(items::Column::Id),
         Sort::Price => select
-            .order_by_asc(items::Column::PriceCents)
+            .order_by(price_now(now), sea_orm::Order::Asc)
             .order_by_asc(items::Column::Name)
             .order_by_asc(items::Column::Id),
         Sort::PriceDesc => select
-            .order_by_desc(items::Column::PriceCents)
+            .order_by(price_now(now), sea_orm::Order::Desc)
             .order_by_asc(items::Column::Name)
             .order_by_asc(items::Column::Id),
         Sort::Newest => select

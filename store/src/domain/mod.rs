@@ -3,6 +3,7 @@
 
 mod catalog;
 mod credentials;
+pub mod discount;
 mod money;
 mod redirect;
 mod text;

@@ -11,6 +11,8 @@ pub struct Model {
     pub item_id: i64,
     pub quantity: i32,
     pub added_at: DateTimeUtc,
+    /// The unit price the shopper last saw, to tell them when a sale ended since.
+    pub seen_price_cents: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

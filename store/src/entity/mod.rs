@@ -3,13 +3,18 @@
 //! read error, never a silent fallback.
 
 pub mod cart_lines;
+pub mod carts;
 pub mod items;
 pub mod order_lines;
 pub mod order_status_history;
 pub mod orders;
 pub mod payment_events;
+pub mod promo_codes;
+pub mod promo_uses;
 pub mod sessions;
 pub mod users;
+pub mod wishlist;
+pub mod wishlist_alerts;
 
 pub use orders::Status;
 pub use payment_events::Outcome;

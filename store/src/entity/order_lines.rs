@@ -14,6 +14,9 @@ pub struct Model {
     pub unit_price_cents: i64,
     pub discount_cents: i64,
     pub line_total_cents: i64,
+    /// For a bundle: the items this line granted (those the buyer did not own), `,1,2,`.
+    #[sea_orm(column_type = "Text")]
+    pub granted_item_ids: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -10,6 +10,9 @@ pub struct Model {
     pub item_id: i64,
     pub amount_cents: i64,
     pub currency: String,
+    /// The promo code used, as it was spelled, and what it took off the lines in all.
+    pub promo_code: Option<String>,
+    pub discount_cents: i64,
     pub status: Status,
     pub idempotency_key: Option<String>,
     /// Hash of the request an idempotency key was first used with.

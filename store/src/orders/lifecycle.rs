@@ -137,7 +137,9 @@ const ATTEMPTS: usize = 3;
 
 /// Applies `event` to an order inside `conn` (the caller's transaction): decides on the order's
 /// current state and, for a move, updates it conditionally and records the change in its
-/// history. A lost race is decided again on the order's new state.
+/// history; an order that fails or expires gives back its units and its promo code's use, in
+/// the same transaction, so both come back exactly once. A lost race is decided again on the
+/// order's new state.
 pub async fn transition(
     conn: &impl ConnectionTrait,
     order_id: Uuid,
@@ -171,6 +173,7 @@ pub async fn transition(
         // the units were sold.
         let stock_released =
             if order.status == Status::Pending && matches!(to, Status::Failed | Status::Expired) {
+                crate::promotions::give_back(conn, order_id).await?;
                 release_units(conn, &lines).await?
             } else {
                 false

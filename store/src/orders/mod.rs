@@ -22,11 +22,11 @@ use crate::accounts::CurrentUser;
 use crate::catalog::to_item;
 use crate::domain::IdempotencyKey;
 use crate::entity::{
-    Status, cart_lines, items, order_lines, order_status_history as history, orders,
-    payment_events, users,
+    Status, cart_lines, carts, items, order_lines, order_status_history as history, orders,
+    payment_events, promo_codes, users,
 };
 use crate::live::{self, Envelope};
-use crate::{Error, Result, Store};
+use crate::{Error, Result, Store, pricing, promotions};
 use lifecycle::{Decision, Event, Note};
 
 /// The result of `POST /api/purchases`: the order, and whether it already existed (a replay of
@@ -118,25 +118,45 @@ impl<'a> Orders<'a> {
         if wanted.is_empty() {
             return Err(Error::unprocessable("CART_EMPTY", "your cart is empty"));
         }
-        let lines = priced_lines(&txn, buyer.id(), &wanted).await?;
-        let stocked = lines.iter().any(|(item, _)| item.stock.is_some());
+        let now = Utc::now();
+        let checked = checked_lines(&txn, buyer.id(), &wanted).await?;
+        let lines = pricing::price_lines(self.store, buyer.id(), checked, now).await?;
+        let promo = match source {
+            Source::Cart => self.cart_promo(&txn, buyer.id()).await?,
+            Source::Item(_) => None,
+        };
+        if let Some(promo) = &promo {
+            let views = pricing::promo_views(&lines);
+            promotions::check(
+                &txn,
+                Some(promo),
+                buyer.id(),
+                &views,
+                &lines[0].item.currency,
+                now,
+            )
+            .await?;
+        }
+        let priced = pricing::total(lines, promo.as_ref());
+        let stocked = priced.lines.iter().any(|l| l.item.stock.is_some());
         // Always in id order, so two orders sharing items cannot lock them in opposite orders.
-        let mut by_id: Vec<&(items::Model, i64)> = lines.iter().collect();
-        by_id.sort_by_key(|(item, _)| item.id);
-        for (item, quantity) in by_id {
-            take_units(&txn, item, *quantity).await?;
+        let mut by_id: Vec<&pricing::Line> = priced.lines.iter().collect();
+        by_id.sort_by_key(|l| l.item.id);
+        for line in by_id {
+            take_units(&txn, &line.item, line.quantity).await?;
         }
 
-        let now = Utc::now();
         let order_id = Uuid::new_v4();
-        let total: i64 = lines.iter().map(|(item, q)| item.price_cents * q).sum();
-        let first = &lines[0].0;
+        let total = priced.total_cents;
+        let first = &priced.lines[0].item;
         let inserted = orders::ActiveModel {
             id: Set(order_id),
             user_id: Set(buyer.id()),
             item_id: Set(first.id),
             amount_cents: Set(total),
             currency: Set(first.currency.clone()),
+            promo_code: Set(promo.as_ref().map(|p| p.code.clone())),
+            discount_cents: Set(priced.discount_cents),
             status: Set(Status::Pending),
             idempotency_key: Set(key.as_ref().map(|k| k.as_str().to_owned())),
             request_fingerprint: Set(key.as_ref().map(|_| fingerprint.clone())),
@@ -165,29 +185,35 @@ impl<'a> Orders<'a> {
             }
             Err(e) => return Err(e.into()),
         };
-        let line_rows: Vec<order_lines::ActiveModel> = lines
+        let line_rows: Vec<order_lines::ActiveModel> = priced
+            .lines
             .iter()
-            .map(|(item, quantity)| order_lines::ActiveModel {
+            .map(|line| order_lines::ActiveModel {
                 order_id: Set(order_id),
-                item_id: Set(item.id),
-                sku: Set(item.sku.clone()),
-                name: Set(item.name.clone()),
-                quantity: Set(i32::try_from(*quantity).unwrap_or(i32::MAX)),
-                unit_price_cents: Set(item.price_cents),
-                discount_cents: Set(0),
-                line_total_cents: Set(item.price_cents * quantity),
+                item_id: Set(line.item.id),
+                sku: Set(line.item.sku.clone()),
+                name: Set(line.item.name.clone()),
+                quantity: Set(i32::try_from(line.quantity).unwrap_or(i32::MAX)),
+                unit_price_cents: Set(line.unit_price_cents),
+                discount_cents: Set(line.discount_cents),
+                line_total_cents: Set(line.line_total_cents),
+                granted_item_ids: Set(items::ids_to_column(&line.granted)),
                 ..Default::default()
             })
             .collect();
         order_lines::Entity::insert_many(line_rows)
             .exec(&txn)
             .await?;
+        if let Some(promo) = &promo {
+            promotions::take_use(&txn, promo, buyer.id(), order_id).await?;
+        }
         lifecycle::record_placed(&txn, order_id).await?;
         if matches!(source, Source::Cart) {
             cart_lines::Entity::delete_many()
                 .filter(cart_lines::Column::UserId.eq(buyer.id()))
                 .exec(&txn)
                 .await?;
+            carts::Entity::delete_by_id(buyer.id()).exec(&txn).await?;
         }
         let free = if total == 0 {
             lifecycle::transition(
@@ -214,7 +240,7 @@ impl<'a> Orders<'a> {
         }
         match free {
             Some(message) => live::publish(self.store, &Envelope::message(message)).await,
-            None => self.register_intent(&row, &lines).await?,
+            None => self.register_intent(&row, &priced.lines).await?,
         }
         Ok(Purchase {
             order: self.views(vec![row], false).await?.remove(0),
@@ -222,13 +248,24 @@ impl<'a> Orders<'a> {
         })
     }
 
+    /// The promo code on the buyer's cart, if any.
+    async fn cart_promo(
+        &self,
+        conn: &impl ConnectionTrait,
+        user_id: Uuid,
+    ) -> Result<Option<promo_codes::Model>> {
+        let Some(cart) = carts::Entity::find_by_id(user_id).one(conn).await? else {
+            return Ok(None);
+        };
+        let Some(id) = cart.promo_code_id else {
+            return Ok(None);
+        };
+        Ok(promo_codes::Entity::find_by_id(id).one(conn).await?)
+    }
+
     /// Asks the provider to take the payment; an intent it does not take fails the order at
     /// once (which gives its units back) and the shopper gets a 503.
-    async fn register_intent(
-        &self,
-        row: &orders::Model,
-        lines: &[(items::Model, i64)],
-    ) -> Result<()> {
+    async fn register_intent(&self, row: &orders::Model, lines: &[pricing::Line]) -> Result<()> {
         let intent = PaymentIntent {
             order_id: row.id,
             user_id: row.user_id,
@@ -236,12 +273,12 @@ impl<'a> Orders<'a> {
             currency: row.currency.clone(),
             items: lines
                 .iter()
-                .map(|(item, quantity)| IntentItem {
-                    item_id: item.id,
-                    sku: item.sku.clone(),
-                    name: item.name.clone(),
-                    quantity: u32::try_from(*quantity).unwrap_or_default(),
-                    amount_cents: item.price_cents * quantity,
+                .map(|line| IntentItem {
+                    item_id: line.item.id,
+                    sku: line.item.sku.clone(),
+                    name: line.item.name.clone(),
+                    quantity: u32::try_from(line.quantity).unwrap_or_default(),
+                    amount_cents: line.line_total_cents,
                 })
                 .collect(),
             callback_url: self.store.settings().callback_url(),
@@ -389,22 +426,34 @@ impl<'a> Orders<'a> {
     /// Owned items: every line of the user's paid orders, one entry per item; a consumable
     /// counts every unit bought.
     pub async fn library(&self, user_id: Uuid) -> Result<Vec<LibraryEntry>> {
-        let paid: Vec<(i64, i32, DateTime<Utc>)> = order_lines::Entity::find()
+        let paid: Vec<(i64, i32, String, DateTime<Utc>)> = order_lines::Entity::find()
             .inner_join(orders::Entity)
             .filter(orders::Column::UserId.eq(user_id))
             .filter(orders::Column::Status.eq(Status::Paid))
             .select_only()
             .column(order_lines::Column::ItemId)
             .column(order_lines::Column::Quantity)
+            .column(order_lines::Column::GrantedItemIds)
             .column(orders::Column::UpdatedAt)
             .into_tuple()
             .all(self.store.db())
             .await?;
         let mut owned: BTreeMap<i64, (u32, DateTime<Utc>)> = BTreeMap::new();
-        for (item_id, quantity, at) in paid {
+        let mut grant = |item_id: i64, units: u32, at: DateTime<Utc>| {
             let entry = owned.entry(item_id).or_insert((0, at));
-            entry.0 += u32::try_from(quantity).unwrap_or_default();
+            entry.0 += units;
             entry.1 = Ord::max(entry.1, at);
+        };
+        for (item_id, quantity, granted, at) in paid {
+            let parts = items::ids_from_column(&granted);
+            if parts.is_empty() {
+                grant(item_id, u32::try_from(quantity).unwrap_or_default(), at);
+            } else {
+                // A bundle grants its items, not itself.
+                for part in parts {
+                    grant(part, 1, at);
+                }
+            }
         }
         let items: HashMap<i64, items::Model> = items::Entity::find()
             .filter(items::Column::Id.is_in(owned.keys().copied()))
@@ -576,7 +625,8 @@ enum Source {
 /// Most units of one item in one line.
 pub const MAX_QUANTITY: i64 = 99;
 
-/// Units of each item the user holds: in their pending and paid orders.
+/// Units of each item the user holds: in their pending and paid orders, bought or granted by a
+/// bundle.
 pub(crate) async fn held_units(
     conn: &impl ConnectionTrait,
     user_id: Uuid,
@@ -585,22 +635,34 @@ pub(crate) async fn held_units(
     if item_ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let rows: Vec<(i64, Option<i64>)> = order_lines::Entity::find()
+    let rows: Vec<(i64, i32, String)> = order_lines::Entity::find()
         .inner_join(orders::Entity)
         .filter(orders::Column::UserId.eq(user_id))
         .filter(orders::Column::Status.is_in([Status::Pending, Status::Paid]))
-        .filter(order_lines::Column::ItemId.is_in(item_ids.iter().copied()))
+        .filter(
+            Condition::any()
+                .add(order_lines::Column::ItemId.is_in(item_ids.iter().copied()))
+                .add(order_lines::Column::GrantedItemIds.ne("")),
+        )
         .select_only()
         .column(order_lines::Column::ItemId)
-        .column_as(order_lines::Column::Quantity.sum(), "held")
-        .group_by(order_lines::Column::ItemId)
+        .column(order_lines::Column::Quantity)
+        .column(order_lines::Column::GrantedItemIds)
         .into_tuple()
         .all(conn)
         .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, held)| (id, held.unwrap_or(0)))
-        .collect())
+    let mut held: HashMap<i64, i64> = HashMap::new();
+    for (item_id, quantity, granted) in rows {
+        if item_ids.contains(&item_id) {
+            *held.entry(item_id).or_default() += i64::from(quantity);
+        }
+        for part in items::ids_from_column(&granted) {
+            if item_ids.contains(&part) {
+                *held.entry(part).or_default() += 1;
+            }
+        }
+    }
+    Ok(held)
 }
 
 /// Checks what a user may buy of an item, whatever the stock: the item is on sale, the
@@ -620,7 +682,8 @@ pub(crate) fn check_line(item: &items::Model, quantity: i64, held: i64) -> Resul
         ));
     }
     if !item.consumable {
-        if held > 0 {
+        // A bundle may be bought again while some of its items are missing; its quote says.
+        if held > 0 && !item.is_bundle() {
             return Err(Error::conflict(
                 "ALREADY_OWNED",
                 format!("you already own {} (or have an order for it)", item.name),
@@ -645,7 +708,7 @@ pub(crate) fn check_line(item: &items::Model, quantity: i64, held: i64) -> Resul
 }
 
 /// The items of an order's lines, each checked, all in one currency.
-async fn priced_lines(
+async fn checked_lines(
     conn: &impl ConnectionTrait,
     user_id: Uuid,
     wanted: &[(i64, i64)],

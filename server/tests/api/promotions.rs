@@ -1,0 +1,594 @@
+//! Promotions: promo codes (with the race for a single use), timed sales, bundles that price
+//! what you do not own, and wishlists with live sale alerts; in both storage modes.
+
+use std::time::Duration;
+
+use api_types::{Cart, Item, LiveMessage, Order, OrderStatus};
+use chrono::Utc;
+use futures::StreamExt as _;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest as _};
+
+use crate::helpers::{TestApp, TestUser, error_code, json_of, payment_event, silent_provider};
+
+async fn create_code(app: &TestApp, body: Value) -> reqwest::Response {
+    let admin = app.admin().await;
+    app.as_user(&admin, Method::POST, "/api/admin/promo-codes")
+        .json(&body)
+        .send()
+        .await
+        .expect("request")
+}
+
+async fn put_line(app: &TestApp, user: &TestUser, item_id: i64, quantity: i64) {
+    let response = app
+        .as_user(user, Method::PUT, &format!("/api/cart/lines/{item_id}"))
+        .json(&json!({ "quantity": quantity }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+async fn apply(app: &TestApp, user: &TestUser, code: &str) -> reqwest::Response {
+    app.as_user(user, Method::POST, "/api/cart/promo")
+        .json(&json!({ "code": code }))
+        .send()
+        .await
+        .expect("request")
+}
+
+async fn patch_item(app: &TestApp, id: i64, patch: Value) -> reqwest::Response {
+    let admin = app.admin().await;
+    app.as_user(&admin, Method::PATCH, &format!("/api/items/{id}"))
+        .json(&patch)
+        .send()
+        .await
+        .expect("request")
+}
+
+#[tokio::test]
+async fn operators_create_list_and_stop_promo_codes() {
+    let app = TestApp::spawn().await;
+    let created = create_code(
+        &app,
+        json!({ "code": "winter15", "percent_off": 15, "max_uses": 3 }),
+    )
+    .await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let body: Value = created.json().await.expect("json");
+    assert_eq!(body["code"], "WINTER15");
+    assert_eq!(body["uses"], 0);
+    assert_eq!(body["active"], true);
+    assert_eq!(
+        error_code(create_code(&app, json!({ "code": "Winter15", "percent_off": 10 })).await).await,
+        (StatusCode::CONFLICT, "PROMO_CODE_TAKEN".to_owned())
+    );
+    for (bad, field) in [
+        (json!({ "code": "ab", "percent_off": 10 }), "code"),
+        (json!({ "code": "no spaces", "percent_off": 10 }), "code"),
+        (json!({ "code": "ZERO", "percent_off": 0 }), "percent_off"),
+        (json!({ "code": "MANY", "percent_off": 101 }), "percent_off"),
+        (
+            json!({ "code": "BOTH", "percent_off": 10, "amount_off_cents": 100 }),
+            "percent_off",
+        ),
+        (json!({ "code": "NONE" }), "percent_off"),
+        (
+            json!({ "code": "BACKWARDS", "percent_off": 10, "starts_at": "2026-12-02T10:00:00Z", "ends_at": "2026-12-01T10:00:00Z" }),
+            "ends_at",
+        ),
+        (
+            json!({ "code": "SCOPES", "percent_off": 10, "item_ids": [1], "tags": ["a"] }),
+            "item_ids",
+        ),
+        (
+            json!({ "code": "GHOSTS", "percent_off": 10, "item_ids": [999999] }),
+            "item_ids",
+        ),
+        (
+            json!({ "code": "NOLIMIT", "percent_off": 10, "max_uses": 0 }),
+            "max_uses",
+        ),
+    ] {
+        let response = create_code(&app, bad.clone()).await;
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+        let body: Value = response.json().await.expect("json");
+        assert_eq!(body["error"]["field"], field, "{bad}");
+    }
+    let admin = app.admin().await;
+    let listed: Vec<Value> =
+        json_of(app.as_user(&admin, Method::GET, "/api/admin/promo-codes")).await;
+    assert_eq!(listed.len(), 1);
+    let stopped: Value = json_of(
+        app.as_user(&admin, Method::PATCH, "/api/admin/promo-codes/winter15")
+            .json(&json!({ "active": false })),
+    )
+    .await;
+    assert_eq!(stopped["active"], false);
+    let customer = app.customer().await;
+    assert_eq!(
+        app.as_user(&customer, Method::GET, "/api/admin/promo-codes")
+            .send()
+            .await
+            .expect("request")
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+}
+
+#[tokio::test]
+async fn codes_are_checked_in_order_and_reprice_the_cart() {
+    let app = TestApp::spawn_with(silent_provider()).await;
+    let potion = app
+        .item("Promo Potion")
+        .price_cents(999)
+        .consumable()
+        .tags(&["potion"])
+        .create()
+        .await;
+    let sword = app
+        .item("Promo Sword")
+        .price_cents(2_500)
+        .tags(&["weapon"])
+        .create()
+        .await;
+    let later = (Utc::now() + chrono::Duration::days(1)).to_rfc3339();
+    let earlier = (Utc::now() - chrono::Duration::days(1)).to_rfc3339();
+    for body in [
+        json!({ "code": "SOON", "percent_off": 10, "starts_at": later }),
+        json!({ "code": "GONE", "percent_off": 10, "ends_at": earlier }),
+        json!({ "code": "USEDUP", "percent_off": 10, "max_uses": 1 }),
+        json!({ "code": "ARMOUR", "percent_off": 10, "tags": ["armor"] }),
+        json!({ "code": "BIGSPEND", "percent_off": 10, "min_subtotal_cents": 100_000 }),
+        json!({ "code": "STOPPED", "percent_off": 10 }),
+        json!({ "code": "TENOFF", "percent_off": 10 }),
+        json!({ "code": "FIVEBUCKS", "amount_off_cents": 500 }),
+    ] {
+        assert_eq!(create_code(&app, body).await.status(), StatusCode::CREATED);
+    }
+    let admin = app.admin().await;
+    app.as_user(&admin, Method::PATCH, "/api/admin/promo-codes/STOPPED")
+        .json(&json!({ "active": false }))
+        .send()
+        .await
+        .expect("request");
+    // Use up USEDUP.
+    let first = app.customer().await;
+    put_line(&app, &first, potion.id, 1).await;
+    assert_eq!(apply(&app, &first, "usedup").await.status(), StatusCode::OK);
+    let order = app
+        .as_user(&first, Method::POST, "/api/cart/checkout")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(order.status(), StatusCode::ACCEPTED);
+
+    let user = app.customer().await;
+    put_line(&app, &user, potion.id, 2).await;
+    put_line(&app, &user, sword.id, 1).await;
+    for (code, expected) in [
+        ("NOPE", "PROMO_INVALID"),
+        ("x y", "PROMO_INVALID"),
+        ("STOPPED", "PROMO_INVALID"),
+        ("SOON", "PROMO_NOT_STARTED"),
+        ("GONE", "PROMO_EXPIRED"),
+        ("USEDUP", "PROMO_LIMIT_REACHED"),
+        ("ARMOUR", "PROMO_NOT_APPLICABLE"),
+        ("BIGSPEND", "PROMO_NOT_APPLICABLE"),
+    ] {
+        assert_eq!(
+            error_code(apply(&app, &user, code).await).await,
+            (StatusCode::UNPROCESSABLE_ENTITY, expected.to_owned()),
+            "{code}"
+        );
+    }
+
+    // 10 % per line, half-even: 1998 → 199.8 → 200; 2500 → 250.
+    let cart: Cart = apply(&app, &user, "tenoff")
+        .await
+        .json()
+        .await
+        .expect("cart");
+    assert_eq!(cart.promo_code.as_deref(), Some("TENOFF"));
+    assert_eq!(cart.subtotal_cents, 1_998 + 2_500);
+    let line_discounts: Vec<i64> = cart.lines.iter().map(|l| l.discount_cents).collect();
+    assert_eq!(line_discounts, vec![200, 250]);
+    assert_eq!(cart.discount_cents, 450);
+    assert_eq!(cart.total_cents, 4_498 - 450);
+    assert_eq!(
+        cart.lines.iter().map(|l| l.line_total_cents).sum::<i64>(),
+        cart.total_cents
+    );
+
+    // $5 off, shared in proportion to the lines and summing exactly.
+    let cart: Cart = apply(&app, &user, "FIVEBUCKS")
+        .await
+        .json()
+        .await
+        .expect("cart");
+    assert_eq!(cart.discount_cents, 500);
+    assert_eq!(
+        cart.lines.iter().map(|l| l.discount_cents).sum::<i64>(),
+        500
+    );
+    assert_eq!(cart.total_cents, 4_498 - 500);
+
+    let removed: Cart = json_of(app.as_user(&user, Method::DELETE, "/api/cart/promo")).await;
+    assert_eq!((removed.promo_code, removed.discount_cents), (None, 0));
+}
+
+#[tokio::test]
+async fn a_single_use_code_is_used_once_by_twenty_concurrent_checkouts() {
+    let app = TestApp::spawn_with(silent_provider()).await;
+    let potion = app
+        .item("Race Potion")
+        .price_cents(1_000)
+        .consumable()
+        .create()
+        .await;
+    assert_eq!(
+        create_code(
+            &app,
+            json!({ "code": "ONLYONE", "percent_off": 50, "max_uses": 1 })
+        )
+        .await
+        .status(),
+        StatusCode::CREATED
+    );
+    let mut buyers = Vec::new();
+    for _ in 0..20 {
+        let user = app.customer().await;
+        put_line(&app, &user, potion.id, 1).await;
+        assert_eq!(apply(&app, &user, "ONLYONE").await.status(), StatusCode::OK);
+        buyers.push(user);
+    }
+    let checkouts = buyers
+        .iter()
+        .map(|user| app.as_user(user, Method::POST, "/api/cart/checkout").send());
+    let responses = futures::future::join_all(checkouts).await;
+    let mut discounted = 0;
+    let mut refused = 0;
+    for response in responses {
+        let response = response.expect("request");
+        match response.status() {
+            StatusCode::ACCEPTED => {
+                let order: Order = response.json().await.expect("order");
+                assert_eq!(order.amount_cents, 500);
+                discounted += 1;
+            }
+            StatusCode::UNPROCESSABLE_ENTITY => {
+                assert_eq!(error_code(response).await.1, "PROMO_LIMIT_REACHED");
+                refused += 1;
+            }
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!((discounted, refused), (1, 19));
+    let admin = app.admin().await;
+    let codes: Vec<Value> =
+        json_of(app.as_user(&admin, Method::GET, "/api/admin/promo-codes")).await;
+    assert_eq!(codes[0]["uses"], 1);
+}
+
+#[tokio::test]
+async fn a_per_customer_limit_holds_across_tabs_and_a_failed_order_gives_its_use_back() {
+    let app = TestApp::spawn_with(silent_provider()).await;
+    let potion = app
+        .item("Tab Potion")
+        .price_cents(1_000)
+        .consumable()
+        .create()
+        .await;
+    create_code(
+        &app,
+        json!({ "code": "ONCEEACH", "percent_off": 20, "max_uses_per_user": 1 }),
+    )
+    .await;
+    let user = app.customer().await;
+    put_line(&app, &user, potion.id, 1).await;
+    apply(&app, &user, "ONCEEACH").await;
+    let tabs = (0..5).map(|_| {
+        app.as_user(&user, Method::POST, "/api/cart/checkout")
+            .send()
+    });
+    let statuses: Vec<StatusCode> = futures::future::join_all(tabs)
+        .await
+        .into_iter()
+        .map(|r| r.expect("request").status())
+        .collect();
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::ACCEPTED)
+            .count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses
+            .iter()
+            .all(|s| *s == StatusCode::ACCEPTED || *s == StatusCode::UNPROCESSABLE_ENTITY)
+    );
+    let orders: Vec<Order> = json_of(app.as_user(&user, Method::GET, "/api/purchases")).await;
+    assert_eq!(orders.len(), 1);
+    assert_eq!(orders[0].amount_cents, 800);
+
+    put_line(&app, &user, potion.id, 1).await;
+    assert_eq!(
+        error_code(apply(&app, &user, "ONCEEACH").await).await,
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "PROMO_LIMIT_REACHED".to_owned()
+        )
+    );
+    // The order fails: its use comes back, and the code applies again.
+    let declined = app
+        .deliver(
+            "msg_promo_declined",
+            &payment_event("payment.failed", &orders[0]),
+        )
+        .await;
+    assert_eq!(declined.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.order(&user, orders[0].order_id).await.status,
+        OrderStatus::Failed
+    );
+    let again = apply(&app, &user, "ONCEEACH").await;
+    let status = again.status();
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "{}",
+        again.text().await.unwrap_or_default()
+    );
+}
+
+#[tokio::test]
+async fn timed_sales_set_the_price_in_force_everywhere() {
+    let app = TestApp::spawn_with(silent_provider()).await;
+    let cheap = app.item("Plain Cloak").price_cents(3_000).create().await;
+    let boots = app.item("Sale Boots").price_cents(5_000).create().await;
+    let start = Utc::now() - chrono::Duration::minutes(1);
+    let end = Utc::now() + chrono::Duration::hours(2);
+    let on_sale: Item = patch_item(
+        &app,
+        boots.id,
+        json!({ "sale": { "percent_off": 55, "starts_at": start, "ends_at": end } }),
+    )
+    .await
+    .json()
+    .await
+    .expect("item");
+    // 5000 × 45 % = 2250.
+    assert_eq!(on_sale.sale_price_cents, Some(2_250));
+    assert!(on_sale.sale_ends_at.is_some());
+    let listed: Vec<Item> = json_of(app.get("/api/items?sort=price")).await;
+    let order: Vec<i64> = listed.iter().map(|i| i.id).collect();
+    assert_eq!(
+        order,
+        vec![boots.id, cheap.id],
+        "sorted by the price in force"
+    );
+    let filtered: Vec<Item> = json_of(app.get("/api/items?max_price=2500")).await;
+    assert_eq!(
+        filtered.iter().map(|i| i.id).collect::<Vec<_>>(),
+        vec![boots.id]
+    );
+
+    let user = app.customer().await;
+    put_line(&app, &user, boots.id, 1).await;
+    let cart: Cart = json_of(app.as_user(&user, Method::GET, "/api/cart")).await;
+    assert_eq!(cart.total_cents, 2_250);
+
+    // The sale ends between add-to-cart and checkout: the cart says so and reprices.
+    let ended = Utc::now() - chrono::Duration::seconds(1);
+    patch_item(
+        &app,
+        boots.id,
+        json!({ "sale": { "percent_off": 55, "starts_at": start, "ends_at": ended } }),
+    )
+    .await;
+    let cart: Cart = json_of(app.as_user(&user, Method::GET, "/api/cart")).await;
+    assert_eq!(cart.total_cents, 5_000);
+    assert_eq!(cart.warnings[0].code, "PRICE_CHANGED");
+    let order: Order = json_of(app.as_user(&user, Method::POST, "/api/cart/checkout")).await;
+    assert_eq!(
+        order.lines[0].unit_price_cents, 5_000,
+        "the price in force is frozen"
+    );
+}
+
+#[tokio::test]
+async fn a_sale_starts_on_every_replica_at_its_moment() {
+    let app = TestApp::spawn_with(silent_provider()).await;
+    let lamp = app.item("Timed Lamp").price_cents(1_000).create().await;
+    let starts = Utc::now() + chrono::Duration::seconds(2);
+    patch_item(
+        &app,
+        lamp.id,
+        json!({ "sale": { "percent_off": 50, "starts_at": starts, "ends_at": starts + chrono::Duration::hours(1) } }),
+    )
+    .await;
+    let replica = match crate::helpers::backend() {
+        crate::helpers::Backend::Postgres => Some(app.replica().await),
+        crate::helpers::Backend::Sqlite => None,
+    };
+    let servers: Vec<&TestApp> = std::iter::once(&app).chain(replica.as_ref()).collect();
+    for server in &servers {
+        let item: Item = json_of(server.get(&format!("/api/items/{}", lamp.id))).await;
+        assert_eq!(item.sale_price_cents, None, "not yet");
+    }
+    // Nothing is written when the sale starts; the cached pages must still change at once.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    for server in &servers {
+        loop {
+            let item: Item = json_of(server.get(&format!("/api/items/{}", lamp.id))).await;
+            if item.sale_price_cents == Some(500) {
+                assert!(Utc::now() >= starts, "not before its start");
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the sale never showed"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn bundles_price_what_you_do_not_own_and_grant_only_that() {
+    let app = TestApp::spawn_with(silent_provider()).await;
+    let a = app.item("Set Helm").price_cents(1_000).create().await;
+    let b = app.item("Set Plate").price_cents(2_000).create().await;
+    let c = app.item("Set Greaves").price_cents(3_000).create().await;
+    let admin = app.admin().await;
+    let create = |body: Value| {
+        app.as_user(&admin, Method::POST, "/api/items")
+            .json(&body)
+            .send()
+    };
+    for (bundle_item_ids, expected) in [
+        (json!([a.id]), "bundle_item_ids"),
+        (json!([a.id, a.id]), "bundle_item_ids"),
+        (json!([a.id, 999_999]), "bundle_item_ids"),
+    ] {
+        let response = create(json!({ "sku": "bad-bundle", "name": "Bad", "price_cents": 1, "bundle_item_ids": bundle_item_ids })).await.expect("request");
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let body: Value = response.json().await.expect("json");
+        assert_eq!(body["error"]["field"], expected);
+    }
+    let bundle: Item = create(json!({
+        "sku": "full-set", "name": "Full Set", "price_cents": 1,
+        "bundle_item_ids": [a.id, b.id, c.id], "bundle_discount_percent": 20,
+    }))
+    .await
+    .expect("request")
+    .json()
+    .await
+    .expect("bundle");
+    assert_eq!(bundle.price_cents, 4_800, "20 % off 6000");
+    let nested = create(json!({ "sku": "set-of-sets", "name": "Nested", "price_cents": 1, "bundle_item_ids": [bundle.id, a.id] })).await.expect("request");
+    assert_eq!(nested.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let itself = patch_item(
+        &app,
+        bundle.id,
+        json!({ "bundle_item_ids": [bundle.id, a.id] }),
+    )
+    .await;
+    assert_eq!(itself.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    let user = app.customer().await;
+    let helm: Order = app.buy(&user, a.id).await.json().await.expect("order");
+    app.deliver("msg_helm", &payment_event("payment.succeeded", &helm))
+        .await;
+    let quoted: Item =
+        json_of(app.as_user(&user, Method::GET, &format!("/api/items/{}", bundle.id))).await;
+    assert_eq!(quoted.owned_item_ids, Some(vec![a.id]));
+    assert_eq!(
+        quoted.price_for_you_cents,
+        Some(4_000),
+        "20 % off the 5000 not owned"
+    );
+    let anonymous: Value = json_of(app.get(&format!("/api/items/{}", bundle.id))).await;
+    assert!(anonymous.get("price_for_you_cents").is_none());
+
+    let order: Order = app.buy(&user, bundle.id).await.json().await.expect("order");
+    assert_eq!(order.amount_cents, 4_000);
+    app.deliver("msg_bundle", &payment_event("payment.succeeded", &order))
+        .await;
+    app.wait_for(&user, order.order_id, OrderStatus::Paid).await;
+    let library = app.store.orders().library(user.id).await.expect("library");
+    let mut owned: Vec<(i64, u32)> = library.iter().map(|e| (e.item.id, e.count)).collect();
+    owned.sort_unstable();
+    let mut expected = vec![(a.id, 1), (b.id, 1), (c.id, 1)];
+    expected.sort_unstable();
+    assert_eq!(owned, expected, "the bundle granted only what was missing");
+    assert_eq!(
+        error_code(app.buy(&user, bundle.id).await).await,
+        (StatusCode::CONFLICT, "ALREADY_OWNED".to_owned())
+    );
+}
+
+#[tokio::test]
+async fn wishlists_hear_once_when_a_sale_starts() {
+    let app = TestApp::spawn_with(vec![("WISHLIST_ALERT_SECS", "3600".to_owned())]).await;
+    let orb = app.item("Wished Orb").price_cents(4_000).create().await;
+    let user = app.customer().await;
+    let other = app.customer().await;
+    let listed: Vec<Item> =
+        json_of(app.as_user(&user, Method::PUT, &format!("/api/wishlist/{}", orb.id))).await;
+    assert_eq!(listed.len(), 1);
+    let again: Vec<Item> =
+        json_of(app.as_user(&user, Method::PUT, &format!("/api/wishlist/{}", orb.id))).await;
+    assert_eq!(again.len(), 1, "adding twice changes nothing");
+    assert_eq!(
+        app.as_user(&user, Method::PUT, "/api/wishlist/999999")
+            .send()
+            .await
+            .expect("request")
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+
+    let url = app.base.replacen("http://", "ws://", 1) + "/ws";
+    let mut request = url.into_client_request().expect("request");
+    request
+        .headers_mut()
+        .insert("origin", app.origin.parse().expect("header"));
+    request.headers_mut().insert(
+        "cookie",
+        format!("gs_session={}", user.token)
+            .parse()
+            .expect("header"),
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("socket");
+    for _ in 0..100 {
+        if app.hub.len() == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    let start = Utc::now() - chrono::Duration::seconds(1);
+    patch_item(
+        &app,
+        orb.id,
+        json!({ "sale": { "percent_off": 25, "starts_at": start, "ends_at": start + chrono::Duration::hours(1) } }),
+    )
+    .await;
+    // More sweeps (on this replica or another) announce nothing new.
+    let alerts = store::wishlist::Alerts::new(&app.store);
+    assert_eq!(alerts.sweep().await.expect("sweep"), 0);
+    assert_eq!(alerts.sweep().await.expect("sweep"), 0);
+
+    let mut received = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(2), async {
+        while let Some(Ok(frame)) = socket.next().await {
+            if let Message::Text(text) = frame {
+                received.push(serde_json::from_str::<LiveMessage>(&text).expect("live message"));
+            }
+        }
+    })
+    .await;
+    assert_eq!(
+        received,
+        vec![LiveMessage::WishlistOnSale {
+            user_id: user.id,
+            item_id: orb.id,
+            name: "Wished Orb".to_owned(),
+            reason: "sale".to_owned(),
+            price_cents: 3_000,
+            currency: "USD".to_owned(),
+        }]
+    );
+    let removed: Vec<Item> =
+        json_of(app.as_user(&user, Method::DELETE, &format!("/api/wishlist/{}", orb.id))).await;
+    assert!(removed.is_empty());
+    let theirs: Vec<Item> = json_of(app.as_user(&other, Method::GET, "/api/wishlist")).await;
+    assert!(theirs.is_empty());
+}
