@@ -20,6 +20,8 @@ pub struct IntentItem {
     pub item_id: i64,
     pub sku: String,
     pub name: String,
+    /// Absent in the first version of the contract: one.
+    #[serde(default = "one")]
     pub quantity: u32,
     /// The line's total (quantity × unit price, less its discount).
     pub amount_cents: i64,
@@ -73,4 +75,8 @@ pub struct ProviderEventData {
     pub user_id: Uuid,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+}
+
+fn one() -> u32 {
+    1
 }

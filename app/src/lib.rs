@@ -121,6 +121,10 @@ pub fn escape_html(text: &str) -> String {
     out
 }
 
+/// How many lines the logged-in user's cart has (the header's badge). Provided at the root.
+#[derive(Clone, Copy)]
+pub struct CartCount(pub Resource<Result<u64, AppError>>);
+
 /// Who is logged in, and the actions that change it. Provided once at the root.
 #[derive(Clone, Copy)]
 pub struct Session {
@@ -196,6 +200,20 @@ fn Layout() -> impl IntoView {
     let live = live::LiveState::new();
     provide_context(live);
     live::connect_when_logged_in(session, live);
+    // Created here, at the root, so that the server sends its value with the page and the
+    // badge hydrates as it was rendered (a resource created inside a Suspend would not).
+    let cart_count = Resource::new(
+        move || {
+            (
+                live.cart_version.get(),
+                session.login.version().get(),
+                session.logout.version().get(),
+                session.register.version().get(),
+            )
+        },
+        |_| api::cart_count(),
+    );
+    provide_context(CartCount(cart_count));
 
     view! {
             <a class="skip-link" href="#main">"Skip to content"</a>
@@ -213,7 +231,7 @@ fn Layout() -> impl IntoView {
                     <Route path=path!("/checkout") view=CheckoutPage ssr=SsrMode::Async/>
                     <Route path=path!("/wishlist") view=WishlistPage ssr=SsrMode::Async/>
                     <ParentRoute path=path!("/admin") view=AdminLayout ssr=SsrMode::Async>
-                        <Route path=path!("") view=AdminItems ssr=SsrMode::Async/>
+                        <Route path=path!("") view=|| view! { <leptos_router::components::Redirect path="/admin/items"/> } ssr=SsrMode::Async/>
                         <Route path=path!("items") view=AdminItems ssr=SsrMode::Async/>
                         <Route path=path!("items/new") view=AdminItemNew ssr=SsrMode::Async/>
                         <Route path=path!("items/:id") view=AdminItemEdit ssr=SsrMode::Async/>

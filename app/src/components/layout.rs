@@ -2,13 +2,13 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 
 use crate::Session;
-use crate::api::cart_count;
 use crate::live::{Connection, LiveState};
 use api_types::Role;
 
 #[component]
 pub fn Header() -> impl IntoView {
     let session = expect_context::<Session>();
+    let crate::CartCount(cart_count) = expect_context::<crate::CartCount>();
     view! {
         <header class="site-header">
             <div class="container header-inner">
@@ -21,13 +21,20 @@ pub fn Header() -> impl IntoView {
                     <Transition fallback=|| ()>
                         {move || Suspend::new(async move {
                             match session.user.await {
-                                Ok(Some(user)) => view! {
-                                    <A href="/library">"Library"</A>
-                                    <A href="/orders">"Orders"</A>
-                                    <A href="/wishlist">"Wishlist"</A>
-                                    <CartLink/>
-                                    {(user.role == Role::Admin).then(|| view! { <A href="/admin/items">"Admin"</A> })}
-                                }.into_any(),
+                                Ok(Some(user)) => {
+                                    // Awaited here rather than in a boundary of its own: a
+                                    // Suspense created inside this one once the session resolves
+                                    // would take its hydration id after the page's, on the server
+                                    // only, and the page would not hydrate.
+                                    let lines = cart_count.await.unwrap_or(0);
+                                    view! {
+                                        <A href="/library">"Library"</A>
+                                        <A href="/orders">"Orders"</A>
+                                        <A href="/wishlist">"Wishlist"</A>
+                                        <CartLink lines/>
+                                        {(user.role == Role::Admin).then(|| view! { <A href="/admin/items">"Admin"</A> })}
+                                    }.into_any()
+                                }
                                 _ => ().into_any(),
                             }
                         })}
@@ -60,29 +67,21 @@ pub fn Header() -> impl IntoView {
     }
 }
 
-/// "Cart" with how many lines it has, updated live from every tab.
+/// "Cart" with how many lines the cart has (updated live from every tab: the count is a
+/// resource at the root that the live socket refreshes).
 #[component]
-fn CartLink() -> impl IntoView {
-    let live = expect_context::<LiveState>();
-    let count = Resource::new(move || live.cart_version.get(), |_| cart_count());
+fn CartLink(lines: u64) -> impl IntoView {
+    let label = match lines {
+        1 => "1 item in your cart".to_owned(),
+        n => format!("{n} items in your cart"),
+    };
     view! {
         <A href="/cart" attr:data-testid="cart-link">
-            "Cart"
-            <Transition fallback=|| ()>
-                {move || Suspend::new(async move {
-                    let n = count.await.unwrap_or(0);
-                    let label = match n {
-                        1 => "1 item in your cart".to_owned(),
-                        n => format!("{n} items in your cart"),
-                    };
-                    view! {
-                        " "<span class="badge count" data-testid="cart-count" data-count=n.to_string()>
-                            <span aria-hidden="true">{n.to_string()}</span>
-                            <span class="sr-only">{label}</span>
-                        </span>
-                    }
-                })}
-            </Transition>
+            "Cart "
+            <span class="badge count" data-testid="cart-count" data-count=lines.to_string()>
+                <span aria-hidden="true">{lines.to_string()}</span>
+                <span class="sr-only">{label}</span>
+            </span>
         </A>
     }
 }

@@ -5,8 +5,7 @@ use leptos_router::components::A;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::Session;
-use crate::api::is_wished;
-use crate::api::{Buy, get_item};
+use crate::api::{Buy, get_item, is_wished};
 use crate::components::item_card::{AddToCartButton, PriceTag, StockNote, WishButton};
 use crate::components::notice::{ErrorNotice, Loading, encode};
 
@@ -16,17 +15,28 @@ pub fn ItemPage() -> impl IntoView {
     let query = use_query_map();
     let id = move || params.read().get("id").and_then(|s| s.parse::<i64>().ok());
     let confirming = move || query.read().get("confirm").is_some_and(|v| v == "1");
+    // The wishlist heart's state comes with the item: a resource created inside the item's
+    // Suspend would not reach the browser with the page, and hydration would not match.
     let item = Resource::new(id, |id| async move {
         match id {
-            Some(id) => get_item(id).await,
+            Some(id) => {
+                let item = get_item(id).await?;
+                let wished = is_wished(id).await.unwrap_or(false);
+                Ok((item, wished))
+            }
             None => Err(crate::AppError::new(404, "NOT_FOUND", "item not found")),
         }
     });
+    let session = expect_context::<Session>();
     view! {
         <Transition fallback=|| view! { <Loading/> }>
             {move || Suspend::new(async move {
+                // Who is looking is awaited with the item, in this one boundary: a boundary
+                // nested inside it would take its hydration id at a different moment on the
+                // server and in the browser.
+                let logged_in = matches!(session.user.await, Ok(Some(_)));
                 match item.await {
-                    Ok(item) => view! { <ItemDetail item confirming=Signal::derive(confirming)/> }.into_any(),
+                    Ok((item, wished)) => view! { <ItemDetail item wished logged_in confirming=Signal::derive(confirming)/> }.into_any(),
                     Err(e) => {
                         super::set_status(e.status.max(400));
                         view! { <Title text="Not found"/><ErrorNotice error=e/><p><A href="/">"Back to the catalog"</A></p> }.into_any()
@@ -38,14 +48,18 @@ pub fn ItemPage() -> impl IntoView {
 }
 
 #[component]
-fn ItemDetail(item: Item, confirming: Signal<bool>) -> impl IntoView {
+fn ItemDetail(
+    item: Item,
+    wished: bool,
+    logged_in: bool,
+    confirming: Signal<bool>,
+) -> impl IntoView {
     // A bundle is priced for the shopper: only what they do not own yet.
     let price = format_money(
         item.price_for_you_cents.unwrap_or(item.price_now_cents()),
         &item.currency,
     );
     let item_id = item.id;
-    let wished = Resource::new(move || item_id, is_wished);
     let alt = format!("Cover art for {}", item.name);
     view! {
         <Title text=item.name.clone()/>
@@ -56,12 +70,7 @@ fn ItemDetail(item: Item, confirming: Signal<bool>) -> impl IntoView {
             <div class="item-info">
                 <h1>{item.name.clone()}</h1>
                 <p class="price big" data-testid="item-price"><PriceTag item=item.clone()/></p>
-                <Transition fallback=|| ()>
-                    {move || Suspend::new(async move {
-                        let on = wished.await.unwrap_or(false);
-                        view! { <WishButton item_id wished=on/> }
-                    })}
-                </Transition>
+                <WishButton item_id wished/>
                 <BundleNote item=item.clone()/>
                 <ul class="tags" aria-label="Tags">
                     {item.tags.clone().into_iter().map(|t| view! { <li class="tag"><A href=format!("/?tag={t}")>{t}</A></li> }).collect_view()}
@@ -74,7 +83,7 @@ fn ItemDetail(item: Item, confirming: Signal<bool>) -> impl IntoView {
                 } else if item.sold_out() {
                     view! { <p class="notice notice-info" data-testid="sold-out">"Sold out: none left for now."</p> }.into_any()
                 } else {
-                    view! { <BuyBox item=item.clone() price confirming/> }.into_any()
+                    view! { <BuyBox item=item.clone() price logged_in confirming/> }.into_any()
                 }}
             </div>
         </article>
@@ -82,62 +91,58 @@ fn ItemDetail(item: Item, confirming: Signal<bool>) -> impl IntoView {
 }
 
 #[component]
-fn BuyBox(item: Item, price: String, confirming: Signal<bool>) -> impl IntoView {
-    let session = expect_context::<Session>();
-    let buy = ServerAction::<Buy>::new();
+fn BuyBox(item: Item, price: String, logged_in: bool, confirming: Signal<bool>) -> impl IntoView {
     let here = format!("/items/{}", item.id);
     let confirm_href = format!("{here}?confirm=1");
-    let login_href = format!("/login?next={}", encode(&confirm_href));
+    if !logged_in {
+        let login_href = format!("/login?next={}", encode(&confirm_href));
+        return view! {
+            <div class="buy-box">
+                <A href=login_href attr:class="btn btn-primary btn-large">"Log in to buy"</A>
+            </div>
+        }
+        .into_any();
+    }
+    let buy = ServerAction::<Buy>::new();
     // One key per rendered confirmation: a double submit returns the same order.
     let key = uuid::Uuid::new_v4().to_string();
     let item_id = item.id;
     let name = item.name.clone();
     view! {
         <div class="buy-box">
-            <Transition fallback=|| ()>
-                {move || {
-                    let (here, confirm_href, login_href, key, name, price) =
-                        (here.clone(), confirm_href.clone(), login_href.clone(), key.clone(), name.clone(), price.clone());
-                    Suspend::new(async move {
-                        let logged_in = matches!(session.user.await, Ok(Some(_)));
-                        if !logged_in {
-                            return view! {
-                                <A href=login_href attr:class="btn btn-primary btn-large">"Log in to buy"</A>
-                            }.into_any();
-                        }
-                        if !confirming.get() {
-                            return view! {
-                                <div class="row">
-                                    <A href=confirm_href attr:class="btn btn-primary btn-large" attr:data-testid="buy-button">
-                                        {format!("Buy now for {price}")}
-                                    </A>
-                                    <AddToCartButton item_id large=true/>
-                                </div>
-                            }.into_any();
-                        }
-                        view! {
-                            <section class="confirm" aria-labelledby="confirm-title" data-testid="confirm-purchase">
-                                <h2 id="confirm-title">"Confirm your purchase"</h2>
-                                <p>{format!("Buy {name} for {price}? Your payment is confirmed in a few seconds.")}</p>
-                                {move || buy.value().get().and_then(|r| r.err()).map(|e| view! { <ErrorNotice error=e/> })}
-                                <ActionForm action=buy>
-                                    <input type="hidden" name="item_id" value=item_id.to_string()/>
-                                    <input type="hidden" name="idempotency_key" value=key.clone()/>
-                                    <div class="row">
-                                        <button type="submit" class="btn btn-primary" data-testid="confirm-buy"
-                                            disabled=move || buy.pending().get()>
-                                            {move || if buy.pending().get() { "Placing order…" } else { "Confirm purchase" }}
-                                        </button>
-                                        <A href=here.clone() attr:class="btn btn-ghost">"Cancel"</A>
-                                    </div>
-                                </ActionForm>
-                            </section>
-                        }.into_any()
-                    })
-                }}
-            </Transition>
+            {move || if confirming.get() {
+                let (key, here) = (key.clone(), here.clone());
+                view! {
+                    <section class="confirm" aria-labelledby="confirm-title" data-testid="confirm-purchase">
+                        <h2 id="confirm-title">"Confirm your purchase"</h2>
+                        <p>{format!("Buy {name} for {price}? Your payment is confirmed in a few seconds.")}</p>
+                        {move || buy.value().get().and_then(|r| r.err()).map(|e| view! { <ErrorNotice error=e/> })}
+                        <ActionForm action=buy>
+                            <input type="hidden" name="item_id" value=item_id.to_string()/>
+                            <input type="hidden" name="idempotency_key" value=key/>
+                            <div class="row">
+                                <button type="submit" class="btn btn-primary" data-testid="confirm-buy"
+                                    disabled=move || buy.pending().get()>
+                                    {move || if buy.pending().get() { "Placing order…" } else { "Confirm purchase" }}
+                                </button>
+                                <A href=here attr:class="btn btn-ghost">"Cancel"</A>
+                            </div>
+                        </ActionForm>
+                    </section>
+                }.into_any()
+            } else {
+                view! {
+                    <div class="row">
+                        <A href=confirm_href.clone() attr:class="btn btn-primary btn-large" attr:data-testid="buy-button">
+                            {format!("Buy now for {price}")}
+                        </A>
+                        <AddToCartButton item_id large=true/>
+                    </div>
+                }.into_any()
+            }}
         </div>
     }
+    .into_any()
 }
 
 /// What a bundle holds and, for a logged-in shopper, what completing the set costs them.
