@@ -363,21 +363,24 @@ pub struct User {
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum OrderStatus {
     Pending,
     Paid,
     Failed,
     Expired,
+    /// Some of the payment was given back (`refunded_cents`); the refunded lines are revoked.
+    PartiallyRefunded,
     Refunded,
 }
 
 impl OrderStatus {
-    pub const ALL: [OrderStatus; 5] = [
+    pub const ALL: [OrderStatus; 6] = [
         OrderStatus::Pending,
         OrderStatus::Paid,
         OrderStatus::Failed,
         OrderStatus::Expired,
+        OrderStatus::PartiallyRefunded,
         OrderStatus::Refunded,
     ];
 
@@ -387,6 +390,7 @@ impl OrderStatus {
             OrderStatus::Paid => "paid",
             OrderStatus::Failed => "failed",
             OrderStatus::Expired => "expired",
+            OrderStatus::PartiallyRefunded => "partially_refunded",
             OrderStatus::Refunded => "refunded",
         }
     }
@@ -418,6 +422,9 @@ pub struct OrderItem {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OrderLine {
+    /// The line's own id (what `line_item_ids` in a refund request names).
+    #[serde(default)]
+    pub line_id: i64,
     pub item_id: i64,
     pub sku: String,
     pub name: String,
@@ -426,6 +433,9 @@ pub struct OrderLine {
     pub unit_price_cents: i64,
     pub discount_cents: i64,
     pub line_total_cents: i64,
+    /// A refund took this line back: what it granted is no longer the buyer's.
+    #[serde(default)]
+    pub refunded: bool,
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -450,6 +460,9 @@ pub struct Order {
     pub item: OrderItem,
     pub amount_cents: i64,
     pub currency: String,
+    /// What the provider has given back so far.
+    #[serde(default)]
+    pub refunded_cents: i64,
     pub provider_transaction_id: Option<String>,
     pub failure_reason: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -551,6 +564,54 @@ pub struct AdminOrder {
     /// Why a failed order failed, in the store's own words (never shown to the buyer).
     pub failure_detail: Option<String>,
     pub events: Vec<PaymentEvent>,
+    /// Refunds asked for or reported, oldest first.
+    #[serde(default)]
+    pub refunds: Vec<Refund>,
+}
+
+/// A refund, as operators see it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Refund {
+    pub refund_id: Uuid,
+    pub order_id: Uuid,
+    /// `pending` (asked of the provider), `succeeded` (its webhook arrived) or `failed` (the
+    /// provider would not take it).
+    pub status: String,
+    pub amount_cents: i64,
+    pub currency: String,
+    /// The order lines it takes back. Empty: a refund by amount, which revokes nothing.
+    pub line_ids: Vec<i64>,
+    pub reason: Option<String>,
+    /// `operator`, or `provider` for one the provider made unasked (a chargeback).
+    pub initiated_by: String,
+    pub detail: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+/// `POST /api/admin/orders/{order_id}/refunds`: lines to take back and/or an amount. With
+/// neither, everything not yet refunded; with lines only, their total.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewRefund {
+    #[serde(default)]
+    pub amount_cents: Option<i64>,
+    #[serde(default)]
+    pub line_item_ids: Option<Vec<i64>>,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// A refund asked of the provider: the order changes when its webhook arrives.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RefundAccepted {
+    pub refund_id: Uuid,
+    pub status: String,
+    pub amount_cents: i64,
+    pub currency: String,
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -577,10 +638,16 @@ pub enum LiveMessage {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
     },
+    /// Some or all of an order was refunded; `items` are the lines taken back (all of them
+    /// for a full refund, none for a partial refund by amount).
     PurchaseRefunded {
         order_id: Uuid,
         user_id: Uuid,
         items: Vec<LiveItem>,
+        #[serde(default)]
+        refunded_cents: i64,
+        #[serde(default)]
+        partial: bool,
     },
     /// The user's cart changed (on any tab or device): `line_count` lines are in it now.
     CartUpdated { user_id: Uuid, line_count: u32 },

@@ -75,6 +75,10 @@ pub struct ProviderEventData {
     pub user_id: Uuid,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// On `payment.refunded`: the store's refund this answers (none for one the provider made
+    /// unasked); `amount_cents` is then the amount refunded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund_id: Option<Uuid>,
 }
 
 fn one() -> u32 {

@@ -269,6 +269,7 @@ async fn deliver(shared: Arc<Shared>, intent: PaymentIntent, transaction_id: Str
             currency: intent.currency,
             user_id: intent.user_id,
             reason: None,
+            refund_id: None,
         },
     };
     let Ok(body) = serde_json::to_vec(&event) else {

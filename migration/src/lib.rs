@@ -7,6 +7,7 @@ mod m20261129_000001_create_schema;
 mod m20261202_000001_hardening;
 mod m20261203_000001_cart;
 mod m20261204_000001_promotions;
+mod m20261205_000001_refunds;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000001_hardening::Migration),
             Box::new(m20261203_000001_cart::Migration),
             Box::new(m20261204_000001_promotions::Migration),
+            Box::new(m20261205_000001_refunds::Migration),
         ]
     }
 }

@@ -28,6 +28,7 @@ pub(crate) fn plan(config: &Config, intent: &PaymentIntent, transaction_id: &str
                 currency: intent.currency.clone(),
                 user_id: intent.user_id,
                 reason: reason.map(str::to_owned),
+                refund_id: None,
             },
         };
         Planned {
@@ -49,6 +50,31 @@ pub(crate) fn plan(config: &Config, intent: &PaymentIntent, transaction_id: &str
         events.reverse();
     }
     events
+}
+
+/// The `payment.refunded` that answers a refund request: the refund's own amount and id.
+pub(crate) fn refund_event(
+    request: &crate::RefundRequest,
+    user_id: Uuid,
+    transaction_id: &str,
+) -> Planned {
+    let event = Event {
+        kind: EventKind::Refunded,
+        timestamp: Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true),
+        data: EventData {
+            order_id: request.order_id,
+            transaction_id: transaction_id.to_owned(),
+            amount_cents: request.amount_cents,
+            currency: request.currency.clone(),
+            user_id,
+            reason: None,
+            refund_id: Some(request.refund_id),
+        },
+    };
+    Planned {
+        id: format!("msg_{}", Uuid::new_v4().simple()),
+        body: serde_json::to_vec(&event).unwrap_or_default(),
+    }
 }
 
 /// Delivers the planned notifications in order, each after the configured delay, each (with its

@@ -2,7 +2,9 @@
 //!
 //! It accepts payment intents (`POST /payment-intents`, the contract in SPEC §5), waits a
 //! configurable delay, then sends a signed Standard Webhooks notification to the intent's
-//! `callback_url`, retrying with exponential backoff and jitter until it gets a 2xx. Knobs for
+//! `callback_url`, retrying with exponential backoff and jitter until it gets a 2xx. Refund
+//! requests (`POST /refunds`) for a payment it took are answered the same way, with a
+//! `payment.refunded` naming the store's `refund_id`. Knobs for
 //! failures, duplicate deliveries, refunds and out-of-order delivery exercise the store's
 //! webhook handling in tests and demos.
 //!
@@ -22,9 +24,19 @@ use uuid::Uuid;
 
 pub use api_types::{
     IntentAccepted as Accepted, IntentItem, PaymentIntent, ProviderEvent as Event,
-    ProviderEventData as EventData, ProviderEventKind as EventKind,
+    ProviderEventData as EventData, ProviderEventKind as EventKind, RefundRequest,
 };
 pub use config::{Config, ConfigError};
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum RefundError {
+    #[error("amount_cents must be positive")]
+    Amount,
+    #[error("no payment for this order was taken here")]
+    UnknownPayment,
+    #[error("currency does not match the payment's")]
+    Currency,
+}
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum IntentError {
@@ -60,6 +72,26 @@ pub struct Simulator {
 struct Inner {
     config: Config,
     http: reqwest::Client,
+    /// The payments taken, so refunds can be answered to the right callback: at most
+    /// [`REMEMBERED`], the oldest forgotten first.
+    payments: std::sync::Mutex<Payments>,
+}
+
+/// How many payments the simulator remembers for refunds.
+const REMEMBERED: usize = 100_000;
+
+#[derive(Default)]
+struct Payments {
+    by_order: std::collections::HashMap<Uuid, Taken>,
+    order: std::collections::VecDeque<Uuid>,
+}
+
+#[derive(Clone)]
+struct Taken {
+    user_id: Uuid,
+    currency: String,
+    callback_url: String,
+    transaction_id: String,
 }
 
 impl Simulator {
@@ -69,7 +101,11 @@ impl Simulator {
             .build()
             .unwrap_or_default();
         Self {
-            inner: Arc::new(Inner { config, http }),
+            inner: Arc::new(Inner {
+                config,
+                http,
+                payments: std::sync::Mutex::default(),
+            }),
         }
     }
 
@@ -82,6 +118,15 @@ impl Simulator {
         validate(&intent)?;
         let transaction_id = format!("tx_{}", Uuid::new_v4().simple());
         let plan = delivery::plan(&self.inner.config, &intent, &transaction_id);
+        self.remember(
+            intent.order_id,
+            Taken {
+                user_id: intent.user_id,
+                currency: intent.currency.clone(),
+                callback_url: intent.callback_url.clone(),
+                transaction_id: transaction_id.clone(),
+            },
+        );
         let sim = self.clone();
         tokio::spawn(async move {
             delivery::run(
@@ -98,10 +143,67 @@ impl Simulator {
         })
     }
 
+    fn remember(&self, order_id: Uuid, taken: Taken) {
+        let mut payments = self
+            .inner
+            .payments
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if payments.by_order.insert(order_id, taken).is_none() {
+            payments.order.push_back(order_id);
+        }
+        while payments.order.len() > REMEMBERED {
+            if let Some(old) = payments.order.pop_front() {
+                payments.by_order.remove(&old);
+            }
+        }
+    }
+
+    /// Accepts a refund of a payment it took and schedules its `payment.refunded` (with the
+    /// configured delay and duplicates). Returns at once.
+    pub fn refund(&self, request: RefundRequest) -> Result<(), RefundError> {
+        if request.amount_cents <= 0 {
+            return Err(RefundError::Amount);
+        }
+        let taken = self
+            .inner
+            .payments
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .by_order
+            .get(&request.order_id)
+            .cloned()
+            .ok_or(RefundError::UnknownPayment)?;
+        if !taken.currency.eq_ignore_ascii_case(&request.currency) {
+            return Err(RefundError::Currency);
+        }
+        let planned = delivery::refund_event(
+            &request,
+            taken.user_id,
+            if request.transaction_id.is_empty() {
+                &taken.transaction_id
+            } else {
+                &request.transaction_id
+            },
+        );
+        let sim = self.clone();
+        tokio::spawn(async move {
+            delivery::run(
+                &sim.inner.http,
+                &sim.inner.config,
+                &taken.callback_url,
+                vec![planned],
+            )
+            .await;
+        });
+        Ok(())
+    }
+
     /// The provider's HTTP API, for the stand-alone binary.
     pub fn router(self) -> axum::Router {
         axum::Router::new()
             .route("/payment-intents", post(create_intent))
+            .route("/refunds", post(create_refund))
             .route("/healthz", get(|| async { "ok" }))
             .with_state(self)
     }
@@ -126,6 +228,38 @@ async fn create_intent(
         Err(e) => error(
             StatusCode::UNPROCESSABLE_ENTITY,
             "INVALID_INTENT",
+            &e.to_string(),
+        ),
+    }
+}
+
+async fn create_refund(
+    State(sim): State<Simulator>,
+    body: Result<Json<RefundRequest>, JsonRejection>,
+) -> Response {
+    let Json(request) = match body {
+        Ok(request) => request,
+        Err(rejection) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "MALFORMED_BODY",
+                &rejection.body_text(),
+            );
+        }
+    };
+    let refund_id = request.refund_id;
+    match sim.refund(request) {
+        Ok(()) => (
+            StatusCode::ACCEPTED,
+            Json(serde_json::json!({ "refund_id": refund_id, "status": "accepted" })),
+        )
+            .into_response(),
+        Err(e @ RefundError::UnknownPayment) => {
+            error(StatusCode::NOT_FOUND, "UNKNOWN_PAYMENT", &e.to_string())
+        }
+        Err(e) => error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "INVALID_REFUND",
             &e.to_string(),
         ),
     }

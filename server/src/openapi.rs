@@ -36,6 +36,7 @@ use crate::api;
         api::orders::list_purchases_compat,
         api::orders::get_purchase,
         api::orders::refund_purchase,
+        api::orders::create_refund,
         api::orders::list_all_orders,
         api::cart::get_cart,
         api::cart::set_cart_line,

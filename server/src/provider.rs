@@ -43,12 +43,13 @@ impl PaymentProvider for Embedded {
 
     fn request_refund<'a>(
         &'a self,
-        _refund: &'a RefundRequest,
+        refund: &'a RefundRequest,
     ) -> BoxFuture<'a, Result<(), ProviderError>> {
-        futures::future::ready(Err(ProviderError(
-            "the built-in simulator does not take refund requests".to_owned(),
-        )))
-        .boxed()
+        let taken = self
+            .0
+            .refund(refund.clone())
+            .map_err(|e| ProviderError(e.to_string()));
+        futures::future::ready(taken).boxed()
     }
 }
 

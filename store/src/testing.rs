@@ -42,11 +42,16 @@ impl PaymentProvider for FakeProvider {
         &'a self,
         refund: &'a RefundRequest,
     ) -> BoxFuture<'a, Result<(), ProviderError>> {
-        self.refunds
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(refund.clone());
-        futures::future::ready(Ok(())).boxed()
+        let result = if self.failing.load(std::sync::atomic::Ordering::Relaxed) {
+            Err(ProviderError("the provider answered 502".to_owned()))
+        } else {
+            self.refunds
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(refund.clone());
+            Ok(())
+        };
+        futures::future::ready(result).boxed()
     }
 }
 

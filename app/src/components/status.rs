@@ -8,6 +8,7 @@ pub fn StatusBadge(status: OrderStatus) -> impl IntoView {
         OrderStatus::Paid => "Paid",
         OrderStatus::Failed => "Failed",
         OrderStatus::Expired => "Expired",
+        OrderStatus::PartiallyRefunded => "Partly refunded",
         OrderStatus::Refunded => "Refunded",
     };
     view! {

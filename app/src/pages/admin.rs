@@ -307,7 +307,14 @@ pub fn AdminOrders() -> impl IntoView {
                     attr:class=move || if status().as_deref() == Some(s.as_str()) { "chip active" } else { "chip" }>{s.as_str()}</A>
             }).collect_view()}
         </nav>
-        {move || refund.value().get().and_then(|r| r.err()).map(|e| view! { <ErrorNotice error=e/> })}
+        {move || refund.value().get().map(|r| match r {
+            Ok(accepted) => view! {
+                <p class="notice notice-pending" role="status" data-testid="refund-accepted">
+                    "Refund of "{format_money(accepted.amount_cents, &accepted.currency)}" asked of the payment provider. The order changes when it confirms."
+                </p>
+            }.into_any(),
+            Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+        })}
         <Transition fallback=|| view! { <Loading/> }>
             {move || Suspend::new(async move {
                 match orders.await {
@@ -328,6 +335,8 @@ pub fn AdminOrders() -> impl IntoView {
 fn AdminOrderRow(order: AdminOrder, refund: ServerAction<RefundOrder>) -> impl IntoView {
     let o = order.order;
     let events = order.events;
+    let refunds = order.refunds;
+    let refundable = matches!(o.status, OrderStatus::Paid | OrderStatus::PartiallyRefunded);
     view! {
         <details class="admin-order" data-order-id=o.order_id.to_string()>
             <summary>
@@ -360,15 +369,71 @@ fn AdminOrderRow(order: AdminOrder, refund: ServerAction<RefundOrder>) -> impl I
                     </table>
                 }.into_any()
             }}
-            {(o.status == OrderStatus::Paid).then(|| view! {
-                <ActionForm action=refund>
-                    <input type="hidden" name="order_id" value=o.order_id.to_string()/>
-                    <div class="row">
-                        <label class="sr-only" for=format!("reason-{}", o.order_id)>"Refund reason"</label>
-                        <input id=format!("reason-{}", o.order_id) name="reason" placeholder="Reason (optional)" maxlength="500"/>
-                        <button type="submit" class="btn btn-danger btn-small">"Refund"</button>
-                    </div>
-                </ActionForm>
+            {(!refunds.is_empty()).then(|| view! {
+                <h3>"Refunds"</h3>
+                <table class="table compact" data-testid="refunds">
+                    <thead><tr><th scope="col">"Asked"</th><th scope="col">"Amount"</th><th scope="col">"Takes back"</th><th scope="col">"Status"</th><th scope="col">"By"</th></tr></thead>
+                    <tbody>
+                        {refunds.iter().map(|r| {
+                            let takes = if r.line_ids.is_empty() {
+                                "By amount: nothing revoked".to_owned()
+                            } else {
+                                o.lines.iter().filter(|l| r.line_ids.contains(&l.line_id)).map(|l| l.name.clone()).collect::<Vec<_>>().join(", ")
+                            };
+                            view! {
+                                <tr data-refund-status=r.status.clone()>
+                                    <td>{api_types::format_minute(&r.created_at)}</td>
+                                    <td>{format_money(r.amount_cents, &r.currency)}</td>
+                                    <td>{takes}{r.reason.clone().map(|why| view! { <span class="muted">" — "{why}</span> })}</td>
+                                    <td>{r.status.clone()}{r.detail.clone().map(|d| view! { <span class="muted">" — "{d}</span> })}</td>
+                                    <td>{r.initiated_by.clone()}</td>
+                                </tr>
+                            }
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            })}
+            {refundable.then(|| {
+                let order_id = o.order_id.to_string();
+                let version = o.refunded_cents.to_string();
+                let line_forms = o.lines.iter().filter(|l| !l.refunded).map(|l| {
+                    let (order_id, version) = (order_id.clone(), version.clone());
+                    let label = format!("{} · {}", l.name, format_money(l.line_total_cents, &o.currency));
+                    let line_id = l.line_id.to_string();
+                    let hidden_name = format!(": {}", l.name);
+                    view! {
+                        <li>
+                            <ActionForm action=refund>
+                                <input type="hidden" name="order_id" value=order_id/>
+                                <input type="hidden" name="line_id" value=line_id.clone()/>
+                                <input type="hidden" name="version" value=version/>
+                                <span class="grow">{label}</span>
+                                " "
+                                <button type="submit" class="btn btn-danger btn-small" data-line-id=line_id>
+                                    "Refund this line"<span class="sr-only">{hidden_name}</span>
+                                </button>
+                            </ActionForm>
+                        </li>
+                    }
+                }).collect_view();
+                view! {
+                    <h3>"Refund"</h3>
+                    <p class="muted">"Refunded so far: "{format_money(o.refunded_cents, &o.currency)}" of "{format_money(o.amount_cents, &o.currency)}". Refunds go through the payment provider; the order changes when it confirms."</p>
+                    <ul class="refund-lines" data-testid="refund-lines">{line_forms}</ul>
+                    <ActionForm action=refund>
+                        <input type="hidden" name="order_id" value=order_id.clone()/>
+                        <input type="hidden" name="version" value=version.clone()/>
+                        <div class="row">
+                            <label for=format!("amount-{}", o.order_id)>"Amount"</label>
+                            <input id=format!("amount-{}", o.order_id) name="amount" inputmode="decimal" placeholder="everything left" size="10"
+                                aria-describedby=format!("amount-help-{}", o.order_id)/>
+                            <label class="sr-only" for=format!("reason-{}", o.order_id)>"Refund reason"</label>
+                            <input id=format!("reason-{}", o.order_id) name="reason" placeholder="Reason (optional)" maxlength="500"/>
+                            <button type="submit" class="btn btn-danger btn-small">"Refund"</button>
+                        </div>
+                        <p id=format!("amount-help-{}", o.order_id) class="muted">"Empty: everything not yet refunded (revokes every line). A partial amount revokes nothing."</p>
+                    </ActionForm>
+                }
             })}
         </details>
     }

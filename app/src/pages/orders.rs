@@ -106,6 +106,9 @@ fn OrderDetail(order: Order) -> impl IntoView {
         OrderStatus::Paid => "Payment confirmed. Everything you bought is in your library.",
         OrderStatus::Failed => "The payment failed. You have not been charged.",
         OrderStatus::Expired => "The payment was not confirmed in time, so the order expired.",
+        OrderStatus::PartiallyRefunded => {
+            "Part of this order was refunded. What was refunded has left your library."
+        }
         OrderStatus::Refunded => "This order was refunded.",
     };
     view! {
@@ -123,8 +126,11 @@ fn OrderDetail(order: Order) -> impl IntoView {
                 <thead><tr><th scope="col">"Item"</th><th scope="col">"Quantity"</th><th scope="col">"Price"</th><th scope="col" class="num">"Total"</th></tr></thead>
                 <tbody>
                     {order.lines.clone().into_iter().map(|l| view! {
-                        <tr>
-                            <td><A href=format!("/items/{}", l.item_id)>{l.name}</A></td>
+                        <tr class:line-refunded=l.refunded data-refunded=l.refunded.to_string()>
+                            <td>
+                                <A href=format!("/items/{}", l.item_id)>{l.name}</A>
+                                {l.refunded.then(|| view! { " " <span class="badge status-refunded">"Refunded"</span> })}
+                            </td>
                             <td>{l.quantity}</td>
                             <td>{format_money(l.unit_price_cents, &order.currency)}</td>
                             <td class="num">{format_money(l.line_total_cents, &order.currency)}</td>
@@ -137,6 +143,9 @@ fn OrderDetail(order: Order) -> impl IntoView {
                 {message}
             </p>
             {order.failure_reason.clone().map(|r| view! { <p class="muted">"Reason: "{r}</p> })}
+            {(order.refunded_cents > 0).then(|| view! {
+                <p data-testid="order-refunded">"Refunded: "{format_money(order.refunded_cents, &order.currency)}" of "{format_money(order.amount_cents, &order.currency)}</p>
+            })}
             {(order.status == OrderStatus::Paid).then(|| view! { <A href="/library" attr:class="btn btn-primary">"Go to your library"</A> })}
             <dl class="facts">
                 <dt>"Order"</dt><dd><code>{order.order_id.to_string()}</code></dd>

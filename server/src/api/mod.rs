@@ -57,6 +57,10 @@ pub fn routes() -> Router<AppState> {
             post(orders::refund_purchase),
         )
         .route("/api/admin/orders", get(orders::list_all_orders))
+        .route(
+            "/api/admin/orders/{order_id}/refunds",
+            post(orders::create_refund),
+        )
         .route("/api/cart", get(cart::get_cart).delete(cart::clear_cart))
         .route(
             "/api/cart/lines/{item_id}",

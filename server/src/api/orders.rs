@@ -5,7 +5,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use api_types::{AdminOrder, Order, OrderStatus};
+use api_types::{AdminOrder, NewRefund, Order, OrderStatus, RefundAccepted};
 use utoipa::ToSchema;
 
 use super::responses::{
@@ -157,9 +157,11 @@ pub struct RefundRequest {
 }
 
 #[utoipa::path(post, path = "/api/purchases/{order_id}/refund", tag = "purchases", security(("session" = [])),
-    params(("order_id" = uuid::Uuid, Path, description = "Order id")), request_body(content = Option<RefundRequest>, content_type = "application/json"),
+    params(("order_id" = uuid::Uuid, Path, description = "Order id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "The same key again is the same refund")),
+    request_body(content = Option<RefundRequest>, content_type = "application/json"),
     responses(
-        (status = 200, description = "Refunded (operators only)", body = Order),
+        (status = 200, description = "The original store's refund (operators only): everything not yet refunded is asked of the provider; the order is answered as it is now and becomes `refunded` when the provider's `payment.refunded` webhook arrives", body = Order),
         BadRequest, Unauthorized, Forbidden, NotFound, Conflict, TooLarge, Unprocessable, Unavailable,
     ))]
 /// `POST /api/purchases/{order_id}/refund` (operators).
@@ -167,8 +169,10 @@ pub async fn refund_purchase(
     State(state): State<AppState>,
     Admin(admin): Admin,
     Path(id): Path<String>,
+    headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> ApiResult<Response> {
+    let key = idempotency_key(&headers)?;
     let reason = if body.iter().all(u8::is_ascii_whitespace) {
         None
     } else {
@@ -181,9 +185,49 @@ pub async fn refund_purchase(
     let order = state
         .store
         .orders()
-        .refund(&admin, order_id(&id)?, reason.as_deref())
+        .refund(&admin, order_id(&id)?, reason.as_deref(), key)
         .await?;
     Ok(Json(order).into_response())
+}
+
+#[utoipa::path(post, path = "/api/admin/orders/{order_id}/refunds", tag = "purchases", security(("session" = [])),
+    params(("order_id" = uuid::Uuid, Path, description = "Order id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "The same key and body again answer the same refund; the same key with another body is 409 IDEMPOTENCY_KEY_REUSED. Without one, every request is a new refund.")),
+    request_body(content = Option<NewRefund>, content_type = "application/json",
+        description = "Lines to take back (`line_item_ids`: the order's `lines[].line_id`) and/or an amount; an empty body refunds everything not yet refunded"),
+    responses(
+        (status = 202, description = "Asked of the provider; the order changes when its `payment.refunded` webhook arrives (`paid → partially_refunded → refunded`)", body = RefundAccepted),
+        (status = 409, description = "ORDER_NOT_REFUNDABLE (the order is not paid), LINE_ALREADY_REFUNDED or IDEMPOTENCY_KEY_REUSED", body = api_types::ErrorBody),
+        (status = 422, description = "REFUND_EXCEEDS_CAPTURED (more than was paid and not yet refunded), NOTHING_TO_REFUND, or an invalid field", body = api_types::ErrorBody),
+        BadRequest, Unauthorized, Forbidden, NotFound, TooLarge, Unavailable,
+    ))]
+/// `POST /api/admin/orders/{order_id}/refunds` (operators): a refund through the provider.
+pub async fn create_refund(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> ApiResult<Response> {
+    let order_id = order_id(&id)?;
+    let input = if body.iter().all(u8::is_ascii_whitespace) {
+        NewRefund::default()
+    } else {
+        match Json::<NewRefund>::from_bytes(&body) {
+            Ok(Json(input)) => input,
+            Err(rejection) => return Ok(crate::extract::json_rejection(rejection)),
+        }
+    };
+    let key = match idempotency_key(&headers)? {
+        Some(key) => key.to_owned(),
+        None => format!("once:{}", Uuid::new_v4()),
+    };
+    let accepted = state
+        .store
+        .orders()
+        .request_refund(&admin, order_id, &input, &key)
+        .await?;
+    Ok((StatusCode::ACCEPTED, Json(accepted)).into_response())
 }
 
 #[derive(Deserialize, Default)]

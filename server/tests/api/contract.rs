@@ -68,6 +68,7 @@ fn redact_order(settings: &mut insta::Settings, at: &str) {
         ("item_id", id),
         ("item.id", id),
         ("lines[].item_id", id),
+        ("lines[].line_id", id),
         ("provider_transaction_id", transaction_id),
         ("created_at", timestamp),
         ("updated_at", timestamp),

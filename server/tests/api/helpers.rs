@@ -540,3 +540,86 @@ pub async fn error_code(response: Response) -> (StatusCode, String) {
 pub fn silent_provider() -> Env {
     vec![("SIM_DELAY_MS", "600000".to_owned())]
 }
+
+/// A stand-in payment provider over HTTP (`PAYMENT_PROVIDER_URL`): takes every intent and
+/// refund request it is sent, remembers them, and never calls back (tests deliver the
+/// webhooks). `fail_refunds` makes it answer refund requests 502.
+#[derive(Clone)]
+pub struct StandIn {
+    pub url: String,
+    pub intents: std::sync::Arc<std::sync::Mutex<Vec<Value>>>,
+    pub refunds: std::sync::Arc<std::sync::Mutex<Vec<Value>>>,
+    pub fail_refunds: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl StandIn {
+    pub async fn start() -> Self {
+        use axum::routing::post;
+        let stand_in = Self {
+            url: String::new(),
+            intents: Default::default(),
+            refunds: Default::default(),
+            fail_refunds: Default::default(),
+        };
+        let (intents, refunds, fail) = (
+            stand_in.intents.clone(),
+            stand_in.refunds.clone(),
+            stand_in.fail_refunds.clone(),
+        );
+        let router = axum::Router::new()
+            .route(
+                "/payment-intents",
+                post(move |axum::Json(body): axum::Json<Value>| {
+                    let intents = intents.clone();
+                    async move {
+                        intents.lock().expect("lock").push(body);
+                        (StatusCode::ACCEPTED, axum::Json(json!({"status": "accepted"})))
+                    }
+                }),
+            )
+            .route(
+                "/refunds",
+                post(move |axum::Json(body): axum::Json<Value>| {
+                    let (refunds, fail) = (refunds.clone(), fail.clone());
+                    async move {
+                        if fail.load(std::sync::atomic::Ordering::SeqCst) {
+                            return (StatusCode::BAD_GATEWAY, axum::Json(json!({"error": "down"})));
+                        }
+                        refunds.lock().expect("lock").push(body);
+                        (StatusCode::ACCEPTED, axum::Json(json!({"status": "accepted"})))
+                    }
+                }),
+            );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            axum::serve(listener, router).await.ok();
+        });
+        Self {
+            url: format!("http://{addr}/"),
+            ..stand_in
+        }
+    }
+
+    /// The store's environment for it.
+    pub fn env(&self) -> Env {
+        vec![("PAYMENT_PROVIDER_URL", self.url.clone())]
+    }
+
+    pub fn refund_requests(&self) -> Vec<Value> {
+        self.refunds.lock().expect("lock").clone()
+    }
+}
+
+/// A `payment.refunded` for (part of) `order`, answering the store's refund `refund_id`
+/// (none: one the provider made unasked).
+pub fn refund_event(order: &Order, amount_cents: i64, refund_id: Option<Uuid>) -> Value {
+    let mut event = payment_event("payment.refunded", order);
+    event["data"]["amount_cents"] = json!(amount_cents);
+    if let Some(id) = refund_id {
+        event["data"]["refund_id"] = json!(id);
+    }
+    event
+}

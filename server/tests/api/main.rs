@@ -12,6 +12,7 @@ mod operations;
 mod pages;
 mod promotions;
 mod purchases;
+mod refunds;
 mod users;
 mod webhooks;
 mod ws;

@@ -7,7 +7,7 @@ use tokio_tungstenite::tungstenite::{self, Message, client::IntoClientRequest as
 
 use crate::helpers::{TestApp, TestUser, json_of, payment_event, silent_provider};
 
-type Socket =
+pub(crate) type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 fn ws_request(
@@ -31,7 +31,7 @@ fn ws_request(
     request
 }
 
-async fn connect(app: &TestApp, user: &TestUser) -> Socket {
+pub(crate) async fn connect(app: &TestApp, user: &TestUser) -> Socket {
     let (socket, _) = tokio_tungstenite::connect_async(ws_request(app, Some(user), &app.origin))
         .await
         .expect("websocket connects");
@@ -39,7 +39,7 @@ async fn connect(app: &TestApp, user: &TestUser) -> Socket {
 }
 
 /// The next JSON message, skipping pings; `None` after `wait` of silence.
-async fn next_message(socket: &mut Socket, wait: Duration) -> Option<LiveMessage> {
+pub(crate) async fn next_message(socket: &mut Socket, wait: Duration) -> Option<LiveMessage> {
     let deadline = tokio::time::Instant::now() + wait;
     loop {
         let frame = tokio::time::timeout_at(deadline, socket.next())
@@ -60,7 +60,7 @@ async fn potion(app: &TestApp) -> Item {
     app.item("Health Potion").consumable().create().await
 }
 
-async fn wait_for_sockets(app: &TestApp, n: usize) {
+pub(crate) async fn wait_for_sockets(app: &TestApp, n: usize) {
     for _ in 0..100 {
         if app.hub.len() >= n {
             return;

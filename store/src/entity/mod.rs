@@ -11,6 +11,7 @@ pub mod orders;
 pub mod payment_events;
 pub mod promo_codes;
 pub mod promo_uses;
+pub mod refunds;
 pub mod sessions;
 pub mod users;
 pub mod wishlist;

@@ -17,6 +17,9 @@ pub struct Model {
     /// For a bundle: the items this line granted (those the buyer did not own), `,1,2,`.
     #[sea_orm(column_type = "Text")]
     pub granted_item_ids: String,
+    /// The refund that is taking this line back (set when it is asked for), and when it did.
+    pub refund_id: Option<Uuid>,
+    pub refunded_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

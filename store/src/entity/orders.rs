@@ -13,6 +13,10 @@ pub struct Model {
     /// The promo code used, as it was spelled, and what it took off the lines in all.
     pub promo_code: Option<String>,
     pub discount_cents: i64,
+    /// What the provider has given back, and what has been asked of it and not yet confirmed:
+    /// `refunded_cents + refund_pending_cents <= amount_cents` always.
+    pub refunded_cents: i64,
+    pub refund_pending_cents: i64,
     pub status: Status,
     pub idempotency_key: Option<String>,
     /// Hash of the request an idempotency key was first used with.
@@ -39,6 +43,9 @@ pub enum Status {
     Failed,
     #[sea_orm(string_value = "expired")]
     Expired,
+    /// Some of the payment was given back; what the refunded lines granted is revoked.
+    #[sea_orm(string_value = "partially_refunded")]
+    PartiallyRefunded,
     #[sea_orm(string_value = "refunded")]
     Refunded,
 }
@@ -50,6 +57,7 @@ impl From<Status> for api_types::OrderStatus {
             Status::Paid => api_types::OrderStatus::Paid,
             Status::Failed => api_types::OrderStatus::Failed,
             Status::Expired => api_types::OrderStatus::Expired,
+            Status::PartiallyRefunded => api_types::OrderStatus::PartiallyRefunded,
             Status::Refunded => api_types::OrderStatus::Refunded,
         }
     }
@@ -62,6 +70,7 @@ impl From<api_types::OrderStatus> for Status {
             api_types::OrderStatus::Paid => Status::Paid,
             api_types::OrderStatus::Failed => Status::Failed,
             api_types::OrderStatus::Expired => Status::Expired,
+            api_types::OrderStatus::PartiallyRefunded => Status::PartiallyRefunded,
             api_types::OrderStatus::Refunded => Status::Refunded,
         }
     }
@@ -87,6 +96,14 @@ pub enum Relation {
     PaymentEvents,
     #[sea_orm(has_many = "super::order_lines::Entity")]
     Lines,
+    #[sea_orm(has_many = "super::refunds::Entity")]
+    Refunds,
+}
+
+impl Related<super::refunds::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Refunds.def()
+    }
 }
 
 impl Related<super::order_lines::Entity> for Entity {

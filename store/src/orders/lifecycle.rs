@@ -3,11 +3,17 @@
 //! ([`transition`]: a conditional update and its history row, in the caller's transaction).
 //!
 //! ```text
-//! pending ── PaymentConfirmed ──▶ paid ── ProviderRefund / OperatorRefund / Canceled ──▶ refunded
-//!    │
+//! pending ── PaymentConfirmed ──▶ paid ── PartialRefund ──▶ partially_refunded ─┐
+//!    │                              │                           │ PartialRefund ◀┘
+//!    │                              └── ProviderRefund / Canceled ──┴──▶ refunded
 //!    ├─ PaymentDeclined / Canceled / ProviderUnreachable ──▶ failed
 //!    └─ Expired ──▶ expired
 //! ```
+//!
+//! Money moves only through [`refund`]: the provider's `payment.refunded` webhook (for a refund
+//! the store asked for, or one the provider made unasked), which adds to `refunded_cents` in
+//! the same conditional update that moves the order. Whether a refund is partial or the rest
+//! is decided on the order as read, so two refunds racing each other are decided in turn.
 //!
 //! Every move is `UPDATE … WHERE id = ? AND status = <what it was read as>`, so racing actors
 //! (duplicate webhooks, the expiry sweep on every replica, an operator) cannot both win: the
@@ -35,16 +41,16 @@ pub enum Event {
     PaymentConfirmed,
     /// The provider declined the payment.
     PaymentDeclined,
-    /// The provider refunded the payment (a refund or a chargeback).
+    /// The provider gave back everything not yet refunded (a refund or a chargeback).
     ProviderRefund,
+    /// The provider gave back part of what is left.
+    PartialRefund,
     /// Xsolla's `order_canceled`: a pending order fails, a paid one is refunded.
     Canceled,
     /// The payment was not confirmed in time (the expiry sweep).
     Expired,
     /// The provider could not be asked to take the payment.
     ProviderUnreachable,
-    /// An operator refunds the order.
-    OperatorRefund,
 }
 
 impl Event {
@@ -52,10 +58,10 @@ impl Event {
         Event::PaymentConfirmed,
         Event::PaymentDeclined,
         Event::ProviderRefund,
+        Event::PartialRefund,
         Event::Canceled,
         Event::Expired,
         Event::ProviderUnreachable,
-        Event::OperatorRefund,
     ];
 }
 
@@ -72,35 +78,31 @@ pub enum Decision {
     /// A payment for an order that already failed or expired: recorded for an operator, who
     /// refunds it at the provider; the order is not revived.
     LatePayment,
-    /// Not allowed in this state (an operator refunding an unpaid order).
-    Refuse,
 }
 
 /// The whole state machine: every event in every state.
 pub fn decide(event: Event, current: Status) -> Decision {
-    use Decision::{Defer, LatePayment, Move, Refuse, Unchanged};
-    use Status::{Expired, Failed, Paid, Pending, Refunded};
+    use Decision::{Defer, LatePayment, Move, Unchanged};
+    use Status::{Expired, Failed, Paid, PartiallyRefunded, Pending, Refunded};
     match (event, current) {
         (Event::PaymentConfirmed, Pending) => Move(Paid),
-        (Event::PaymentConfirmed, Paid | Refunded) => Unchanged,
+        (Event::PaymentConfirmed, Paid | PartiallyRefunded | Refunded) => Unchanged,
         (Event::PaymentConfirmed, Failed | Expired) => LatePayment,
 
         (Event::PaymentDeclined | Event::ProviderUnreachable, Pending) => Move(Failed),
         (Event::PaymentDeclined | Event::ProviderUnreachable, _) => Unchanged,
 
-        (Event::ProviderRefund, Paid) => Move(Refunded),
-        (Event::ProviderRefund, Pending) => Defer,
-        (Event::ProviderRefund, Refunded | Failed | Expired) => Unchanged,
+        (Event::ProviderRefund, Paid | PartiallyRefunded) => Move(Refunded),
+        (Event::PartialRefund, Paid | PartiallyRefunded) => Move(PartiallyRefunded),
+        (Event::ProviderRefund | Event::PartialRefund, Pending) => Defer,
+        (Event::ProviderRefund | Event::PartialRefund, Refunded | Failed | Expired) => Unchanged,
 
         (Event::Canceled, Pending) => Move(Failed),
-        (Event::Canceled, Paid) => Move(Refunded),
+        (Event::Canceled, Paid | PartiallyRefunded) => Move(Refunded),
         (Event::Canceled, Refunded | Failed | Expired) => Unchanged,
 
         (Event::Expired, Pending) => Move(Expired),
         (Event::Expired, _) => Unchanged,
-
-        (Event::OperatorRefund, Paid) => Move(Refunded),
-        (Event::OperatorRefund, _) => Refuse,
     }
 }
 
@@ -167,7 +169,12 @@ pub async fn transition(
         metrics::counter!("gamestore_order_transitions_total", "to" => api_types::OrderStatus::from(to).as_str())
             .increment(1);
         record(conn, order_id, Some(order.status), to, Some(reason)).await?;
-        let lines = order.find_related(order_lines::Entity).all(conn).await?;
+        let mut lines = order.find_related(order_lines::Entity).all(conn).await?;
+        if to == Status::Refunded {
+            // Everything back: every line is taken back (those not already).
+            lines.retain(|line| line.refunded_at.is_none());
+            mark_refunded(conn, &lines).await?;
+        }
         // A pending order holds its units; failing or expiring gives them back, here, in the
         // same transaction as the move, so they come back exactly once. A refund does not:
         // the units were sold.
@@ -178,7 +185,7 @@ pub async fn transition(
             } else {
                 false
             };
-        let message = live_message(&order, &lines, to, reason);
+        let message = live_message(&order, &lines, to, reason, order.amount_cents);
         return Ok(Applied {
             decision,
             order,
@@ -197,6 +204,144 @@ pub async fn transition(
         message: None,
         stock_released: false,
     })
+}
+
+/// A refund the provider reports done: `amount_cents` given back, of which `reserved_cents`
+/// was set aside when the store asked for it, taking back the order lines `line_ids` (none: a
+/// refund by amount, which revokes nothing until the whole payment is back).
+#[derive(Debug, Clone, Copy)]
+pub struct Refunding<'a> {
+    pub amount_cents: i64,
+    pub reserved_cents: i64,
+    pub line_ids: &'a [i64],
+    pub reason: &'a str,
+}
+
+/// Applies a refund to an order inside `conn`: partial, or the rest (decided on the order as
+/// read, the move conditional on both its state and its `refunded_cents`), recorded in its
+/// history with the lines it took back. A refund for more than was paid and not yet refunded
+/// or asked for is refused (`REFUND_EXCEEDS_CAPTURED`) and changes nothing. A reserved refund
+/// that finds the order already refunded gives its reservation back.
+pub async fn refund(
+    conn: &impl ConnectionTrait,
+    order_id: Uuid,
+    r: Refunding<'_>,
+) -> Result<Applied> {
+    for _ in 0..ATTEMPTS {
+        let order = orders::Entity::find_by_id(order_id)
+            .one(conn)
+            .await?
+            .ok_or(Error::NotFound("order"))?;
+        let after = order.refunded_cents + r.amount_cents;
+        let others_pending = order.refund_pending_cents - r.reserved_cents;
+        let refundable = matches!(order.status, Status::Paid | Status::PartiallyRefunded);
+        if refundable && after + Ord::max(others_pending, 0) > order.amount_cents {
+            return Err(Error::unprocessable(
+                "REFUND_EXCEEDS_CAPTURED",
+                format!(
+                    "a refund of {} would exceed what is left of the {} paid ({} refunded, {} asked for)",
+                    r.amount_cents, order.amount_cents, order.refunded_cents, order.refund_pending_cents
+                ),
+            ));
+        }
+        let event = if after >= order.amount_cents {
+            Event::ProviderRefund
+        } else {
+            Event::PartialRefund
+        };
+        let decision = decide(event, order.status);
+        let Decision::Move(to) = decision else {
+            if decision == Decision::Unchanged && r.reserved_cents > 0 {
+                release_reservation(conn, order_id, r.reserved_cents).await?;
+            }
+            return Ok(Applied {
+                decision,
+                order,
+                message: None,
+                stock_released: false,
+            });
+        };
+        let moved = orders::Entity::update_many()
+            .col_expr(orders::Column::Status, Expr::value(to))
+            .col_expr(
+                orders::Column::RefundedCents,
+                Expr::col(orders::Column::RefundedCents).add(r.amount_cents),
+            )
+            .col_expr(
+                orders::Column::RefundPendingCents,
+                Expr::col(orders::Column::RefundPendingCents).sub(r.reserved_cents),
+            )
+            .col_expr(orders::Column::UpdatedAt, Expr::value(Utc::now()))
+            .filter(orders::Column::Id.eq(order_id))
+            .filter(orders::Column::Status.eq(order.status))
+            .filter(orders::Column::RefundedCents.eq(order.refunded_cents))
+            .exec(conn)
+            .await?
+            .rows_affected
+            == 1;
+        if !moved {
+            continue;
+        }
+        metrics::counter!("gamestore_order_transitions_total", "to" => api_types::OrderStatus::from(to).as_str())
+            .increment(1);
+        record(conn, order_id, Some(order.status), to, Some(r.reason)).await?;
+        let mut lines = order.find_related(order_lines::Entity).all(conn).await?;
+        lines.retain(|line| {
+            line.refunded_at.is_none() && (to == Status::Refunded || r.line_ids.contains(&line.id))
+        });
+        mark_refunded(conn, &lines).await?;
+        let message = live_message(&order, &lines, to, r.reason, after);
+        return Ok(Applied {
+            decision,
+            order,
+            message: Some(message),
+            stock_released: false,
+        });
+    }
+    let order = orders::Entity::find_by_id(order_id)
+        .one(conn)
+        .await?
+        .ok_or(Error::NotFound("order"))?;
+    tracing::warn!(%order_id, "an order kept changing under a refund; left as it is");
+    Ok(Applied {
+        decision: Decision::Unchanged,
+        order,
+        message: None,
+        stock_released: false,
+    })
+}
+
+/// Gives back what a refund request set aside (the provider would not take it, or the order
+/// was refunded another way first).
+pub async fn release_reservation(
+    conn: &impl ConnectionTrait,
+    order_id: Uuid,
+    reserved_cents: i64,
+) -> Result<()> {
+    orders::Entity::update_many()
+        .col_expr(
+            orders::Column::RefundPendingCents,
+            Expr::col(orders::Column::RefundPendingCents).sub(reserved_cents),
+        )
+        .filter(orders::Column::Id.eq(order_id))
+        .filter(orders::Column::RefundPendingCents.gte(reserved_cents))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// Marks lines as taken back: they leave the buyer's library.
+async fn mark_refunded(conn: &impl ConnectionTrait, lines: &[order_lines::Model]) -> Result<()> {
+    if lines.is_empty() {
+        return Ok(());
+    }
+    order_lines::Entity::update_many()
+        .col_expr(order_lines::Column::RefundedAt, Expr::value(Utc::now()))
+        .filter(order_lines::Column::Id.is_in(lines.iter().map(|l| l.id)))
+        .filter(order_lines::Column::RefundedAt.is_null())
+        .exec(conn)
+        .await?;
+    Ok(())
 }
 
 /// Gives an order's units back to its items. Returns whether any of them has limited stock.
@@ -242,6 +387,15 @@ async fn update(
     if matches!(to, Status::Failed | Status::Expired) {
         update = update.col_expr(orders::Column::FailureReason, Expr::value(reason));
     }
+    if to == Status::Refunded {
+        // Everything back (Xsolla's cancel of a paid order): nothing is left to ask for.
+        update = update
+            .col_expr(
+                orders::Column::RefundedCents,
+                Expr::col(orders::Column::AmountCents),
+            )
+            .col_expr(orders::Column::RefundPendingCents, Expr::value(0i64));
+    }
     if let Some(detail) = note.detail {
         let detail: String = detail.chars().take(1000).collect();
         update = update.col_expr(orders::Column::FailureDetail, Expr::value(detail));
@@ -280,7 +434,6 @@ fn default_reason(event: Event, to: Status) -> &'static str {
         (_, Status::Failed) => {
             "The payment provider declined the payment. You have not been charged."
         }
-        (Event::OperatorRefund, _) => "refunded by the store",
         _ => "refunded by the payment provider",
     }
 }
@@ -291,6 +444,7 @@ fn live_message(
     lines: &[order_lines::Model],
     to: Status,
     reason: &str,
+    refunded_cents: i64,
 ) -> LiveMessage {
     let items = lines.iter().map(super::views::live_item).collect();
     let (order_id, user_id) = (order.id, order.user_id);
@@ -300,10 +454,12 @@ fn live_message(
             user_id,
             items,
         },
-        Status::Refunded => LiveMessage::PurchaseRefunded {
+        Status::Refunded | Status::PartiallyRefunded => LiveMessage::PurchaseRefunded {
             order_id,
             user_id,
             items,
+            refunded_cents,
+            partial: to == Status::PartiallyRefunded,
         },
         // The client tells a timeout from a decline by this word.
         Status::Expired => LiveMessage::PurchaseFailed {
@@ -329,47 +485,21 @@ mod tests {
     /// Every event in every state, written out: the table is the specification.
     #[test]
     fn every_event_in_every_state() {
-        use Decision::{Defer, LatePayment, Move, Refuse, Unchanged};
+        use Decision::{Defer, LatePayment, Move, Unchanged};
         use Event::*;
-        use Status::{Expired as Exp, Failed, Paid, Pending, Refunded};
-        let table: [(Event, [Decision; 5]); 7] = [
-            //                     pending         paid            failed       expired      refunded
-            (
-                PaymentConfirmed,
-                [Move(Paid), Unchanged, LatePayment, LatePayment, Unchanged],
-            ),
-            (
-                PaymentDeclined,
-                [Move(Failed), Unchanged, Unchanged, Unchanged, Unchanged],
-            ),
-            (
-                ProviderRefund,
-                [Defer, Move(Refunded), Unchanged, Unchanged, Unchanged],
-            ),
-            (
-                Canceled,
-                [
-                    Move(Failed),
-                    Move(Refunded),
-                    Unchanged,
-                    Unchanged,
-                    Unchanged,
-                ],
-            ),
-            (
-                Expired,
-                [Move(Exp), Unchanged, Unchanged, Unchanged, Unchanged],
-            ),
-            (
-                ProviderUnreachable,
-                [Move(Failed), Unchanged, Unchanged, Unchanged, Unchanged],
-            ),
-            (
-                OperatorRefund,
-                [Refuse, Move(Refunded), Refuse, Refuse, Refuse],
-            ),
+        use Status::{Expired as Exp, Failed, Paid, PartiallyRefunded as Part, Pending, Refunded};
+        #[rustfmt::skip]
+        let table: [(Event, [Decision; 6]); 7] = [
+            //                   pending       paid            failed       expired      partially_refunded  refunded
+            (PaymentConfirmed,    [Move(Paid),   Unchanged,      LatePayment, LatePayment, Unchanged,      Unchanged]),
+            (PaymentDeclined,     [Move(Failed), Unchanged,      Unchanged,   Unchanged,   Unchanged,      Unchanged]),
+            (ProviderRefund,      [Defer,        Move(Refunded), Unchanged,   Unchanged,   Move(Refunded), Unchanged]),
+            (PartialRefund,       [Defer,        Move(Part),     Unchanged,   Unchanged,   Move(Part),     Unchanged]),
+            (Canceled,            [Move(Failed), Move(Refunded), Unchanged,   Unchanged,   Move(Refunded), Unchanged]),
+            (Expired,             [Move(Exp),    Unchanged,      Unchanged,   Unchanged,   Unchanged,      Unchanged]),
+            (ProviderUnreachable, [Move(Failed), Unchanged,      Unchanged,   Unchanged,   Unchanged,      Unchanged]),
         ];
-        let states = [Pending, Paid, Failed, Exp, Refunded];
+        let states = [Pending, Paid, Failed, Exp, Part, Refunded];
         assert_eq!(table.len(), Event::ALL.len());
         assert_eq!(states.len(), Status::iter().count());
         for (event, row) in table {
@@ -382,7 +512,12 @@ mod tests {
     #[test]
     fn final_states_never_move_back_to_pending_or_paid() {
         for event in Event::ALL {
-            for state in [Status::Failed, Status::Expired, Status::Refunded] {
+            for state in [
+                Status::Failed,
+                Status::Expired,
+                Status::PartiallyRefunded,
+                Status::Refunded,
+            ] {
                 assert!(
                     !matches!(
                         decide(event, state),

@@ -2,6 +2,7 @@
 //! expiry and operator refunds. Every change of state goes through [`lifecycle`].
 
 pub mod lifecycle;
+pub mod refunds;
 pub mod views;
 
 use std::collections::{BTreeMap, HashMap};
@@ -27,7 +28,7 @@ use crate::entity::{
 };
 use crate::live::{self, Envelope};
 use crate::{Error, Result, Store, pricing, promotions};
-use lifecycle::{Decision, Event, Note};
+use lifecycle::{Event, Note};
 
 /// The result of `POST /api/purchases`: the order, and whether it already existed (a replay of
 /// the same `Idempotency-Key`).
@@ -157,6 +158,8 @@ impl<'a> Orders<'a> {
             currency: Set(first.currency.clone()),
             promo_code: Set(promo.as_ref().map(|p| p.code.clone())),
             discount_cents: Set(priced.discount_cents),
+            refunded_cents: Set(0),
+            refund_pending_cents: Set(0),
             status: Set(Status::Pending),
             idempotency_key: Set(key.as_ref().map(|k| k.as_str().to_owned())),
             request_fingerprint: Set(key.as_ref().map(|_| fingerprint.clone())),
@@ -423,13 +426,14 @@ impl<'a> Orders<'a> {
         Ok(self.views(vec![row], true).await?.remove(0))
     }
 
-    /// Owned items: every line of the user's paid orders, one entry per item; a consumable
-    /// counts every unit bought.
+    /// Owned items: every line of the user's paid (or partly refunded) orders that no refund
+    /// took back, one entry per item; a consumable counts every unit bought.
     pub async fn library(&self, user_id: Uuid) -> Result<Vec<LibraryEntry>> {
         let paid: Vec<(i64, i32, String, DateTime<Utc>)> = order_lines::Entity::find()
             .inner_join(orders::Entity)
             .filter(orders::Column::UserId.eq(user_id))
-            .filter(orders::Column::Status.eq(Status::Paid))
+            .filter(orders::Column::Status.is_in([Status::Paid, Status::PartiallyRefunded]))
+            .filter(order_lines::Column::RefundedAt.is_null())
             .select_only()
             .column(order_lines::Column::ItemId)
             .column(order_lines::Column::Quantity)
@@ -519,62 +523,48 @@ impl<'a> Orders<'a> {
                 self.store.db(),
             )
             .await?;
+        let refunds = rows
+            .load_many(
+                crate::entity::refunds::Entity::find()
+                    .order_by_asc(crate::entity::refunds::Column::CreatedAt),
+                self.store.db(),
+            )
+            .await?;
         let details: Vec<Option<String>> = rows.iter().map(|r| r.failure_detail.clone()).collect();
         let orders = self.views(rows, false).await?;
         Ok(orders
             .into_iter()
             .zip(buyers)
             .zip(events)
+            .zip(refunds)
             .zip(details)
-            .map(|(((order, buyer), events), failure_detail)| AdminOrder {
+            .map(|((((order, buyer), events), refunds), failure_detail)| AdminOrder {
                 username: buyer.map(|b| b.username).unwrap_or_default(),
                 events: events.iter().map(Into::into).collect(),
+                refunds: refunds.iter().map(views::to_refund).collect(),
                 failure_detail,
                 order,
             })
             .collect())
     }
 
-    /// An operator's refund of a paid order, through the same state machine as the provider's.
+    /// The original store's operator refund (`POST /api/purchases/{order_id}/refund`):
+    /// everything not yet refunded, asked of the provider like any refund. Answers the order as
+    /// it is now (still paid until the provider's webhook arrives). Without an
+    /// `Idempotency-Key`, each call is a new request.
     pub async fn refund(
         &self,
         operator: &CurrentUser,
         order_id: Uuid,
         reason: Option<&str>,
+        idempotency_key: Option<&str>,
     ) -> Result<Order> {
-        operator.require_admin()?;
-        if let Some(reason) = reason {
-            crate::domain::check_text("reason", reason, false)?;
-        }
-        let note = match reason.map(str::trim).filter(|r| !r.is_empty()) {
-            Some(r) if r.chars().count() > 500 => {
-                return Err(Error::invalid(
-                    "reason",
-                    "reason must be at most 500 characters",
-                ));
-            }
-            Some(r) => format!("refunded by {}: {r}", operator.user.username),
-            None => format!("refunded by {}", operator.user.username),
+        let key = idempotency_key.map_or_else(|| format!("once:{}", Uuid::new_v4()), str::to_owned);
+        let input = api_types::NewRefund {
+            reason: reason.map(str::to_owned),
+            ..api_types::NewRefund::default()
         };
-        let applied = self
-            .apply(
-                order_id,
-                Event::OperatorRefund,
-                Note {
-                    reason: Some(&note),
-                    ..Note::default()
-                },
-            )
-            .await?;
-        if applied.decision == Decision::Refuse {
-            return Err(Error::conflict(
-                "INVALID_TRANSITION",
-                format!(
-                    "only paid orders can be refunded; this one is {}",
-                    OrderStatus::from(applied.order.status).as_str()
-                ),
-            ));
-        }
+        self.request_refund(operator, order_id, &input, &key).await?;
         self.get(operator, order_id).await
     }
 
@@ -625,8 +615,8 @@ enum Source {
 /// Most units of one item in one line.
 pub const MAX_QUANTITY: i64 = 99;
 
-/// Units of each item the user holds: in their pending and paid orders, bought or granted by a
-/// bundle.
+/// Units of each item the user holds: in their pending and paid orders (lines no refund took
+/// back), bought or granted by a bundle.
 pub(crate) async fn held_units(
     conn: &impl ConnectionTrait,
     user_id: Uuid,
@@ -638,7 +628,12 @@ pub(crate) async fn held_units(
     let rows: Vec<(i64, i32, String)> = order_lines::Entity::find()
         .inner_join(orders::Entity)
         .filter(orders::Column::UserId.eq(user_id))
-        .filter(orders::Column::Status.is_in([Status::Pending, Status::Paid]))
+        .filter(orders::Column::Status.is_in([
+            Status::Pending,
+            Status::Paid,
+            Status::PartiallyRefunded,
+        ]))
+        .filter(order_lines::Column::RefundedAt.is_null())
         .filter(
             Condition::any()
                 .add(order_lines::Column::ItemId.is_in(item_ids.iter().copied()))
@@ -906,10 +901,17 @@ mod tests {
         let refused = t
             .store
             .orders()
-            .refund(&operator, order.order_id, None)
+            .refund(&operator, order.order_id, None, None)
             .await;
-        assert_eq!(refused.err().map(|e| e.code()), Some("INVALID_TRANSITION"));
-        let customer_refund = t.store.orders().refund(&buyer, order.order_id, None).await;
+        assert_eq!(
+            refused.err().map(|e| e.code()),
+            Some("ORDER_NOT_REFUNDABLE")
+        );
+        let customer_refund = t
+            .store
+            .orders()
+            .refund(&buyer, order.order_id, None, None)
+            .await;
         assert_eq!(customer_refund.err().map(|e| e.status()), Some(403));
     }
 }

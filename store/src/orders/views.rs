@@ -25,6 +25,7 @@ pub fn to_change(row: &history::Model) -> StatusChange {
 
 fn to_line(line: &order_lines::Model, item: Option<&items::Model>) -> OrderLine {
     OrderLine {
+        line_id: line.id,
         item_id: line.item_id,
         sku: line.sku.clone(),
         name: line.name.clone(),
@@ -33,6 +34,7 @@ fn to_line(line: &order_lines::Model, item: Option<&items::Model>) -> OrderLine 
         unit_price_cents: line.unit_price_cents,
         discount_cents: line.discount_cents,
         line_total_cents: line.line_total_cents,
+        refunded: line.refunded_at.is_some(),
     }
 }
 
@@ -73,6 +75,7 @@ pub fn to_order(
         },
         amount_cents: row.amount_cents,
         currency: row.currency.clone(),
+        refunded_cents: row.refunded_cents,
         provider_transaction_id: row.provider_transaction_id.clone(),
         failure_reason: row.failure_reason.clone(),
         created_at: row.created_at,
@@ -80,4 +83,20 @@ pub fn to_order(
         timestamp: row.created_at,
         history,
     })
+}
+
+pub fn to_refund(row: &crate::entity::refunds::Model) -> api_types::Refund {
+    api_types::Refund {
+        refund_id: row.id,
+        order_id: row.order_id,
+        status: row.status.as_str().to_owned(),
+        amount_cents: row.amount_cents,
+        currency: row.currency.clone(),
+        line_ids: items::ids_from_column(&row.line_ids),
+        reason: row.reason.clone(),
+        initiated_by: row.initiated_by.as_str().to_owned(),
+        detail: row.detail.clone(),
+        created_at: row.created_at,
+        completed_at: row.completed_at,
+    }
 }

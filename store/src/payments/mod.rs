@@ -23,9 +23,11 @@ use api_types::LiveMessage;
 use webhooks::standard::{self, StandardHeaders, VerifyError};
 
 pub use crate::entity::Outcome;
-use crate::entity::{orders, payment_events};
+use crate::entity::refunds::{self, RefundStatus};
+use crate::entity::{items, orders, payment_events};
 use crate::live::{self, Envelope};
-use crate::orders::lifecycle::{self, Decision, Event, Note};
+use crate::orders::lifecycle::{self, Decision, Event, Note, Refunding};
+use crate::orders::refunds as order_refunds;
 use crate::{Error, Result, Store};
 pub use notification::decline_reason;
 use notification::{Kind, Notification, parse_standard, parse_xsolla, storable};
@@ -278,7 +280,10 @@ impl<'a> Payments<'a> {
                 Some(format!("no order {order_id}")),
             ));
         };
-        if let Some(mismatch) = mismatch(&order, n) {
+        if kind == Kind::Refunded {
+            return self.apply_refund(txn, n, &order).await;
+        }
+        if let Some(mismatch) = mismatch(&order, n, true) {
             tracing::warn!(%order_id, %mismatch, "payment notification does not match its order");
             return Ok(Effects::recorded(Outcome::AmountMismatch, Some(mismatch)));
         }
@@ -288,15 +293,15 @@ impl<'a> Payments<'a> {
                 Event::PaymentDeclined,
                 Some(decline_reason(n.reason.as_deref())),
             ),
-            Kind::Refunded => (Event::ProviderRefund, None),
             Kind::Canceled => (Event::Canceled, None),
+            Kind::Refunded => unreachable!("refunds are applied by apply_refund"),
         };
         let note = Note {
             reason,
             transaction_id: n
                 .transaction_id
                 .as_deref()
-                .filter(|_| kind != Kind::Refunded),
+                .filter(|_| kind != Kind::Canceled),
             detail: None,
         };
         let applied = lifecycle::transition(txn, order_id, event, note).await?;
@@ -322,7 +327,7 @@ impl<'a> Payments<'a> {
                     api_types::OrderStatus::from(applied.order.status).as_str()
                 )),
             ),
-            Decision::Unchanged | Decision::Refuse => (
+            Decision::Unchanged => (
                 Outcome::NoOp,
                 (kind != Kind::Paid).then(|| {
                     format!(
@@ -343,40 +348,189 @@ impl<'a> Payments<'a> {
         })
     }
 
-    /// Applies refunds that arrived before the payment, now that it has landed.
+    /// A `payment.refunded`: completes the refund the store asked for (named by `refund_id`),
+    /// or records one the provider made unasked (a chargeback; an amount equal to the whole
+    /// order means everything left), then moves the order through `lifecycle::refund`. A
+    /// refund already completed, under this or another event id, changes nothing.
+    async fn apply_refund(
+        &self,
+        txn: &impl ConnectionTrait,
+        n: &Notification,
+        order: &orders::Model,
+    ) -> Result<Effects> {
+        if let Some(mismatch) = mismatch(order, n, false) {
+            tracing::warn!(order_id = %order.id, %mismatch, "refund notification does not match its order");
+            return Ok(Effects::recorded(Outcome::AmountMismatch, Some(mismatch)));
+        }
+        let amount = n.amount_cents.unwrap_or_default();
+        if amount <= 0 {
+            return Ok(Effects::recorded(
+                Outcome::Invalid,
+                Some("a refund's amount_cents must be positive".to_owned()),
+            ));
+        }
+        let asked = match n.refund_id {
+            Some(id) => refunds::Entity::find_by_id(id)
+                .filter(refunds::Column::OrderId.eq(order.id))
+                .one(txn)
+                .await?,
+            None => None,
+        };
+        let reason;
+        let (refund_id, reserved, line_ids, amount) = match &asked {
+            Some(refund) => {
+                if refund.amount_cents != amount {
+                    return Ok(Effects::recorded(
+                        Outcome::AmountMismatch,
+                        Some(format!(
+                            "refund {} was asked for {}, the provider reports {amount}",
+                            refund.id, refund.amount_cents
+                        )),
+                    ));
+                }
+                if !order_refunds::claim(txn, refund).await? {
+                    return Ok(Effects::recorded(
+                        Outcome::NoOp,
+                        Some(format!("refund {} is already applied", refund.id)),
+                    ));
+                }
+                reason = match &refund.reason {
+                    Some(r) => format!("refunded {}: {r}", money(amount, &order.currency)),
+                    None => format!("refunded {}", money(amount, &order.currency)),
+                };
+                let reserved = if refund.status == RefundStatus::Pending {
+                    amount
+                } else {
+                    0
+                };
+                (
+                    refund.id,
+                    reserved,
+                    items::ids_from_column(&refund.line_ids),
+                    amount,
+                )
+            }
+            None => {
+                if order.status == lifecycle::Status::Pending {
+                    return Ok(Effects::recorded(
+                        Outcome::Deferred,
+                        Some(
+                            "refund arrived before its payment; applied when the payment lands"
+                                .to_owned(),
+                        ),
+                    ));
+                }
+                // A whole-order refund after part was already given back: everything left.
+                let amount = if amount == order.amount_cents {
+                    order.amount_cents - order.refunded_cents
+                } else {
+                    amount
+                };
+                let id = n
+                    .refund_id
+                    .unwrap_or_else(|| order_refunds::unasked_refund_id(&n.event_id));
+                if amount <= 0
+                    || !order_refunds::record_unasked(txn, id, order, amount, n.reason.as_deref())
+                        .await?
+                {
+                    return Ok(Effects::recorded(
+                        Outcome::NoOp,
+                        Some("this refund is already applied".to_owned()),
+                    ));
+                }
+                reason = format!(
+                    "refunded {} by the payment provider",
+                    money(amount, &order.currency)
+                );
+                (id, 0, vec![], amount)
+            }
+        };
+        let applied = lifecycle::refund(
+            txn,
+            order.id,
+            Refunding {
+                amount_cents: amount,
+                reserved_cents: reserved,
+                line_ids: &line_ids,
+                reason: &reason,
+            },
+        )
+        .await;
+        let applied = match applied {
+            Ok(applied) => applied,
+            Err(e) if e.code() == "REFUND_EXCEEDS_CAPTURED" => {
+                // Nothing moved; the unasked refund is not kept either.
+                refunds::Entity::delete_by_id(refund_id).exec(txn).await?;
+                return Ok(Effects::recorded(
+                    Outcome::AmountMismatch,
+                    Some(e.to_string()),
+                ));
+            }
+            Err(e) => return Err(e),
+        };
+        Ok(match applied.decision {
+            Decision::Move(to) => Effects {
+                outcome: Outcome::Applied,
+                detail: (to == lifecycle::Status::PartiallyRefunded && line_ids.is_empty())
+                    .then(|| "a partial refund by amount: nothing was revoked".to_owned()),
+                messages: applied.message.into_iter().collect(),
+                stock_released: false,
+            },
+            _ => Effects::recorded(
+                Outcome::NoOp,
+                Some(format!(
+                    "order is already {}",
+                    api_types::OrderStatus::from(applied.order.status).as_str()
+                )),
+            ),
+        })
+    }
+
+    /// Applies refunds that arrived before the payment, now that it has landed: each parked
+    /// notification is read again from its stored body and applied as if it arrived now.
     async fn apply_deferred_refunds(
         &self,
         txn: &impl ConnectionTrait,
         order_id: Uuid,
-    ) -> Result<Option<LiveMessage>> {
+    ) -> Result<Vec<LiveMessage>> {
         let deferred = payment_events::Entity::find()
             .filter(payment_events::Column::OrderId.eq(order_id))
             .filter(payment_events::Column::Outcome.eq(Outcome::Deferred))
+            .order_by_asc(payment_events::Column::Id)
             .all(txn)
             .await?;
-        if deferred.is_empty() {
-            return Ok(None);
+        let mut messages = vec![];
+        for event in deferred {
+            let n = match event.scheme.as_str() {
+                "xsolla" => match parse_xsolla(event.payload.as_bytes()) {
+                    Ok(n) => n,
+                    Err(_) => continue,
+                },
+                _ => parse_standard(&event.event_id, event.payload.as_bytes()),
+            };
+            let Some(order) = orders::Entity::find_by_id(order_id).one(txn).await? else {
+                break;
+            };
+            let effects = self.apply_refund(txn, &n, &order).await?;
+            payment_events::Entity::update_many()
+                .col_expr(payment_events::Column::Outcome, Expr::value(effects.outcome))
+                .col_expr(
+                    payment_events::Column::Detail,
+                    Expr::value(
+                        effects
+                            .detail
+                            .as_deref()
+                            .map(|d| storable(&format!("applied when the payment landed: {d}"), 1000))
+                            .or(Some("applied when the payment landed".to_owned())),
+                    ),
+                )
+                .col_expr(payment_events::Column::ProcessedAt, Expr::value(Utc::now()))
+                .filter(payment_events::Column::Id.eq(event.id))
+                .exec(txn)
+                .await?;
+            messages.extend(effects.messages);
         }
-        let applied = lifecycle::transition(
-            txn,
-            order_id,
-            Event::ProviderRefund,
-            Note {
-                reason: Some("refund received before its payment"),
-                ..Note::default()
-            },
-        )
-        .await?;
-        payment_events::Entity::update_many()
-            .col_expr(
-                payment_events::Column::Outcome,
-                Expr::value(Outcome::Applied),
-            )
-            .col_expr(payment_events::Column::ProcessedAt, Expr::value(Utc::now()))
-            .filter(payment_events::Column::Id.is_in(deferred.iter().map(|e| e.id)))
-            .exec(txn)
-            .await?;
-        Ok(applied.message)
+        Ok(messages)
     }
 
     /// Every recorded event of one order, oldest first (operators).
@@ -392,13 +546,21 @@ impl<'a> Payments<'a> {
     }
 }
 
+/// An amount as people read it in a history line: `$5.00`.
+fn money(cents: i64, currency: &str) -> String {
+    api_types::format_money(cents, currency)
+}
+
 fn count_webhook(scheme: &'static str, outcome: &'static str) {
     metrics::counter!("gamestore_webhooks_total", "scheme" => scheme, "outcome" => outcome)
         .increment(1);
 }
 
-fn mismatch(order: &orders::Model, n: &Notification) -> Option<String> {
+/// How a notification disagrees with its order: the amount (`compare_amount`: a payment
+/// carries the order's total, a refund its own amount), the currency or the buyer.
+fn mismatch(order: &orders::Model, n: &Notification, compare_amount: bool) -> Option<String> {
     if let Some(amount) = n.amount_cents
+        && compare_amount
         && amount != order.amount_cents
     {
         return Some(format!(

@@ -34,6 +34,8 @@ pub(super) struct Notification {
     pub(super) amount_cents: Option<i64>,
     pub(super) currency: Option<String>,
     pub(super) reason: Option<String>,
+    /// The store's refund a `payment.refunded` completes (none: one the provider made unasked).
+    pub(super) refund_id: Option<Uuid>,
     /// The body as text, made storable (see [`storable`]).
     pub(super) payload: String,
     /// SHA-256 of the raw body: the same `webhook-id` with another body is refused.
@@ -56,6 +58,9 @@ struct StandardData {
     currency: String,
     user_id: Option<Uuid>,
     reason: Option<String>,
+    /// On `payment.refunded`: the store's refund it completes (none: the provider's own).
+    #[serde(default)]
+    refund_id: Option<Uuid>,
 }
 
 /// Longest provider transaction id the store keeps (its column's length).
@@ -76,6 +81,7 @@ impl Notification {
             amount_cents: None,
             currency: None,
             reason: None,
+            refund_id: None,
             payload: storable(&String::from_utf8_lossy(body), usize::MAX),
             payload_sha256: hex::encode(Sha256::digest(body)),
             refused: None,
@@ -150,6 +156,7 @@ pub(super) fn parse_standard(event_id: &str, body: &[u8]) -> Notification {
             n.amount_cents = Some(body.data.amount_cents);
             n.currency = Some(body.data.currency);
             n.reason = body.data.reason;
+            n.refund_id = body.data.refund_id;
         }
         Err(e) => n.refuse(Outcome::Malformed, format!("invalid event data: {e}")),
     }

@@ -1,0 +1,585 @@
+//! Refunds through the provider: `POST /api/admin/orders/{order_id}/refunds`, the provider's
+//! `payment.refunded` webhook completing them exactly once, partial refunds by line and by
+//! amount, refunds the provider makes unasked, and what a refund takes back.
+
+use std::collections::HashSet;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use api_types::{Item, LiveMessage, Order, OrderStatus, Refund};
+
+use crate::helpers::*;
+
+async fn two_items(app: &TestApp) -> (Item, Item) {
+    let shield = app.item("Refund Shield").price_cents(4_000).create().await;
+    let potion = app
+        .item("Refund Potion")
+        .price_cents(500)
+        .consumable()
+        .create()
+        .await;
+    (shield, potion)
+}
+
+/// A two-line order (one shield, two potions), placed from the cart.
+async fn two_line_order(app: &TestApp, user: &TestUser, a: &Item, b: &Item) -> Order {
+    for (item, quantity) in [(a, 1), (b, 2)] {
+        let put = app
+            .as_user(user, Method::PUT, &format!("/api/cart/lines/{}", item.id))
+            .json(&json!({ "quantity": quantity }))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(put.status(), StatusCode::OK);
+    }
+    let response = app
+        .as_user(user, Method::POST, "/api/cart/checkout")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    response.json().await.expect("order")
+}
+
+fn refunds_path(order: &Order) -> String {
+    format!("/api/admin/orders/{}/refunds", order.order_id)
+}
+
+async fn ask(
+    app: &TestApp,
+    admin: &TestUser,
+    order: &Order,
+    key: &str,
+    body: Value,
+) -> reqwest::Response {
+    app.as_user(admin, Method::POST, &refunds_path(order))
+        .header("idempotency-key", key)
+        .json(&body)
+        .send()
+        .await
+        .expect("request")
+}
+
+async fn library_ids(app: &TestApp, user: &TestUser) -> HashSet<i64> {
+    app.store
+        .orders()
+        .library(user.id)
+        .await
+        .expect("library")
+        .iter()
+        .map(|e| e.item.id)
+        .collect()
+}
+
+async fn refunds_of(app: &TestApp, order: &Order) -> Vec<Refund> {
+    app.store
+        .orders()
+        .refunds_for(order.order_id)
+        .await
+        .expect("refunds")
+}
+
+/// Pays an order the way the provider would (for stand-in and silent providers).
+async fn pay(app: &TestApp, user: &TestUser, order: &Order) -> Order {
+    let paid = app
+        .deliver(
+            &format!("msg_paid_{}", order.order_id.simple()),
+            &payment_event("payment.succeeded", order),
+        )
+        .await;
+    assert_eq!(paid.status(), StatusCode::NO_CONTENT);
+    app.wait_for(user, order.order_id, OrderStatus::Paid).await
+}
+
+#[tokio::test]
+async fn an_operator_refunds_one_line_then_the_rest_through_the_simulator() {
+    let app = TestApp::spawn().await;
+    let (shield, potion) = two_items(&app).await;
+    let user = app.customer().await;
+    let admin = app.admin().await;
+    let order = two_line_order(&app, &user, &shield, &potion).await;
+    let order = app.wait_for(&user, order.order_id, OrderStatus::Paid).await;
+    assert_eq!(order.refunded_cents, 0);
+    assert_eq!(
+        library_ids(&app, &user).await,
+        HashSet::from([shield.id, potion.id])
+    );
+
+    let shield_line = order
+        .lines
+        .iter()
+        .find(|l| l.item_id == shield.id)
+        .expect("shield line");
+    let accepted = ask(
+        &app,
+        &admin,
+        &order,
+        "refund-shield",
+        json!({ "line_item_ids": [shield_line.line_id], "reason": "bought by mistake" }),
+    )
+    .await;
+    assert_eq!(accepted.status(), StatusCode::ACCEPTED);
+    let accepted: Value = accepted.json().await.expect("json");
+    assert_eq!(accepted["status"], "pending");
+    assert_eq!(accepted["amount_cents"], 4_000);
+    let refund_id = accepted["refund_id"].as_str().expect("refund id").to_owned();
+
+    let partly = app
+        .wait_for(&user, order.order_id, OrderStatus::PartiallyRefunded)
+        .await;
+    assert_eq!(partly.refunded_cents, 4_000);
+    let refunded_lines: Vec<bool> = partly.lines.iter().map(|l| l.refunded).collect();
+    assert_eq!(
+        refunded_lines,
+        partly
+            .lines
+            .iter()
+            .map(|l| l.item_id == shield.id)
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(library_ids(&app, &user).await, HashSet::from([potion.id]));
+    let refunds = refunds_of(&app, &order).await;
+    assert_eq!(refunds.len(), 1);
+    assert_eq!(refunds[0].refund_id.to_string(), refund_id);
+    assert_eq!(refunds[0].status, "succeeded");
+    assert_eq!(refunds[0].line_ids, vec![shield_line.line_id]);
+    // The shield can be bought again: the refund took it back.
+    let again = app.buy(&user, shield.id).await;
+    assert_eq!(again.status(), StatusCode::ACCEPTED);
+
+    // Everything left: an empty body.
+    let rest = app
+        .as_user(&admin, Method::POST, &refunds_path(&order))
+        .header("idempotency-key", "refund-rest")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(rest.status(), StatusCode::ACCEPTED);
+    let rest: Value = rest.json().await.expect("json");
+    assert_eq!(rest["amount_cents"], 1_000);
+    let done = app
+        .wait_for(&user, order.order_id, OrderStatus::Refunded)
+        .await;
+    assert_eq!(done.refunded_cents, done.amount_cents);
+    assert!(done.lines.iter().all(|l| l.refunded));
+    assert!(!library_ids(&app, &user).await.contains(&potion.id));
+    let steps: Vec<OrderStatus> = done
+        .history
+        .expect("history")
+        .iter()
+        .map(|h| h.to)
+        .collect();
+    assert_eq!(
+        steps,
+        vec![
+            OrderStatus::Pending,
+            OrderStatus::Paid,
+            OrderStatus::PartiallyRefunded,
+            OrderStatus::Refunded
+        ]
+    );
+    let more = ask(&app, &admin, &order, "refund-more", json!({})).await;
+    assert_eq!(
+        error_code(more).await,
+        (StatusCode::CONFLICT, "ORDER_NOT_REFUNDABLE".to_owned())
+    );
+}
+
+#[tokio::test]
+async fn refund_requests_are_checked_before_anything_is_asked() {
+    let app = TestApp::spawn_with(silent_provider()).await;
+    let (shield, potion) = two_items(&app).await;
+    let user = app.customer().await;
+    let admin = app.admin().await;
+    let order = two_line_order(&app, &user, &shield, &potion).await;
+
+    let unpaid = ask(&app, &admin, &order, "k-unpaid", json!({})).await;
+    assert_eq!(
+        error_code(unpaid).await,
+        (StatusCode::CONFLICT, "ORDER_NOT_REFUNDABLE".to_owned())
+    );
+    let order = pay(&app, &user, &order).await;
+    let by_customer = app
+        .as_user(&user, Method::POST, &refunds_path(&order))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(by_customer.status(), StatusCode::FORBIDDEN);
+    let anonymous = app
+        .post(&refunds_path(&order))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+
+    let too_much = ask(
+        &app,
+        &admin,
+        &order,
+        "k-much",
+        json!({ "amount_cents": order.amount_cents + 1 }),
+    )
+    .await;
+    assert_eq!(
+        error_code(too_much).await,
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "REFUND_EXCEEDS_CAPTURED".to_owned()
+        )
+    );
+    for (key, body) in [
+        ("k-zero", json!({ "amount_cents": 0 })),
+        ("k-negative", json!({ "amount_cents": -5 })),
+        ("k-line", json!({ "line_item_ids": [987_654_321] })),
+        ("k-type", json!({ "amount_cents": "lots" })),
+        ("k-extra", json!({ "everything": true })),
+        ("k-reason", json!({ "reason": "nul\u{0}" })),
+        (
+            "k-over-lines",
+            json!({ "line_item_ids": [order.lines[1].line_id], "amount_cents": 5_000 }),
+        ),
+    ] {
+        let response = ask(&app, &admin, &order, key, body.clone()).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}"
+        );
+    }
+    let malformed = app
+        .as_user(&admin, Method::POST, &refunds_path(&order))
+        .header("content-type", "application/json")
+        .body("{")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(malformed.status(), StatusCode::BAD_REQUEST);
+    let bad_key = app
+        .as_user(&admin, Method::POST, &refunds_path(&order))
+        .header("idempotency-key", "has space")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(bad_key.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let unknown = app
+        .as_user(
+            &admin,
+            Method::POST,
+            &format!("/api/admin/orders/{}/refunds", Uuid::new_v4()),
+        )
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    assert!(
+        refunds_of(&app, &order).await.is_empty(),
+        "nothing was written"
+    );
+
+    // The same key and body: the same refund. Another body: refused.
+    let line = order.lines[1].line_id;
+    let first: Value = ask(&app, &admin, &order, "k-same", json!({ "line_item_ids": [line] }))
+        .await
+        .json()
+        .await
+        .expect("json");
+    let again: Value = ask(&app, &admin, &order, "k-same", json!({ "line_item_ids": [line] }))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(first["refund_id"], again["refund_id"]);
+    let reused = ask(&app, &admin, &order, "k-same", json!({ "amount_cents": 1 })).await;
+    assert_eq!(
+        error_code(reused).await,
+        (StatusCode::CONFLICT, "IDEMPOTENCY_KEY_REUSED".to_owned())
+    );
+    let line_twice = ask(
+        &app,
+        &admin,
+        &order,
+        "k-other",
+        json!({ "line_item_ids": [line] }),
+    )
+    .await;
+    assert_eq!(
+        error_code(line_twice).await,
+        (StatusCode::CONFLICT, "LINE_ALREADY_REFUNDED".to_owned())
+    );
+    assert_eq!(refunds_of(&app, &order).await.len(), 1);
+    // Still paid: nothing changes until the provider says so.
+    assert_eq!(
+        app.order(&user, order.order_id).await.status,
+        OrderStatus::Paid
+    );
+}
+
+#[tokio::test]
+async fn concurrent_refund_requests_never_ask_for_more_than_was_paid() {
+    let stand_in = StandIn::start().await;
+    let app = TestApp::spawn_with(stand_in.env()).await;
+    let shield = app.item("Race Shield").price_cents(1_000).create().await;
+    let user = app.customer().await;
+    let admin = app.admin().await;
+    let order: Order = app.buy(&user, shield.id).await.json().await.expect("order");
+    let order = pay(&app, &user, &order).await;
+
+    // Ten operators at once, each asking for 400 of the 1,000 paid: two fit.
+    let requests = (0..10).map(|i| {
+        let (app, admin, order) = (&app, &admin, &order);
+        async move {
+            ask(
+                app,
+                admin,
+                order,
+                &format!("race-{i}"),
+                json!({ "amount_cents": 400 }),
+            )
+            .await
+        }
+    });
+    let responses = futures::future::join_all(requests).await;
+    let mut accepted = 0;
+    for response in responses {
+        match response.status() {
+            StatusCode::ACCEPTED => accepted += 1,
+            _ => assert_eq!(
+                error_code(response).await,
+                (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "REFUND_EXCEEDS_CAPTURED".to_owned()
+                )
+            ),
+        }
+    }
+    assert_eq!(accepted, 2);
+    assert_eq!(stand_in.refund_requests().len(), 2);
+    let request = &stand_in.refund_requests()[0];
+    for field in [
+        "refund_id",
+        "order_id",
+        "transaction_id",
+        "amount_cents",
+        "currency",
+    ] {
+        assert!(!request[field].is_null(), "refund request carries {field}");
+    }
+    assert_eq!(request["order_id"], json!(order.order_id));
+    assert_eq!(request["amount_cents"], 400);
+    assert_eq!(request["currency"], "USD");
+    assert_eq!(
+        request["transaction_id"],
+        json!(order.provider_transaction_id)
+    );
+}
+
+#[tokio::test]
+async fn duplicate_and_concurrent_refund_webhooks_refund_once() {
+    let stand_in = StandIn::start().await;
+    let app = TestApp::spawn_with(stand_in.env()).await;
+    let shield = app.item("Webhook Shield").price_cents(1_000).create().await;
+    let user = app.customer().await;
+    let admin = app.admin().await;
+    let order: Order = app.buy(&user, shield.id).await.json().await.expect("order");
+    let order = pay(&app, &user, &order).await;
+    let accepted: Value = ask(&app, &admin, &order, "dup", json!({ "amount_cents": 300 }))
+        .await
+        .json()
+        .await
+        .expect("json");
+    let refund_id: Uuid = serde_json::from_value(accepted["refund_id"].clone()).expect("id");
+
+    // A wrong amount for the refund is refused and changes nothing.
+    let wrong = app
+        .deliver("msg_wrong", &refund_event(&order, 301, Some(refund_id)))
+        .await;
+    assert_eq!(
+        error_code(wrong).await,
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "AMOUNT_MISMATCH".to_owned()
+        )
+    );
+    // Eight copies under four webhook ids, all at once.
+    let body = refund_event(&order, 300, Some(refund_id));
+    let deliveries = (0..8).map(|i| {
+        let (app, body) = (&app, &body);
+        async move {
+            app.deliver(&format!("msg_refund_{}", i % 4), body)
+                .await
+                .status()
+        }
+    });
+    for status in futures::future::join_all(deliveries).await {
+        assert!(status.is_success(), "{status}");
+    }
+    let partly = app.order(&user, order.order_id).await;
+    assert_eq!(partly.status, OrderStatus::PartiallyRefunded);
+    assert_eq!(partly.refunded_cents, 300);
+    let partial_steps = partly
+        .history
+        .expect("history")
+        .iter()
+        .filter(|h| h.to == OrderStatus::PartiallyRefunded)
+        .count();
+    assert_eq!(partial_steps, 1);
+    let outcomes: Vec<String> = app
+        .store
+        .payments()
+        .events_for(order.order_id)
+        .await
+        .expect("events")
+        .into_iter()
+        .filter(|e| e.event_type == "payment.refunded")
+        .map(|e| e.outcome)
+        .collect();
+    assert_eq!(
+        outcomes.iter().filter(|o| *o == "applied").count(),
+        1,
+        "{outcomes:?}"
+    );
+    // By amount, without lines: nothing was revoked.
+    assert!(library_ids(&app, &user).await.contains(&shield.id));
+    let refunds = refunds_of(&app, &order).await;
+    assert_eq!(refunds.len(), 1);
+    assert!(refunds[0].line_ids.is_empty());
+    assert_eq!(refunds[0].status, "succeeded");
+}
+
+#[tokio::test]
+async fn refunds_the_provider_makes_unasked_are_applied_and_recorded() {
+    let app = TestApp::spawn_with(silent_provider()).await;
+    let shield = app.item("Chargeback Shield").price_cents(2_000).create().await;
+    let user = app.customer().await;
+    let order: Order = app.buy(&user, shield.id).await.json().await.expect("order");
+    let order = pay(&app, &user, &order).await;
+
+    let partial = app
+        .deliver("msg_goodwill", &refund_event(&order, 500, None))
+        .await;
+    assert_eq!(partial.status(), StatusCode::NO_CONTENT);
+    let partly = app.order(&user, order.order_id).await;
+    assert_eq!(
+        (partly.status, partly.refunded_cents),
+        (OrderStatus::PartiallyRefunded, 500)
+    );
+    // More than is left is refused; the order is as it was.
+    let too_much = app
+        .deliver("msg_too_much", &refund_event(&order, 1_600, None))
+        .await;
+    assert_eq!(too_much.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    // A chargeback of the whole payment: everything left.
+    let chargeback_body = refund_event(&order, 2_000, None);
+    let chargeback = app.deliver("msg_chargeback", &chargeback_body).await;
+    assert_eq!(chargeback.status(), StatusCode::NO_CONTENT);
+    let done = app.order(&user, order.order_id).await;
+    assert_eq!(
+        (done.status, done.refunded_cents),
+        (OrderStatus::Refunded, 2_000)
+    );
+    assert!(!library_ids(&app, &user).await.contains(&shield.id));
+    let refunds = refunds_of(&app, &order).await;
+    let amounts: Vec<(i64, &str)> = refunds
+        .iter()
+        .map(|r| (r.amount_cents, r.initiated_by.as_str()))
+        .collect();
+    assert_eq!(amounts, vec![(500, "provider"), (1_500, "provider")]);
+    // A redelivery under the same id is acknowledged and changes nothing.
+    let again = app.deliver("msg_chargeback", &chargeback_body).await;
+    assert_eq!(again.status(), StatusCode::NO_CONTENT);
+    assert_eq!(refunds_of(&app, &order).await.len(), 2);
+}
+
+#[tokio::test]
+async fn a_refund_the_provider_does_not_take_gives_everything_back() {
+    let stand_in = StandIn::start().await;
+    let app = TestApp::spawn_with(stand_in.env()).await;
+    let shield = app.item("Down Shield").price_cents(1_000).create().await;
+    let user = app.customer().await;
+    let admin = app.admin().await;
+    let order: Order = app.buy(&user, shield.id).await.json().await.expect("order");
+    let order = pay(&app, &user, &order).await;
+    stand_in
+        .fail_refunds
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let line = order.lines[0].line_id;
+    let refused = ask(
+        &app,
+        &admin,
+        &order,
+        "down-1",
+        json!({ "line_item_ids": [line] }),
+    )
+    .await;
+    assert_eq!(
+        error_code(refused).await,
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "PAYMENT_PROVIDER_UNAVAILABLE".to_owned()
+        )
+    );
+    let refunds = refunds_of(&app, &order).await;
+    assert_eq!(refunds.len(), 1);
+    assert_eq!(refunds[0].status, "failed");
+    // The line and the amount were given back: the same refund can be asked again.
+    stand_in
+        .fail_refunds
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    let retried = ask(
+        &app,
+        &admin,
+        &order,
+        "down-2",
+        json!({ "line_item_ids": [line] }),
+    )
+    .await;
+    assert_eq!(retried.status(), StatusCode::ACCEPTED);
+    assert_eq!(
+        app.order(&user, order.order_id).await.status,
+        OrderStatus::Paid
+    );
+}
+
+#[tokio::test]
+async fn the_buyer_hears_each_refund_live() {
+    let app = TestApp::spawn().await;
+    let (shield, potion) = two_items(&app).await;
+    let user = app.customer().await;
+    let admin = app.admin().await;
+    let order = two_line_order(&app, &user, &shield, &potion).await;
+    let order = app.wait_for(&user, order.order_id, OrderStatus::Paid).await;
+    let mut socket = crate::ws::connect(&app, &user).await;
+    crate::ws::wait_for_sockets(&app, 1).await;
+    let potion_line = order
+        .lines
+        .iter()
+        .find(|l| l.item_id == potion.id)
+        .expect("potion line")
+        .line_id;
+    let accepted = ask(
+        &app,
+        &admin,
+        &order,
+        "live-1",
+        json!({ "line_item_ids": [potion_line] }),
+    )
+    .await;
+    assert_eq!(accepted.status(), StatusCode::ACCEPTED);
+    match crate::ws::next_message(&mut socket, std::time::Duration::from_secs(10)).await {
+        Some(LiveMessage::PurchaseRefunded {
+            order_id,
+            items,
+            refunded_cents,
+            partial,
+            ..
+        }) => {
+            assert_eq!(order_id, order.order_id);
+            assert_eq!(items.iter().map(|i| i.id).collect::<Vec<_>>(), vec![potion.id]);
+            assert_eq!(refunded_cents, 1_000);
+            assert!(partial);
+        }
+        other => panic!("expected purchase_refunded, got {other:?}"),
+    }
+}

@@ -1,0 +1,394 @@
+//! Refunds the store asks of the payment provider.
+//!
+//! A request sets money aside on the order (`refund_pending_cents`, one conditional update
+//! that keeps `refunded + pending <= paid`) and claims the lines it takes back (a line is
+//! claimed by one refund only), writes the refund as `pending`, and only then asks the
+//! provider. Nothing about the order changes until the provider's signed `payment.refunded`
+//! webhook names the refund: `payments` then completes it exactly once, through
+//! `lifecycle::refund`. A request the provider does not take is marked `failed` and gives its
+//! reservation and lines back.
+
+use chrono::Utc;
+use sea_orm::sea_query::{Expr, ExprTrait as _};
+use sea_orm::{
+    ColumnTrait as _, EntityTrait as _, ModelTrait as _, QueryFilter as _,
+    QueryOrder as _, Set, TransactionTrait as _,
+};
+use sha2::{Digest as _, Sha256};
+use uuid::Uuid;
+
+use api_types::{NewRefund, Refund, RefundAccepted, RefundRequest};
+
+use super::{Orders, views};
+use crate::accounts::CurrentUser;
+use crate::domain::IdempotencyKey;
+use crate::entity::refunds::{self, Initiator, RefundStatus};
+use crate::entity::{items, order_lines, orders};
+use crate::orders::lifecycle::{self, Status};
+use crate::{Error, Result};
+
+/// Namespace of refund ids derived from an order and an `Idempotency-Key`.
+const REFUND_NAMESPACE: Uuid = Uuid::from_u128(0x6a1f_0c55_6d8e_4b63_9a1e_2f3c_7d40_b5e1);
+
+/// Most lines one refund may name.
+const MAX_LINES: usize = 100;
+
+/// The id of the refund an order's `Idempotency-Key` asks for: the same key, the same refund.
+pub fn refund_id(order_id: Uuid, key: &str) -> Uuid {
+    Uuid::new_v5(&REFUND_NAMESPACE, format!("{order_id}:{key}").as_bytes())
+}
+
+/// The id recorded for a refund the provider reports without naming one of ours.
+pub(crate) fn unasked_refund_id(event_id: &str) -> Uuid {
+    Uuid::new_v5(&REFUND_NAMESPACE, format!("event:{event_id}").as_bytes())
+}
+
+fn refundable(status: Status) -> bool {
+    matches!(status, Status::Paid | Status::PartiallyRefunded)
+}
+
+fn not_refundable(status: Status) -> Error {
+    Error::conflict(
+        "ORDER_NOT_REFUNDABLE",
+        format!(
+            "only paid orders can be refunded; this one is {}",
+            api_types::OrderStatus::from(status).as_str()
+        ),
+    )
+}
+
+fn exceeds(order: &orders::Model, amount: i64) -> Error {
+    Error::unprocessable(
+        "REFUND_EXCEEDS_CAPTURED",
+        format!(
+            "a refund of {amount} exceeds what is left to refund: {} paid, {} refunded, {} being refunded",
+            order.amount_cents, order.refunded_cents, order.refund_pending_cents
+        ),
+    )
+}
+
+/// A validated request.
+struct Checked {
+    amount: Option<i64>,
+    line_ids: Vec<i64>,
+    reason: Option<String>,
+    fingerprint: String,
+}
+
+fn check(input: &NewRefund) -> Result<Checked> {
+    if let Some(amount) = input.amount_cents
+        && amount <= 0
+    {
+        return Err(Error::invalid(
+            "amount_cents",
+            "amount_cents must be a positive whole number of cents",
+        ));
+    }
+    let mut line_ids = input.line_item_ids.clone().unwrap_or_default();
+    if line_ids.len() > MAX_LINES {
+        return Err(Error::invalid(
+            "line_item_ids",
+            format!("a refund may name at most {MAX_LINES} lines"),
+        ));
+    }
+    line_ids.sort_unstable();
+    line_ids.dedup();
+    let reason = match input.reason.as_deref().map(str::trim) {
+        Some(r) if !r.is_empty() => {
+            crate::domain::check_text("reason", r, false)?;
+            if r.chars().count() > 500 {
+                return Err(Error::invalid(
+                    "reason",
+                    "reason must be at most 500 characters",
+                ));
+            }
+            Some(r.to_owned())
+        }
+        _ => None,
+    };
+    let fingerprint = hex::encode(Sha256::digest(
+        format!("{:?}|{:?}|{:?}", input.amount_cents, line_ids, reason).as_bytes(),
+    ));
+    Ok(Checked {
+        amount: input.amount_cents,
+        line_ids,
+        reason,
+        fingerprint,
+    })
+}
+
+impl Orders<'_> {
+    /// An operator asks for (part of) a paid order back (`POST
+    /// /api/admin/orders/{order_id}/refunds`). Answers at once with the pending refund; the
+    /// order changes when the provider's webhook arrives. The same key and request answer the
+    /// same refund; the same key with another request is refused.
+    pub async fn request_refund(
+        &self,
+        operator: &CurrentUser,
+        order_id: Uuid,
+        input: &NewRefund,
+        idempotency_key: &str,
+    ) -> Result<RefundAccepted> {
+        operator.require_admin()?;
+        let key = IdempotencyKey::parse(idempotency_key)?;
+        let checked = check(input)?;
+        let id = refund_id(order_id, key.as_str());
+        if let Some(existing) = self.existing_refund(id, &checked.fingerprint).await? {
+            return Ok(existing);
+        }
+
+        let txn = crate::db::begin_write(self.store.db()).await?;
+        let order = orders::Entity::find_by_id(order_id)
+            .one(&txn)
+            .await?
+            .ok_or(Error::NotFound("order"))?;
+        if !refundable(order.status) {
+            return Err(not_refundable(order.status));
+        }
+        let lines = order.find_related(order_lines::Entity).all(&txn).await?;
+        let mut lines_total = 0;
+        for line_id in &checked.line_ids {
+            let line = lines.iter().find(|l| l.id == *line_id).ok_or_else(|| {
+                Error::invalid(
+                    "line_item_ids",
+                    format!("line {line_id} is not a line of this order"),
+                )
+            })?;
+            if line.refunded_at.is_some() || line.refund_id.is_some() {
+                return Err(Error::conflict(
+                    "LINE_ALREADY_REFUNDED",
+                    format!("the line for {} is already refunded", line.name),
+                ));
+            }
+            lines_total += line.line_total_cents;
+        }
+        let amount = match (checked.amount, checked.line_ids.is_empty()) {
+            (Some(amount), false) if amount > lines_total => {
+                return Err(Error::invalid(
+                    "amount_cents",
+                    format!("amount_cents is more than the {lines_total} those lines cost"),
+                ));
+            }
+            (Some(amount), _) => amount,
+            (None, false) => lines_total,
+            (None, true) => order.amount_cents - order.refunded_cents - order.refund_pending_cents,
+        };
+        if amount <= 0 {
+            return Err(if checked.line_ids.is_empty() {
+                exceeds(&order, amount)
+            } else {
+                Error::unprocessable("NOTHING_TO_REFUND", "those lines were free")
+            });
+        }
+        let reserved = orders::Entity::update_many()
+            .col_expr(
+                orders::Column::RefundPendingCents,
+                Expr::col(orders::Column::RefundPendingCents).add(amount),
+            )
+            .filter(orders::Column::Id.eq(order_id))
+            .filter(orders::Column::Status.is_in([Status::Paid, Status::PartiallyRefunded]))
+            .filter(
+                Expr::col(orders::Column::RefundedCents)
+                    .add(Expr::col(orders::Column::RefundPendingCents))
+                    .add(amount)
+                    .lte(Expr::col(orders::Column::AmountCents)),
+            )
+            .exec(&txn)
+            .await?
+            .rows_affected
+            == 1;
+        if !reserved {
+            let now = orders::Entity::find_by_id(order_id)
+                .one(&txn)
+                .await?
+                .ok_or(Error::NotFound("order"))?;
+            return Err(if refundable(now.status) {
+                exceeds(&now, amount)
+            } else {
+                not_refundable(now.status)
+            });
+        }
+        if !checked.line_ids.is_empty() {
+            let claimed = order_lines::Entity::update_many()
+                .col_expr(order_lines::Column::RefundId, Expr::value(id))
+                .filter(order_lines::Column::OrderId.eq(order_id))
+                .filter(order_lines::Column::Id.is_in(checked.line_ids.iter().copied()))
+                .filter(order_lines::Column::RefundId.is_null())
+                .filter(order_lines::Column::RefundedAt.is_null())
+                .exec(&txn)
+                .await?
+                .rows_affected;
+            if claimed != checked.line_ids.len() as u64 {
+                return Err(Error::conflict(
+                    "LINE_ALREADY_REFUNDED",
+                    "one of those lines is already being refunded",
+                ));
+            }
+        }
+        let inserted = refunds::Entity::insert(refunds::ActiveModel {
+            id: Set(id),
+            order_id: Set(order_id),
+            amount_cents: Set(amount),
+            currency: Set(order.currency.clone()),
+            line_ids: Set(items::ids_to_column(&checked.line_ids)),
+            reason: Set(checked.reason.clone()),
+            status: Set(RefundStatus::Pending),
+            initiated_by: Set(Initiator::Operator),
+            requested_by: Set(Some(operator.id())),
+            idempotency_key: Set(Some(key.as_str().to_owned())),
+            request_fingerprint: Set(Some(checked.fingerprint.clone())),
+            detail: Set(None),
+            created_at: Set(Utc::now()),
+            completed_at: Set(None),
+        })
+        .on_conflict_do_nothing_on([refunds::Column::Id])
+        .exec(&txn)
+        .await?;
+        if matches!(inserted, sea_orm::TryInsertResult::Conflicted) {
+            // The same key, at the same moment: the other request's refund is the answer.
+            drop(txn);
+            return self
+                .existing_refund(id, &checked.fingerprint)
+                .await?
+                .ok_or_else(|| Error::internal("a conflicting refund vanished"));
+        }
+        txn.commit().await?;
+        tracing::info!(%order_id, refund_id = %id, amount, "refund requested");
+
+        let request = RefundRequest {
+            refund_id: id,
+            order_id,
+            transaction_id: order.provider_transaction_id.clone().unwrap_or_default(),
+            amount_cents: amount,
+            currency: order.currency.clone(),
+        };
+        if let Err(detail) = self.store.provider().request_refund(&request).await {
+            tracing::error!(%order_id, refund_id = %id, %detail, "refund not taken by the provider");
+            self.fail_refund(id, &detail.0).await?;
+            return Err(Error::Unavailable {
+                code: "PAYMENT_PROVIDER_UNAVAILABLE",
+                message: "the payment provider did not take the refund; nothing was refunded"
+                    .to_owned(),
+            });
+        }
+        Ok(RefundAccepted {
+            refund_id: id,
+            status: RefundStatus::Pending.as_str().to_owned(),
+            amount_cents: amount,
+            currency: order.currency.clone(),
+        })
+    }
+
+    async fn existing_refund(&self, id: Uuid, fingerprint: &str) -> Result<Option<RefundAccepted>> {
+        let Some(existing) = refunds::Entity::find_by_id(id).one(self.store.db()).await? else {
+            return Ok(None);
+        };
+        if existing.request_fingerprint.as_deref() != Some(fingerprint) {
+            return Err(Error::conflict(
+                "IDEMPOTENCY_KEY_REUSED",
+                "this Idempotency-Key was used for another refund of this order",
+            ));
+        }
+        Ok(Some(RefundAccepted {
+            refund_id: existing.id,
+            status: existing.status.as_str().to_owned(),
+            amount_cents: existing.amount_cents,
+            currency: existing.currency.clone(),
+        }))
+    }
+
+    /// Marks a pending refund failed and gives back what it set aside, once.
+    async fn fail_refund(&self, id: Uuid, detail: &str) -> Result<()> {
+        let txn = self.store.db().begin().await?;
+        let Some(refund) = refunds::Entity::find_by_id(id).one(&txn).await? else {
+            return Ok(());
+        };
+        let failed = refunds::Entity::update_many()
+            .col_expr(refunds::Column::Status, Expr::value(RefundStatus::Failed))
+            .col_expr(
+                refunds::Column::Detail,
+                Expr::value(detail.chars().take(1000).collect::<String>()),
+            )
+            .col_expr(refunds::Column::CompletedAt, Expr::value(Utc::now()))
+            .filter(refunds::Column::Id.eq(id))
+            .filter(refunds::Column::Status.eq(RefundStatus::Pending))
+            .exec(&txn)
+            .await?
+            .rows_affected
+            == 1;
+        if failed {
+            lifecycle::release_reservation(&txn, refund.order_id, refund.amount_cents).await?;
+            order_lines::Entity::update_many()
+                .col_expr(order_lines::Column::RefundId, Expr::value(Option::<Uuid>::None))
+                .filter(order_lines::Column::RefundId.eq(id))
+                .filter(order_lines::Column::RefundedAt.is_null())
+                .exec(&txn)
+                .await?;
+        }
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// The refunds of one order, oldest first (operators).
+    pub async fn refunds_for(&self, order_id: Uuid) -> Result<Vec<Refund>> {
+        Ok(refunds::Entity::find()
+            .filter(refunds::Column::OrderId.eq(order_id))
+            .order_by_asc(refunds::Column::CreatedAt)
+            .all(self.store.db())
+            .await?
+            .iter()
+            .map(views::to_refund)
+            .collect())
+    }
+}
+
+/// Writes down a refund the provider made without being asked (a chargeback), already done.
+/// `false` when it is already recorded (a redelivery under another event id).
+pub(crate) async fn record_unasked(
+    conn: &impl sea_orm::ConnectionTrait,
+    id: Uuid,
+    order: &orders::Model,
+    amount_cents: i64,
+    reason: Option<&str>,
+) -> Result<bool> {
+    let now = Utc::now();
+    let inserted = refunds::Entity::insert(refunds::ActiveModel {
+        id: Set(id),
+        order_id: Set(order.id),
+        amount_cents: Set(amount_cents),
+        currency: Set(order.currency.clone()),
+        line_ids: Set(String::new()),
+        reason: Set(reason.map(str::to_owned)),
+        status: Set(RefundStatus::Succeeded),
+        initiated_by: Set(Initiator::Provider),
+        requested_by: Set(None),
+        idempotency_key: Set(None),
+        request_fingerprint: Set(None),
+        detail: Set(None),
+        created_at: Set(now),
+        completed_at: Set(Some(now)),
+    })
+    .on_conflict_do_nothing_on([refunds::Column::Id])
+    .exec(conn)
+    .await?;
+    Ok(!matches!(inserted, sea_orm::TryInsertResult::Conflicted))
+}
+
+/// Completes a pending (or failed: the provider did it after all) refund the store asked
+/// for, once: `true` for the one caller that moved it.
+pub(crate) async fn claim(
+    conn: &impl sea_orm::ConnectionTrait,
+    refund: &refunds::Model,
+) -> Result<bool> {
+    let claimed = refunds::Entity::update_many()
+        .col_expr(refunds::Column::Status, Expr::value(RefundStatus::Succeeded))
+        .col_expr(refunds::Column::CompletedAt, Expr::value(Utc::now()))
+        .filter(refunds::Column::Id.eq(refund.id))
+        .filter(refunds::Column::Status.eq(refund.status))
+        .filter(refunds::Column::Status.ne(RefundStatus::Succeeded))
+        .exec(conn)
+        .await?
+        .rows_affected;
+    Ok(claimed == 1)
+}
+
