@@ -64,6 +64,7 @@ export default defineConfig({
       LEPTOS_ENV: "PROD",
       DATABASE_URL: `sqlite://${dataDir}/store.db?mode=rwc`,
       WEBHOOK_SECRETS: webhookSecret,
+      KEYS_ENCRYPTION_KEY: "e2e0".repeat(16),
       // LEPTOS_ENV=PROD is a production deployment, which runs the simulator only when asked.
       PAYMENT_PROVIDER_URL: "builtin",
       METRICS_ADDR: `127.0.0.1:${port + 90}`,

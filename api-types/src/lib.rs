@@ -538,6 +538,9 @@ pub struct LibraryEntry {
     pub item: Item,
     pub count: u32,
     pub acquired_at: DateTime<Utc>,
+    /// The license keys handed to this owner for the item, one per unit (items with a key pool).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keys: Vec<String>,
 }
 
 /// A payment notification as the store recorded it, for operators.
@@ -588,6 +591,45 @@ pub struct Refund {
     pub detail: Option<String>,
     pub created_at: DateTime<Utc>,
     pub completed_at: Option<DateTime<Utc>>,
+}
+
+/// `POST /api/admin/items/{id}/keys` as JSON: license keys to add to the item's pool.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewKeys {
+    /// 1 to 5,000 keys, each 4–128 printable ASCII characters without spaces.
+    pub keys: Vec<String>,
+}
+
+/// What an import added; a key already in the pool (or twice in the import) is a duplicate.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeysAdded {
+    pub added: u64,
+    pub duplicates: u64,
+}
+
+/// An item's key pool as operators see it: counts, and the newest keys masked.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KeyPool {
+    pub item_id: i64,
+    pub available: u64,
+    pub assigned: u64,
+    pub revoked: u64,
+    /// The 20 newest keys, masked (`••••••7Q2Z`): never a whole key.
+    pub recent: Vec<MaskedKey>,
+}
+
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MaskedKey {
+    pub masked: String,
+    /// `available`, `assigned` or `revoked`.
+    pub status: String,
+    pub order_id: Option<Uuid>,
+    pub added_at: DateTime<Utc>,
 }
 
 /// `POST /api/admin/orders/{order_id}/refunds`: lines to take back and/or an amount. With

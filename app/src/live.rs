@@ -115,9 +115,10 @@ impl LiveState {
                     _ => format!("Payment failed: {names}"),
                 },
             ),
-            LiveMessage::PurchaseRefunded { items, .. } if items.is_empty() => {
-                (ToastKind::Info, "Part of your order was refunded".to_owned())
-            }
+            LiveMessage::PurchaseRefunded { items, .. } if items.is_empty() => (
+                ToastKind::Info,
+                "Part of your order was refunded".to_owned(),
+            ),
             LiveMessage::PurchaseRefunded { .. } => (ToastKind::Info, format!("Refunded: {names}")),
             LiveMessage::WishlistOnSale {
                 item_id,

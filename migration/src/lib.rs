@@ -8,6 +8,7 @@ mod m20261202_000001_hardening;
 mod m20261203_000001_cart;
 mod m20261204_000001_promotions;
 mod m20261205_000001_refunds;
+mod m20261206_000001_license_keys;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000001_cart::Migration),
             Box::new(m20261204_000001_promotions::Migration),
             Box::new(m20261205_000001_refunds::Migration),
+            Box::new(m20261206_000001_license_keys::Migration),
         ]
     }
 }

@@ -90,6 +90,11 @@ impl Application {
                 "WEBHOOK_SECRETS is unset: using the built-in development secret (never in production)"
             );
         }
+        if settings.using_dev_keys_key {
+            tracing::warn!(
+                "KEYS_ENCRYPTION_KEY is unset: license keys are encrypted with the built-in development key (never in production)"
+            );
+        }
         metrics::handle();
         let expiry_interval = settings.expiry_sweep_interval;
         let alert_interval = settings.wishlist_alert_interval;

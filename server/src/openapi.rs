@@ -30,6 +30,8 @@ use crate::api;
         api::items::create_item,
         api::items::update_item,
         api::items::archive_item,
+        api::keys::import_keys,
+        api::keys::key_pool,
         api::orders::create_purchase,
         api::orders::list_purchases,
         api::orders::create_purchase_compat,

@@ -13,6 +13,7 @@ pub mod db;
 pub mod domain;
 pub mod entity;
 pub mod error;
+pub mod keys;
 pub mod live;
 pub mod orders;
 pub mod payments;
@@ -49,6 +50,7 @@ struct Inner {
     catalog_cache: catalog::CatalogCache,
     dummy_hash: String,
     hash_gate: accounts::HashGate,
+    vault: keys::Vault,
 }
 
 impl Store {
@@ -64,6 +66,7 @@ impl Store {
             settings.password_hash_concurrency,
             settings.password_hash_queue,
         );
+        let vault = keys::Vault::new(&settings.keys_encryption_key);
         let store = Store {
             inner: Arc::new(Inner {
                 db,
@@ -73,6 +76,7 @@ impl Store {
                 catalog_cache: catalog::CatalogCache::default(),
                 dummy_hash: accounts::dummy_hash()?,
                 hash_gate,
+                vault,
             }),
         };
         if store.settings().seed_catalog {
@@ -118,6 +122,10 @@ impl Store {
         orders::Orders::new(self)
     }
 
+    pub fn keys(&self) -> keys::Keys<'_> {
+        keys::Keys::new(self)
+    }
+
     pub fn payments(&self) -> payments::Payments<'_> {
         payments::Payments::new(self)
     }
@@ -132,6 +140,10 @@ impl Store {
 
     pub(crate) fn dummy_hash(&self) -> &str {
         &self.inner.dummy_hash
+    }
+
+    pub(crate) fn vault(&self) -> &keys::Vault {
+        &self.inner.vault
     }
 
     pub(crate) fn hash_gate(&self) -> &accounts::HashGate {

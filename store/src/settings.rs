@@ -11,6 +11,36 @@ use webhooks::SigningSecret;
 /// A development-only webhook secret, used (and logged as such) when `WEBHOOK_SECRETS` is unset.
 pub const DEV_WEBHOOK_SECRET: &str = "whsec_ZGV2LW9ubHktZ2FtZXN0b3JlLXdlYmhvb2stc2VjcmV0";
 
+/// A development-only key for license keys at rest, used (and logged as such) when
+/// `KEYS_ENCRYPTION_KEY` is unset outside production.
+pub const DEV_KEYS_ENCRYPTION_KEY: &str =
+    "6465762d6f6e6c792d67616d6573746f72652d6c6963656e73652d6b65797321";
+
+/// The 32-byte key license keys are encrypted with (`KEYS_ENCRYPTION_KEY`, 64 hex digits).
+#[derive(Clone)]
+pub struct EncryptionKey([u8; 32]);
+
+impl EncryptionKey {
+    pub fn parse(hex_digits: &str) -> Result<Self, String> {
+        let bytes = hex::decode(hex_digits.trim())
+            .map_err(|_| "expected 64 hex digits (for example from `openssl rand -hex 32`)")?;
+        let key: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| "expected 64 hex digits: a 32-byte key")?;
+        Ok(Self(key))
+    }
+
+    pub fn bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for EncryptionKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("EncryptionKey(***)")
+    }
+}
+
 #[derive(Clone)]
 pub struct Settings {
     pub database_url: String,
@@ -24,6 +54,9 @@ pub struct Settings {
     pub webhook_secrets: Vec<SigningSecret>,
     pub using_dev_webhook_secret: bool,
     pub xsolla_webhook_secret: Option<SecretString>,
+    /// Encrypts license keys at rest; production refuses to start without its own.
+    pub keys_encryption_key: EncryptionKey,
+    pub using_dev_keys_key: bool,
     /// `None`: the built-in simulator (`PAYMENT_PROVIDER_URL` unset, or `builtin`).
     pub payment_provider_url: Option<Url>,
     /// A production deployment (`LEPTOS_ENV=PROD`, a PostgreSQL database or an https
@@ -170,6 +203,16 @@ impl Settings {
             None => (vec![dev_webhook_secret()], true),
         };
 
+        let (keys_encryption_key, using_dev_keys_key) = match lookup("KEYS_ENCRYPTION_KEY") {
+            Some(raw) => {
+                let key =
+                    EncryptionKey::parse(&raw).map_err(|e| invalid("KEYS_ENCRYPTION_KEY", e))?;
+                let dev = raw.trim().eq_ignore_ascii_case(DEV_KEYS_ENCRYPTION_KEY);
+                (key, dev)
+            }
+            None => (dev_keys_key(), true),
+        };
+
         let provider_setting = lookup("PAYMENT_PROVIDER_URL");
         let builtin_requested = provider_setting
             .as_deref()
@@ -233,6 +276,12 @@ impl Settings {
                     "a production deployment needs its payment provider's URL (or `builtin` to run the simulator, which pays every order, on purpose)",
                 ));
             }
+            if using_dev_keys_key {
+                return Err(invalid(
+                    "KEYS_ENCRYPTION_KEY",
+                    "a production deployment needs its own key for license keys at rest (64 hex digits, `openssl rand -hex 32`); the development key is public",
+                ));
+            }
         }
 
         let parse_count = |name: &'static str, default: usize| -> Result<usize, ConfigError> {
@@ -279,6 +328,8 @@ impl Settings {
             webhook_secrets,
             using_dev_webhook_secret,
             xsolla_webhook_secret: lookup("XSOLLA_WEBHOOK_SECRET").map(SecretString::from),
+            keys_encryption_key,
+            using_dev_keys_key,
             payment_provider_url,
             production,
             admin,
@@ -342,6 +393,11 @@ pub fn dev_webhook_secret() -> SigningSecret {
         .unwrap_or_else(|_| unreachable!("the built-in development secret is valid"))
 }
 
+pub fn dev_keys_key() -> EncryptionKey {
+    EncryptionKey::parse(DEV_KEYS_ENCRYPTION_KEY)
+        .unwrap_or_else(|_| unreachable!("the built-in development key is valid"))
+}
+
 fn default_public_url(addr: SocketAddr) -> Url {
     let host = if addr.ip().is_unspecified() {
         "127.0.0.1".to_owned()
@@ -395,7 +451,13 @@ mod tests {
         assert!(settings(&[("PUBLIC_URL", "ftp://example.com")]).is_err());
         assert!(settings(&[("ADMIN_USERNAME", "root")]).is_err());
         assert!(settings(&[("DATABASE_URL", "mysql://x")]).is_err());
+        assert!(settings(&[("KEYS_ENCRYPTION_KEY", "abc")]).is_err());
+        assert!(settings(&[("KEYS_ENCRYPTION_KEY", &"zz".repeat(32))]).is_err());
+        assert!(settings(&[("KEYS_ENCRYPTION_KEY", &"ab".repeat(31))]).is_err());
+        assert!(settings(&[("KEYS_ENCRYPTION_KEY", &"ab".repeat(32))]).is_ok());
     }
+
+    const OWN_KEY: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 
     #[test]
     fn production_refuses_development_defaults() {
@@ -422,10 +484,28 @@ mod tests {
                 named(&[production, ("WEBHOOK_SECRETS", &own)]),
                 Some("PAYMENT_PROVIDER_URL")
             );
+            assert_eq!(
+                named(&[
+                    production,
+                    ("WEBHOOK_SECRETS", &own),
+                    ("PAYMENT_PROVIDER_URL", "builtin")
+                ]),
+                Some("KEYS_ENCRYPTION_KEY")
+            );
+            assert_eq!(
+                named(&[
+                    production,
+                    ("WEBHOOK_SECRETS", &own),
+                    ("PAYMENT_PROVIDER_URL", "builtin"),
+                    ("KEYS_ENCRYPTION_KEY", DEV_KEYS_ENCRYPTION_KEY)
+                ]),
+                Some("KEYS_ENCRYPTION_KEY")
+            );
             let explicit = settings(&[
                 production,
                 ("WEBHOOK_SECRETS", &own),
                 ("PAYMENT_PROVIDER_URL", "builtin"),
+                ("KEYS_ENCRYPTION_KEY", OWN_KEY),
             ])
             .expect("the simulator, asked for by name");
             assert!(explicit.production && explicit.payment_provider_url.is_none());
@@ -433,6 +513,7 @@ mod tests {
                 production,
                 ("WEBHOOK_SECRETS", &own),
                 ("PAYMENT_PROVIDER_URL", "https://pay.example.com/"),
+                ("KEYS_ENCRYPTION_KEY", OWN_KEY),
             ])
             .expect("a real provider");
             assert!(remote.payment_provider_url.is_some());
@@ -461,6 +542,7 @@ mod tests {
             ("PUBLIC_URL", "https://shop.example.com/"),
             ("WEBHOOK_SECRETS", &own),
             ("PAYMENT_PROVIDER_URL", "builtin"),
+            ("KEYS_ENCRYPTION_KEY", OWN_KEY),
         ])
         .expect("valid");
         assert_eq!(s.public_origin(), "https://shop.example.com");

@@ -21,7 +21,10 @@ pub async fn refund_order(
     let order = store.orders().get(&admin, id).await?;
     let line_item_ids = match line_id.as_deref().map(str::trim).filter(|l| !l.is_empty()) {
         Some(line) => Some(vec![line.parse::<i64>().map_err(|_| {
-            AppError::from(store::Error::invalid("line_id", "choose a line of this order"))
+            AppError::from(store::Error::invalid(
+                "line_id",
+                "choose a line of this order",
+            ))
         })?]),
         None => None,
     };
@@ -38,7 +41,13 @@ pub async fn refund_order(
     };
     let key = format!(
         "ui:{what}:{}",
-        version.as_deref().unwrap_or("0").chars().filter(char::is_ascii_digit).take(20).collect::<String>()
+        version
+            .as_deref()
+            .unwrap_or("0")
+            .chars()
+            .filter(char::is_ascii_digit)
+            .take(20)
+            .collect::<String>()
     );
     let input = api_types::NewRefund {
         amount_cents,

@@ -3,9 +3,16 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 
 use crate::api::{AddToCart, SetWish};
+use crate::components::copy::CopyButton;
 
 #[component]
-pub fn ItemCard(item: Item, #[prop(optional)] count: Option<u32>) -> impl IntoView {
+pub fn ItemCard(
+    item: Item,
+    #[prop(optional)] count: Option<u32>,
+    /// License keys the owner holds for the item (the library).
+    #[prop(optional)]
+    keys: Vec<String>,
+) -> impl IntoView {
     let href = format!("/items/{}", item.id);
     let buy = format!("/items/{}?confirm=1", item.id);
     let price = view! { <PriceTag item=item.clone()/> };
@@ -13,6 +20,7 @@ pub fn ItemCard(item: Item, #[prop(optional)] count: Option<u32>) -> impl IntoVi
     let sold_out = item.sold_out();
     let stock = view! { <StockNote item=item.clone()/> };
     let (id, consumable) = (item.id, item.consumable);
+    let key_owner = format!("the key for {}", item.name);
     view! {
         <article class="card" data-testid="item-card" data-sku=item.sku.clone()>
             <A href=href.clone() attr:class="card-media">
@@ -39,6 +47,22 @@ pub fn ItemCard(item: Item, #[prop(optional)] count: Option<u32>) -> impl IntoVi
                         }.into_any(),
                     }}
                 </div>
+                {(!keys.is_empty()).then(|| {
+                    let label = if keys.len() == 1 { "Your license key" } else { "Your license keys" };
+                    view! {
+                        <div class="license-keys" data-testid="license-keys">
+                            <p class="muted">{label}</p>
+                            <ul>
+                                {keys.into_iter().map(|key| view! {
+                                    <li>
+                                        <code class="license-key" data-testid="license-key">{key.clone()}</code>
+                                        <CopyButton text=key label=key_owner.clone()/>
+                                    </li>
+                                }).collect_view()}
+                            </ul>
+                        </div>
+                    }
+                })}
             </div>
         </article>
     }

@@ -7,8 +7,8 @@ use leptos_router::components::{A, Outlet};
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::{
-    ArchiveItem, CreatePromo, RefundOrder, SaveItem, SetPromoActive, admin_items, admin_orders,
-    admin_promo_codes, get_item,
+    ArchiveItem, CreatePromo, ImportKeys, RefundOrder, SaveItem, SetPromoActive, admin_items,
+    admin_key_pool, admin_orders, admin_promo_codes, get_item,
 };
 use crate::components::notice::{ErrorNotice, Loading, LoginRedirect};
 use crate::components::status::StatusBadge;
@@ -105,8 +105,10 @@ pub fn AdminItemNew() -> impl IntoView {
 #[component]
 pub fn AdminItemEdit() -> impl IntoView {
     let params = use_params_map();
+    let item_id =
+        Signal::derive(move || params.read().get("id").and_then(|s| s.parse::<i64>().ok()));
     let item = Resource::new(
-        move || params.read().get("id").and_then(|s| s.parse::<i64>().ok()),
+        move || item_id.get(),
         |id| async move {
             match id {
                 Some(id) => get_item(id).await,
@@ -125,6 +127,82 @@ pub fn AdminItemEdit() -> impl IntoView {
                 }
             })}
         </Transition>
+        <KeyPoolSection item_id/>
+    }
+}
+
+/// An item's license keys on its edit page: counts, the newest keys masked, and an import form
+/// (paste one key per line or a CSV).
+#[component]
+fn KeyPoolSection(item_id: Signal<Option<i64>>) -> impl IntoView {
+    let import = ServerAction::<ImportKeys>::new();
+    let pasted = RwSignal::new(String::new());
+    let pool = Resource::new(
+        move || (item_id.get(), import.version().get()),
+        |(id, _)| async move {
+            match id {
+                Some(id) => admin_key_pool(id).await,
+                None => Err(AppError::new(404, "NOT_FOUND", "item not found")),
+            }
+        },
+    );
+    view! {
+        <section class="key-pool" aria-labelledby="keys-heading" data-testid="key-pool">
+            <h2 id="keys-heading">"License keys"</h2>
+            <p class="muted">"An item with keys sells only while keys remain: one key per unit, handed to the buyer when the order is paid, revoked if it is refunded. Keys are stored encrypted and shown here masked."</p>
+            <Transition fallback=|| view! { <Loading/> }>
+                {move || Suspend::new(async move {
+                    match pool.await {
+                        Ok(pool) => view! {
+                            <dl class="facts">
+                                <dt>"Available"</dt><dd data-testid="keys-available">{pool.available}</dd>
+                                <dt>"Assigned"</dt><dd data-testid="keys-assigned">{pool.assigned}</dd>
+                                <dt>"Revoked"</dt><dd data-testid="keys-revoked">{pool.revoked}</dd>
+                            </dl>
+                            {(!pool.recent.is_empty()).then(|| view! {
+                                <table class="table compact">
+                                    <caption class="sr-only">"Newest keys, masked"</caption>
+                                    <thead><tr><th scope="col">"Key"</th><th scope="col">"Status"</th><th scope="col">"Order"</th><th scope="col">"Added"</th></tr></thead>
+                                    <tbody>
+                                        {pool.recent.into_iter().map(|k| view! {
+                                            <tr>
+                                                <td><code>{k.masked}</code></td>
+                                                <td>{k.status}</td>
+                                                <td>{k.order_id.map(|id| view! { <A href=format!("/orders/{id}")><code>{id.to_string()[..8].to_owned()}</code></A> })}</td>
+                                                <td>{api_types::format_minute(&k.added_at)}</td>
+                                            </tr>
+                                        }).collect_view()}
+                                    </tbody>
+                                </table>
+                            })}
+                        }.into_any(),
+                        Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+                    }
+                })}
+            </Transition>
+            {move || import.value().get().map(|r| match r {
+                Ok(added) => view! {
+                    <p class="notice notice-paid" role="status" data-testid="keys-added">
+                        {format!("Added {} key{}; {} already in the pool.", added.added, if added.added == 1 { "" } else { "s" }, added.duplicates)}
+                    </p>
+                }.into_any(),
+                Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+            })}
+            <ActionForm action=import>
+                <input type="hidden" name="item_id" value=move || item_id.get().map(|id| id.to_string()).unwrap_or_default()/>
+                <div class="field">
+                    <label for="keys-input">"Add keys"</label>
+                    <textarea id="keys-input" name="keys" rows="6" spellcheck="false" required
+                        aria-describedby="keys-help" prop:value=move || pasted.get()
+                        on:input=move |ev| pasted.set(event_target_value(&ev))></textarea>
+                    <p id="keys-help" class="muted">"One key per line, or paste a CSV file: its first column is read and a header row is skipped. Up to 5,000 keys (64 KiB) at a time; a key already in the pool is skipped."</p>
+                </div>
+                <CsvFilePicker into=pasted/>
+                <button type="submit" class="btn btn-primary" disabled=move || import.pending().get()>
+                    {move || if import.pending().get() { "Adding…" } else { "Add keys" }}
+                </button>
+            </ActionForm>
+        </section>
     }
 }
 
@@ -400,7 +478,7 @@ fn AdminOrderRow(order: AdminOrder, refund: ServerAction<RefundOrder>) -> impl I
                     let (order_id, version) = (order_id.clone(), version.clone());
                     let label = format!("{} · {}", l.name, format_money(l.line_total_cents, &o.currency));
                     let line_id = l.line_id.to_string();
-                    let hidden_name = format!(": {}", l.name);
+                    let hidden_name = format!(" for {}", l.name);
                     view! {
                         <li>
                             <ActionForm action=refund>
@@ -541,4 +619,47 @@ pub fn AdminPromoCodes() -> impl IntoView {
             })}
         </Transition>
     }
+}
+
+/// "Read a CSV file" into the keys box, once the page has hydrated (reading a file needs
+/// JavaScript; without it, the file's contents are pasted).
+#[component]
+fn CsvFilePicker(into: RwSignal<String>) -> impl IntoView {
+    let (ready, set_ready) = signal(false);
+    Effect::new(move |_| set_ready.set(true));
+    move || {
+        ready.get().then(|| {
+            view! {
+                <div class="field">
+                    <label for="keys-file">"Or read a CSV file"</label>
+                    <input id="keys-file" type="file" accept=".csv,.txt,text/csv,text/plain"
+                        data-testid="keys-file" on:change=move |ev| read_file_into(&ev, into)/>
+                </div>
+            }
+        })
+    }
+}
+
+fn read_file_into(ev: &leptos::ev::Event, into: RwSignal<String>) {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast as _;
+        let Some(file) = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+            .and_then(|input| input.files())
+            .and_then(|files| files.get(0))
+        else {
+            return;
+        };
+        leptos::task::spawn_local(async move {
+            if let Ok(text) = wasm_bindgen_futures::JsFuture::from(file.text()).await
+                && let Some(text) = text.as_string()
+            {
+                into.set(text);
+            }
+        });
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (ev, into);
 }

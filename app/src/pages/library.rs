@@ -26,7 +26,7 @@ pub fn LibraryPage() -> impl IntoView {
                     }.into_any(),
                     Ok(entries) => view! {
                         <div class="grid" data-testid="library-grid">
-                            {entries.into_iter().map(|e| view! { <ItemCard item=e.item count=e.count/> }).collect_view()}
+                            {entries.into_iter().map(|e| view! { <ItemCard item=e.item count=e.count keys=e.keys/> }).collect_view()}
                         </div>
                     }.into_any(),
                     Err(e) if e.is_unauthenticated() => view! { <LoginRedirect next="/library"/> }.into_any(),

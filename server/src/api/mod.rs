@@ -5,6 +5,7 @@ pub mod cart;
 pub mod covers;
 pub mod health;
 pub mod items;
+pub mod keys;
 pub mod orders;
 pub mod promotions;
 mod responses;
@@ -55,6 +56,10 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/api/purchases/{order_id}/refund",
             post(orders::refund_purchase),
+        )
+        .route(
+            "/api/admin/items/{id}/keys",
+            get(keys::key_pool).post(keys::import_keys),
         )
         .route("/api/admin/orders", get(orders::list_all_orders))
         .route(

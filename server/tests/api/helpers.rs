@@ -145,6 +145,8 @@ impl TestApp {
             ("DATABASE_URL", storage.database_url.clone()),
             ("LEPTOS_SITE_ADDR", "127.0.0.1:0".to_owned()),
             ("WEBHOOK_SECRETS", secret_text.clone()),
+            // A PostgreSQL store is production, which needs its own key for license keys.
+            ("KEYS_ENCRYPTION_KEY", "7e57".repeat(16)),
             ("ADMIN_USERNAME", ADMIN_USERNAME.to_owned()),
             ("ADMIN_PASSWORD", ADMIN_PASSWORD.to_owned()),
             ("REDIS_KEY_PREFIX", storage.prefix.clone()),
@@ -573,7 +575,10 @@ impl StandIn {
                     let intents = intents.clone();
                     async move {
                         intents.lock().expect("lock").push(body);
-                        (StatusCode::ACCEPTED, axum::Json(json!({"status": "accepted"})))
+                        (
+                            StatusCode::ACCEPTED,
+                            axum::Json(json!({"status": "accepted"})),
+                        )
                     }
                 }),
             )
@@ -583,10 +588,16 @@ impl StandIn {
                     let (refunds, fail) = (refunds.clone(), fail.clone());
                     async move {
                         if fail.load(std::sync::atomic::Ordering::SeqCst) {
-                            return (StatusCode::BAD_GATEWAY, axum::Json(json!({"error": "down"})));
+                            return (
+                                StatusCode::BAD_GATEWAY,
+                                axum::Json(json!({"error": "down"})),
+                            );
                         }
                         refunds.lock().expect("lock").push(body);
-                        (StatusCode::ACCEPTED, axum::Json(json!({"status": "accepted"})))
+                        (
+                            StatusCode::ACCEPTED,
+                            axum::Json(json!({"status": "accepted"})),
+                        )
                     }
                 }),
             );

@@ -8,6 +8,7 @@ mod contract;
 mod hardening;
 mod health;
 mod items;
+mod keys;
 mod operations;
 mod pages;
 mod promotions;

@@ -37,6 +37,9 @@ async fn the_openapi_description_covers_the_rest_api() {
         ("/api/purchases/{order_id}", "get"),
         ("/api/purchases/{order_id}/refund", "post"),
         ("/api/admin/orders", "get"),
+        ("/api/admin/orders/{order_id}/refunds", "post"),
+        ("/api/admin/items/{id}/keys", "post"),
+        ("/api/admin/items/{id}/keys", "get"),
         ("/api/webhooks/payment", "post"),
     ] {
         assert!(
@@ -45,6 +48,15 @@ async fn the_openapi_description_covers_the_rest_api() {
         );
     }
     assert!(spec["components"]["schemas"]["Item"]["properties"]["price_cents"].is_object());
+    let schemas = &spec["components"]["schemas"];
+    assert!(schemas["Order"]["properties"]["refunded_cents"].is_object());
+    assert!(schemas["RefundAccepted"]["properties"]["refund_id"].is_object());
+    assert!(schemas["KeysAdded"]["properties"]["duplicates"].is_object());
+    let csv = &paths["/api/admin/items/{id}/keys"]["post"]["requestBody"]["content"];
+    assert!(
+        csv["text/csv"].is_object() && csv["application/json"].is_object(),
+        "{csv}"
+    );
 }
 
 #[tokio::test]

@@ -124,7 +124,10 @@ async fn an_operator_refunds_one_line_then_the_rest_through_the_simulator() {
     let accepted: Value = accepted.json().await.expect("json");
     assert_eq!(accepted["status"], "pending");
     assert_eq!(accepted["amount_cents"], 4_000);
-    let refund_id = accepted["refund_id"].as_str().expect("refund id").to_owned();
+    let refund_id = accepted["refund_id"]
+        .as_str()
+        .expect("refund id")
+        .to_owned();
 
     let partly = app
         .wait_for(&user, order.order_id, OrderStatus::PartiallyRefunded)
@@ -280,16 +283,28 @@ async fn refund_requests_are_checked_before_anything_is_asked() {
 
     // The same key and body: the same refund. Another body: refused.
     let line = order.lines[1].line_id;
-    let first: Value = ask(&app, &admin, &order, "k-same", json!({ "line_item_ids": [line] }))
-        .await
-        .json()
-        .await
-        .expect("json");
-    let again: Value = ask(&app, &admin, &order, "k-same", json!({ "line_item_ids": [line] }))
-        .await
-        .json()
-        .await
-        .expect("json");
+    let first: Value = ask(
+        &app,
+        &admin,
+        &order,
+        "k-same",
+        json!({ "line_item_ids": [line] }),
+    )
+    .await
+    .json()
+    .await
+    .expect("json");
+    let again: Value = ask(
+        &app,
+        &admin,
+        &order,
+        "k-same",
+        json!({ "line_item_ids": [line] }),
+    )
+    .await
+    .json()
+    .await
+    .expect("json");
     assert_eq!(first["refund_id"], again["refund_id"]);
     let reused = ask(&app, &admin, &order, "k-same", json!({ "amount_cents": 1 })).await;
     assert_eq!(
@@ -451,7 +466,11 @@ async fn duplicate_and_concurrent_refund_webhooks_refund_once() {
 #[tokio::test]
 async fn refunds_the_provider_makes_unasked_are_applied_and_recorded() {
     let app = TestApp::spawn_with(silent_provider()).await;
-    let shield = app.item("Chargeback Shield").price_cents(2_000).create().await;
+    let shield = app
+        .item("Chargeback Shield")
+        .price_cents(2_000)
+        .create()
+        .await;
     let user = app.customer().await;
     let order: Order = app.buy(&user, shield.id).await.json().await.expect("order");
     let order = pay(&app, &user, &order).await;
@@ -576,7 +595,10 @@ async fn the_buyer_hears_each_refund_live() {
             ..
         }) => {
             assert_eq!(order_id, order.order_id);
-            assert_eq!(items.iter().map(|i| i.id).collect::<Vec<_>>(), vec![potion.id]);
+            assert_eq!(
+                items.iter().map(|i| i.id).collect::<Vec<_>>(),
+                vec![potion.id]
+            );
             assert_eq!(refunded_cents, 1_000);
             assert!(partial);
         }

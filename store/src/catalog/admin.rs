@@ -163,7 +163,14 @@ impl Catalog<'_> {
         row.sale_ends_at = Set(sale.as_ref().map(|s| s.ends_at));
         row.sale_price_cents = Set(priced.map(|s| s.1));
         if let Some(stock) = patch.stock {
-            row.stock = Set(check_stock(stock)?);
+            let stock = check_stock(stock)?;
+            if stock != current.stock && crate::keys::has_pool(self.store.db(), id).await? {
+                return Err(Error::conflict(
+                    "STOCK_FOLLOWS_KEYS",
+                    "this item sells license keys: its stock is the keys left; add keys instead",
+                ));
+            }
+            row.stock = Set(stock);
         }
         if let Some(max) = patch.max_per_user {
             row.max_per_user = Set(check_max_per_user(max)?);

@@ -5,6 +5,7 @@
 pub mod cart_lines;
 pub mod carts;
 pub mod items;
+pub mod license_keys;
 pub mod order_lines;
 pub mod order_status_history;
 pub mod orders;

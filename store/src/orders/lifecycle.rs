@@ -170,6 +170,10 @@ pub async fn transition(
             .increment(1);
         record(conn, order_id, Some(order.status), to, Some(reason)).await?;
         let mut lines = order.find_related(order_lines::Entity).all(conn).await?;
+        if to == Status::Paid {
+            // Fulfilment: one license key per unit of a keyed item, in this same transaction.
+            crate::keys::assign(conn, &order, &lines).await?;
+        }
         if to == Status::Refunded {
             // Everything back: every line is taken back (those not already).
             lines.retain(|line| line.refunded_at.is_none());
@@ -240,7 +244,10 @@ pub async fn refund(
                 "REFUND_EXCEEDS_CAPTURED",
                 format!(
                     "a refund of {} would exceed what is left of the {} paid ({} refunded, {} asked for)",
-                    r.amount_cents, order.amount_cents, order.refunded_cents, order.refund_pending_cents
+                    r.amount_cents,
+                    order.amount_cents,
+                    order.refunded_cents,
+                    order.refund_pending_cents
                 ),
             ));
         }
@@ -330,7 +337,8 @@ pub async fn release_reservation(
     Ok(())
 }
 
-/// Marks lines as taken back: they leave the buyer's library.
+/// Marks lines as taken back: they leave the buyer's library, and their license keys are
+/// revoked.
 async fn mark_refunded(conn: &impl ConnectionTrait, lines: &[order_lines::Model]) -> Result<()> {
     if lines.is_empty() {
         return Ok(());
@@ -341,7 +349,8 @@ async fn mark_refunded(conn: &impl ConnectionTrait, lines: &[order_lines::Model]
         .filter(order_lines::Column::RefundedAt.is_null())
         .exec(conn)
         .await?;
-    Ok(())
+    let ids: Vec<i64> = lines.iter().map(|l| l.id).collect();
+    crate::keys::revoke(conn, &ids).await
 }
 
 /// Gives an order's units back to its items. Returns whether any of them has limited stock.

@@ -459,6 +459,7 @@ impl<'a> Orders<'a> {
                 }
             }
         }
+        let mut keys = self.store.keys().held_by(user_id).await?;
         let items: HashMap<i64, items::Model> = items::Entity::find()
             .filter(items::Column::Id.is_in(owned.keys().copied()))
             .all(self.store.db())
@@ -473,6 +474,7 @@ impl<'a> Orders<'a> {
                     item: to_item(item),
                     count,
                     acquired_at,
+                    keys: keys.remove(&id).unwrap_or_default(),
                 })
             })
             .collect();
@@ -538,13 +540,15 @@ impl<'a> Orders<'a> {
             .zip(events)
             .zip(refunds)
             .zip(details)
-            .map(|((((order, buyer), events), refunds), failure_detail)| AdminOrder {
-                username: buyer.map(|b| b.username).unwrap_or_default(),
-                events: events.iter().map(Into::into).collect(),
-                refunds: refunds.iter().map(views::to_refund).collect(),
-                failure_detail,
-                order,
-            })
+            .map(
+                |((((order, buyer), events), refunds), failure_detail)| AdminOrder {
+                    username: buyer.map(|b| b.username).unwrap_or_default(),
+                    events: events.iter().map(Into::into).collect(),
+                    refunds: refunds.iter().map(views::to_refund).collect(),
+                    failure_detail,
+                    order,
+                },
+            )
             .collect())
     }
 
@@ -564,7 +568,8 @@ impl<'a> Orders<'a> {
             reason: reason.map(str::to_owned),
             ..api_types::NewRefund::default()
         };
-        self.request_refund(operator, order_id, &input, &key).await?;
+        self.request_refund(operator, order_id, &input, &key)
+            .await?;
         self.get(operator, order_id).await
     }
 

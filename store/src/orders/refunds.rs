@@ -11,8 +11,8 @@
 use chrono::Utc;
 use sea_orm::sea_query::{Expr, ExprTrait as _};
 use sea_orm::{
-    ColumnTrait as _, EntityTrait as _, ModelTrait as _, QueryFilter as _,
-    QueryOrder as _, Set, TransactionTrait as _,
+    ColumnTrait as _, EntityTrait as _, ModelTrait as _, QueryFilter as _, QueryOrder as _, Set,
+    TransactionTrait as _,
 };
 use sha2::{Digest as _, Sha256};
 use uuid::Uuid;
@@ -319,7 +319,10 @@ impl Orders<'_> {
         if failed {
             lifecycle::release_reservation(&txn, refund.order_id, refund.amount_cents).await?;
             order_lines::Entity::update_many()
-                .col_expr(order_lines::Column::RefundId, Expr::value(Option::<Uuid>::None))
+                .col_expr(
+                    order_lines::Column::RefundId,
+                    Expr::value(Option::<Uuid>::None),
+                )
                 .filter(order_lines::Column::RefundId.eq(id))
                 .filter(order_lines::Column::RefundedAt.is_null())
                 .exec(&txn)
@@ -381,7 +384,10 @@ pub(crate) async fn claim(
     refund: &refunds::Model,
 ) -> Result<bool> {
     let claimed = refunds::Entity::update_many()
-        .col_expr(refunds::Column::Status, Expr::value(RefundStatus::Succeeded))
+        .col_expr(
+            refunds::Column::Status,
+            Expr::value(RefundStatus::Succeeded),
+        )
         .col_expr(refunds::Column::CompletedAt, Expr::value(Utc::now()))
         .filter(refunds::Column::Id.eq(refund.id))
         .filter(refunds::Column::Status.eq(refund.status))
@@ -391,4 +397,3 @@ pub(crate) async fn claim(
         .rows_affected;
     Ok(claimed == 1)
 }
-

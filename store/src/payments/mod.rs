@@ -370,10 +370,12 @@ impl<'a> Payments<'a> {
             ));
         }
         let asked = match n.refund_id {
-            Some(id) => refunds::Entity::find_by_id(id)
-                .filter(refunds::Column::OrderId.eq(order.id))
-                .one(txn)
-                .await?,
+            Some(id) => {
+                refunds::Entity::find_by_id(id)
+                    .filter(refunds::Column::OrderId.eq(order.id))
+                    .one(txn)
+                    .await?
+            }
             None => None,
         };
         let reason;
@@ -513,14 +515,19 @@ impl<'a> Payments<'a> {
             };
             let effects = self.apply_refund(txn, &n, &order).await?;
             payment_events::Entity::update_many()
-                .col_expr(payment_events::Column::Outcome, Expr::value(effects.outcome))
+                .col_expr(
+                    payment_events::Column::Outcome,
+                    Expr::value(effects.outcome),
+                )
                 .col_expr(
                     payment_events::Column::Detail,
                     Expr::value(
                         effects
                             .detail
                             .as_deref()
-                            .map(|d| storable(&format!("applied when the payment landed: {d}"), 1000))
+                            .map(|d| {
+                                storable(&format!("applied when the payment landed: {d}"), 1000)
+                            })
                             .or(Some("applied when the payment landed".to_owned())),
                     ),
                 )
