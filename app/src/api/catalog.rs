@@ -14,9 +14,10 @@ pub async fn get_catalog(
     sort: Option<String>,
     page: Option<String>,
 ) -> Result<CatalogPage, AppError> {
-    // Measured, cause not yet understood: when this resolves without ever yielding (all from
-    // cache), async SSR of `/` runs at half the throughput; one yield restores it
-    // (docs/benchmarks.md, "Server-rendered /").
+    // Leptos 0.8's <Transition> looks at its children twice before rendering them, and a
+    // resource that is already loaded builds the whole grid at each look; one yield leaves it
+    // pending during the looks. Root cause and measurements: docs/architecture.md, "Why the
+    // catalog server function yields once".
     tokio::task::yield_now().await;
     let store = crate::ssr::store()?;
     let raw = api_types::CatalogQuery {
