@@ -471,6 +471,42 @@ pub struct Order {
     pub timestamp: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub history: Option<Vec<StatusChange>>,
+    /// For a gift: who gets what the order grants, and the buyer's message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gift: Option<Gift>,
+}
+
+/// The recipient of a gift order, as its buyer sees it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Gift {
+    pub to_user_id: Uuid,
+    pub to_username: String,
+    pub message: Option<String>,
+}
+
+/// `POST /api/cart/checkout` body (optional): check the cart out as a gift.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckoutRequest {
+    /// The username of who gets the items (not the buyer).
+    #[serde(default)]
+    pub gift_to: Option<String>,
+    /// Up to 200 characters, shown to the recipient.
+    #[serde(default)]
+    pub gift_message: Option<String>,
+}
+
+/// A gift someone sent the user, as the recipient sees it (`GET /api/users/me/gifts`).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GiftReceived {
+    pub order_id: Uuid,
+    pub from_username: String,
+    pub items: Vec<LiveItem>,
+    pub message: Option<String>,
+    pub received_at: DateTime<Utc>,
 }
 
 /// A shopper's cart, priced from the catalog every time it is read.
@@ -691,6 +727,15 @@ pub enum LiveMessage {
         #[serde(default)]
         partial: bool,
     },
+    /// Someone's gift to the user was paid: the items are in the user's library.
+    GiftReceived {
+        order_id: Uuid,
+        user_id: Uuid,
+        from_username: String,
+        items: Vec<LiveItem>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message: Option<String>,
+    },
     /// The user's cart changed (on any tab or device): `line_count` lines are in it now.
     CartUpdated { user_id: Uuid, line_count: u32 },
     /// An item on the user's wishlist went on sale, or is back in stock.
@@ -711,7 +756,8 @@ impl LiveMessage {
         match self {
             LiveMessage::PurchaseSuccess { order_id, .. }
             | LiveMessage::PurchaseFailed { order_id, .. }
-            | LiveMessage::PurchaseRefunded { order_id, .. } => Some(*order_id),
+            | LiveMessage::PurchaseRefunded { order_id, .. }
+            | LiveMessage::GiftReceived { order_id, .. } => Some(*order_id),
             LiveMessage::CartUpdated { .. } | LiveMessage::WishlistOnSale { .. } => None,
         }
     }
@@ -721,6 +767,7 @@ impl LiveMessage {
             LiveMessage::PurchaseSuccess { user_id, .. }
             | LiveMessage::PurchaseFailed { user_id, .. }
             | LiveMessage::PurchaseRefunded { user_id, .. }
+            | LiveMessage::GiftReceived { user_id, .. }
             | LiveMessage::CartUpdated { user_id, .. }
             | LiveMessage::WishlistOnSale { user_id, .. } => *user_id,
         }
@@ -730,7 +777,8 @@ impl LiveMessage {
         match self {
             LiveMessage::PurchaseSuccess { items, .. }
             | LiveMessage::PurchaseFailed { items, .. }
-            | LiveMessage::PurchaseRefunded { items, .. } => items,
+            | LiveMessage::PurchaseRefunded { items, .. }
+            | LiveMessage::GiftReceived { items, .. } => items,
             LiveMessage::CartUpdated { .. } | LiveMessage::WishlistOnSale { .. } => &[],
         }
     }

@@ -120,6 +120,13 @@ impl LiveState {
                 "Part of your order was refunded".to_owned(),
             ),
             LiveMessage::PurchaseRefunded { .. } => (ToastKind::Info, format!("Refunded: {names}")),
+            LiveMessage::GiftReceived { from_username, .. } => {
+                href = Some(("/library".to_owned(), "Open your library"));
+                (
+                    ToastKind::Success,
+                    format!("{from_username} sent you a gift: {names}"),
+                )
+            }
             LiveMessage::WishlistOnSale {
                 item_id,
                 name,

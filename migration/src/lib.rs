@@ -9,6 +9,7 @@ mod m20261203_000001_cart;
 mod m20261204_000001_promotions;
 mod m20261205_000001_refunds;
 mod m20261206_000001_license_keys;
+mod m20261207_000001_gifts;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000001_promotions::Migration),
             Box::new(m20261205_000001_refunds::Migration),
             Box::new(m20261206_000001_license_keys::Migration),
+            Box::new(m20261207_000001_gifts::Migration),
         ]
     }
 }

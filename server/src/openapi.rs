@@ -30,6 +30,7 @@ use crate::api;
         api::items::create_item,
         api::items::update_item,
         api::items::archive_item,
+        api::users::my_gifts,
         api::keys::import_keys,
         api::keys::key_pool,
         api::orders::create_purchase,

@@ -350,7 +350,7 @@ pub(crate) async fn assign(
             )
             .col_expr(license_keys::Column::OrderId, Expr::value(order.id))
             .col_expr(license_keys::Column::OrderLineId, Expr::value(line.id))
-            .col_expr(license_keys::Column::UserId, Expr::value(order.user_id))
+            .col_expr(license_keys::Column::UserId, Expr::value(order.owner()))
             .col_expr(license_keys::Column::AssignedAt, Expr::value(Utc::now()))
             .filter(license_keys::Column::Id.is_in(ids))
             .filter(license_keys::Column::Status.eq(KeyStatus::Available))

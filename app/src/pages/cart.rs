@@ -89,6 +89,19 @@ pub fn CheckoutPage() -> impl IntoView {
                                 <CartTable cart=cart.clone() set_line=None/>
                                 <ActionForm action=checkout>
                                     <input type="hidden" name="idempotency_key" value=key/>
+                                    <details class="gift-box" data-testid="gift-box">
+                                        <summary>"This is a gift"</summary>
+                                        <div class="field">
+                                            <label for="gift-to">"Send to (username)"</label>
+                                            <input id="gift-to" name="gift_to" autocomplete="off" maxlength="32"
+                                                aria-describedby="gift-help"/>
+                                        </div>
+                                        <div class="field">
+                                            <label for="gift-message">"Message (optional)"</label>
+                                            <textarea id="gift-message" name="gift_message" rows="2" maxlength="200"></textarea>
+                                        </div>
+                                        <p id="gift-help" class="muted">"The items go to their library, not yours, and they are told when the payment is confirmed. Leave empty to buy for yourself."</p>
+                                    </details>
                                     <div class="row spread">
                                         <A href="/cart" attr:class="btn btn-ghost">"Change the cart"</A>
                                         <button type="submit" class="btn btn-primary btn-large" data-testid="place-order"

@@ -4,7 +4,7 @@ use leptos_meta::Title;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 
-use crate::api::{get_order, my_orders};
+use crate::api::{get_order, my_gifts, my_orders};
 use crate::components::notice::{ErrorNotice, Loading, LoginRedirect};
 use crate::components::status::StatusBadge;
 use crate::live::LiveState;
@@ -17,9 +17,33 @@ fn when(at: &chrono::DateTime<chrono::Utc>) -> String {
 pub fn OrdersPage() -> impl IntoView {
     let live = expect_context::<LiveState>();
     let orders = Resource::new(move || live.version.get(), |_| my_orders());
+    let gifts = Resource::new(move || live.version.get(), |_| my_gifts());
     view! {
         <Title text="Your orders"/>
         <h1>"Your orders"</h1>
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                match gifts.await {
+                    Ok(gifts) if !gifts.is_empty() => Some(view! {
+                        <section class="gifts" aria-labelledby="gifts-heading" data-testid="gifts-received">
+                            <h2 id="gifts-heading">"Gifts you received"</h2>
+                            <ul class="gift-list">
+                                {gifts.into_iter().map(|g| view! {
+                                    <li data-order-id=g.order_id.to_string()>
+                                        <strong>{g.from_username.clone()}</strong>" sent you "
+                                        {g.items.iter().map(|i| i.name.clone()).collect::<Vec<_>>().join(", ")}
+                                        " · "<time class="muted">{when(&g.received_at)}</time>
+                                        {g.message.clone().map(|m| view! { <blockquote class="gift-message">{m}</blockquote> })}
+                                    </li>
+                                }).collect_view()}
+                            </ul>
+                            <p><A href="/library">"They are in your library"</A></p>
+                        </section>
+                    }),
+                    _ => None,
+                }
+            })}
+        </Transition>
         <Transition fallback=|| view! { <Loading/> }>
             {move || Suspend::new(async move {
                 match orders.await {
@@ -64,7 +88,7 @@ fn OrderTable(orders: Vec<Order>) -> impl IntoView {
                 {orders.into_iter().map(|o| view! {
                     <tr data-order-id=o.order_id.to_string()>
                         <td><A href=format!("/orders/{}", o.order_id)>{when(&o.created_at)}</A></td>
-                        <td>{summary(&o)}</td>
+                        <td>{summary(&o)}{o.gift.as_ref().map(|g| view! { <span class="muted">{format!(" · a gift for {}", g.to_username)}</span> })}</td>
                         <td>{format_money(o.amount_cents, &o.currency)}</td>
                         <td><StatusBadge status=o.status/></td>
                     </tr>
@@ -146,7 +170,13 @@ fn OrderDetail(order: Order) -> impl IntoView {
             {(order.refunded_cents > 0).then(|| view! {
                 <p data-testid="order-refunded">"Refunded: "{format_money(order.refunded_cents, &order.currency)}" of "{format_money(order.amount_cents, &order.currency)}</p>
             })}
-            {(order.status == OrderStatus::Paid).then(|| view! { <A href="/library" attr:class="btn btn-primary">"Go to your library"</A> })}
+            {order.gift.clone().map(|g| view! {
+                <div class="notice" data-testid="order-gift">
+                    <p>"A gift for "<strong>{g.to_username}</strong>": the items go to their library."</p>
+                    {g.message.map(|m| view! { <blockquote class="gift-message">{m}</blockquote> })}
+                </div>
+            })}
+            {(order.status == OrderStatus::Paid && order.gift.is_none()).then(|| view! { <A href="/library" attr:class="btn btn-primary">"Go to your library"</A> })}
             <dl class="facts">
                 <dt>"Order"</dt><dd><code>{order.order_id.to_string()}</code></dd>
                 <dt>"Placed"</dt><dd>{when(&order.created_at)}</dd>

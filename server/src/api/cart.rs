@@ -74,18 +74,33 @@ pub async fn clear_cart(State(state): State<AppState>, Auth(user): Auth) -> ApiR
 
 #[utoipa::path(post, path = "/api/cart/checkout", tag = "cart", security(("session" = [])),
     params(("Idempotency-Key" = Option<String>, Header, description = "The same key again returns the same order")),
+    request_body(content = Option<api_types::CheckoutRequest>, content_type = "application/json",
+        description = "Optional. `gift_to` (a member's username) sends the items to their library instead of the buyer's, with `gift_message` (at most 200 characters); an unknown recipient or the buyer themself is 422, a recipient who already owns a non-consumable in the cart is 409 RECIPIENT_ALREADY_OWNS"),
     responses(
-        (status = 202, description = "A pending order with every line of the cart, which is now empty; the payment is confirmed asynchronously", body = Order),
-        Unauthorized, Forbidden, NotFound, Conflict, Unprocessable, Unavailable,
+        (status = 202, description = "A pending order with every line of the cart, which is now empty; the payment is confirmed asynchronously. A gift carries `gift`", body = Order),
+        BadRequest, Unauthorized, Forbidden, NotFound, Conflict, TooLarge, Unprocessable, Unavailable,
     ))]
 /// `POST /api/cart/checkout`: the cart becomes an order (202).
 pub async fn checkout(
     State(state): State<AppState>,
     Auth(user): Auth,
     headers: HeaderMap,
+    body: axum::body::Bytes,
 ) -> ApiResult<Response> {
     let key = super::orders::idempotency_key(&headers)?;
-    let purchase = state.store.orders().checkout(&user, key).await?;
+    let request = if body.iter().all(u8::is_ascii_whitespace) {
+        api_types::CheckoutRequest::default()
+    } else {
+        match Json::<api_types::CheckoutRequest>::from_bytes(&body) {
+            Ok(Json(request)) => request,
+            Err(rejection) => return Ok(crate::extract::json_rejection(rejection)),
+        }
+    };
+    let purchase = state
+        .store
+        .orders()
+        .checkout_as(&user, &request, key)
+        .await?;
     let mut response = (StatusCode::ACCEPTED, Json(purchase.order)).into_response();
     if purchase.replayed {
         response

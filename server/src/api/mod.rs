@@ -32,6 +32,7 @@ pub fn routes() -> Router<AppState> {
             "/api/users/me",
             get(users::current_user).delete(users::delete_current_user),
         )
+        .route("/api/users/me/gifts", get(users::my_gifts))
         .route("/api/users/{id}", delete(users::delete_user))
         .route(
             "/api/items",

@@ -168,6 +168,17 @@ pub async fn current_user(Auth(user): Auth) -> impl IntoResponse {
     Json(user.user)
 }
 
+#[utoipa::path(get, path = "/api/users/me/gifts", tag = "users", security(("session" = [])),
+    responses(
+        (status = 200, description = "Paid gifts other members sent the logged-in user, newest first (at most 200)", body = [api_types::GiftReceived]),
+        Unauthorized, Unavailable,
+    ))]
+/// `GET /api/users/me/gifts`.
+pub async fn my_gifts(State(state): State<AppState>, Auth(user): Auth) -> ApiResult<Response> {
+    let gifts = state.store.orders().gifts_received(user.id()).await?;
+    Ok(Json(gifts).into_response())
+}
+
 #[derive(Deserialize, ToSchema)]
 pub struct DeleteAccount {
     pub password: String,

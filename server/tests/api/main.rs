@@ -5,6 +5,7 @@ mod helpers;
 
 mod cart;
 mod contract;
+mod gifts;
 mod hardening;
 mod health;
 mod items;

@@ -40,6 +40,7 @@ async fn the_openapi_description_covers_the_rest_api() {
         ("/api/admin/orders/{order_id}/refunds", "post"),
         ("/api/admin/items/{id}/keys", "post"),
         ("/api/admin/items/{id}/keys", "get"),
+        ("/api/users/me/gifts", "get"),
         ("/api/webhooks/payment", "post"),
     ] {
         assert!(

@@ -29,6 +29,34 @@ pub struct Model {
     pub failure_detail: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// Who gets what the order grants: the buyer, or the recipient of a gift. Null only on
+    /// rows an older version wrote (the buyer's); read it through [`Model::owner`].
+    pub owner_id: Option<Uuid>,
+    /// The buyer's message to a gift's recipient.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub gift_message: Option<String>,
+}
+
+impl Model {
+    /// Who holds what the order grants.
+    pub fn owner(&self) -> Uuid {
+        self.owner_id.unwrap_or(self.user_id)
+    }
+
+    pub fn is_gift(&self) -> bool {
+        self.owner() != self.user_id
+    }
+}
+
+/// Orders whose grants belong to `user_id` (their own purchases and gifts to them).
+pub fn owned_by(user_id: Uuid) -> sea_orm::Condition {
+    sea_orm::Condition::any()
+        .add(Column::OwnerId.eq(user_id))
+        .add(
+            sea_orm::Condition::all()
+                .add(Column::OwnerId.is_null())
+                .add(Column::UserId.eq(user_id)),
+        )
 }
 
 /// An order's state (see `orders::lifecycle` for how it moves).

@@ -125,6 +125,8 @@ pub struct Applied {
     pub message: Option<LiveMessage>,
     /// Units of limited stock were given back: the catalog's `available` changed.
     pub stock_released: bool,
+    /// A paid gift: `gift_received` for its recipient, published with `message`.
+    pub gift: Option<LiveMessage>,
 }
 
 impl Applied {
@@ -160,6 +162,7 @@ pub async fn transition(
                 order,
                 message: None,
                 stock_released: false,
+                gift: None,
             });
         };
         let reason = note.reason.unwrap_or_else(|| default_reason(event, to));
@@ -170,9 +173,11 @@ pub async fn transition(
             .increment(1);
         record(conn, order_id, Some(order.status), to, Some(reason)).await?;
         let mut lines = order.find_related(order_lines::Entity).all(conn).await?;
+        let mut gift = None;
         if to == Status::Paid {
             // Fulfilment: one license key per unit of a keyed item, in this same transaction.
             crate::keys::assign(conn, &order, &lines).await?;
+            gift = gift_message(conn, &order, &lines).await?;
         }
         if to == Status::Refunded {
             // Everything back: every line is taken back (those not already).
@@ -195,6 +200,7 @@ pub async fn transition(
             order,
             message: Some(message),
             stock_released,
+            gift,
         });
     }
     let order = orders::Entity::find_by_id(order_id)
@@ -207,6 +213,7 @@ pub async fn transition(
         order,
         message: None,
         stock_released: false,
+        gift: None,
     })
 }
 
@@ -266,6 +273,7 @@ pub async fn refund(
                 order,
                 message: None,
                 stock_released: false,
+                gift: None,
             });
         };
         let moved = orders::Entity::update_many()
@@ -303,6 +311,7 @@ pub async fn refund(
             order,
             message: Some(message),
             stock_released: false,
+            gift: None,
         });
     }
     let order = orders::Entity::find_by_id(order_id)
@@ -315,6 +324,7 @@ pub async fn refund(
         order,
         message: None,
         stock_released: false,
+        gift: None,
     })
 }
 
@@ -448,6 +458,29 @@ fn default_reason(event: Event, to: Status) -> &'static str {
 }
 
 /// The message a move sends to the buyer's sockets.
+/// `gift_received` for the recipient of a gift order that was just paid.
+async fn gift_message(
+    conn: &impl ConnectionTrait,
+    order: &orders::Model,
+    lines: &[order_lines::Model],
+) -> Result<Option<LiveMessage>> {
+    let owner = order.owner();
+    if owner == order.user_id {
+        return Ok(None);
+    }
+    let from_username = crate::entity::users::Entity::find_by_id(order.user_id)
+        .one(conn)
+        .await?
+        .map_or_else(|| "a former member".to_owned(), |u| u.username);
+    Ok(Some(LiveMessage::GiftReceived {
+        order_id: order.id,
+        user_id: owner,
+        from_username,
+        items: lines.iter().map(super::views::live_item).collect(),
+        message: order.gift_message.clone(),
+    }))
+}
+
 fn live_message(
     order: &orders::Model,
     lines: &[order_lines::Model],

@@ -71,8 +71,41 @@ impl<'a> Orders<'a> {
         buyer: &CurrentUser,
         idempotency_key: Option<&str>,
     ) -> Result<Purchase> {
-        self.place(buyer, Source::Cart, idempotency_key, "cart".to_owned())
-            .await
+        self.checkout_as(
+            buyer,
+            &api_types::CheckoutRequest::default(),
+            idempotency_key,
+        )
+        .await
+    }
+
+    /// A checkout, possibly as a gift (`gift_to`: the recipient's username, who gets the
+    /// items; `gift_message`: up to 200 characters for them). An unknown recipient, or the
+    /// buyer themself, is 422; a recipient who already owns a non-consumable in the cart is
+    /// 409, before anything is paid.
+    pub async fn checkout_as(
+        &self,
+        buyer: &CurrentUser,
+        request: &api_types::CheckoutRequest,
+        idempotency_key: Option<&str>,
+    ) -> Result<Purchase> {
+        let gift = GiftTo::parse(request)?;
+        let fingerprint_source = match &gift {
+            Some(g) => format!(
+                "cart:gift:{}:{}",
+                g.username,
+                g.message.as_deref().unwrap_or("")
+            ),
+            None => "cart".to_owned(),
+        };
+        self.place_for(
+            buyer,
+            Source::Cart,
+            gift,
+            idempotency_key,
+            fingerprint_source,
+        )
+        .await
     }
 
     /// The one way an order is placed. In one transaction: the buyer's orders are locked
@@ -90,6 +123,18 @@ impl<'a> Orders<'a> {
         idempotency_key: Option<&str>,
         request: String,
     ) -> Result<Purchase> {
+        self.place_for(buyer, source, None, idempotency_key, request)
+            .await
+    }
+
+    async fn place_for(
+        &self,
+        buyer: &CurrentUser,
+        source: Source,
+        gift: Option<GiftTo>,
+        idempotency_key: Option<&str>,
+        request: String,
+    ) -> Result<Purchase> {
         let key = idempotency_key.map(IdempotencyKey::parse).transpose()?;
         let fingerprint = hex::encode(Sha256::digest(request.as_bytes()));
         if let Some(key) = &key
@@ -99,11 +144,56 @@ impl<'a> Orders<'a> {
         }
 
         let txn = crate::db::begin_write(self.store.db()).await?;
-        users::Entity::find_by_id(buyer.id())
-            .lock_exclusive()
-            .one(&txn)
-            .await?
-            .ok_or(Error::Unauthenticated)?;
+        // The owner's row is what serialises ownership checks: a gift's recipient is locked
+        // as well as the buyer, always in id order, so two orders cannot lock them in turn.
+        let recipient = match &gift {
+            Some(g) => {
+                let user = users::Entity::find()
+                    .filter(users::Column::Username.eq(g.username.as_str()))
+                    .one(&txn)
+                    .await?
+                    .ok_or_else(|| {
+                        Error::invalid(
+                            "gift_to",
+                            format!("there is no member called {}", g.username),
+                        )
+                    })?;
+                if user.id == buyer.id() {
+                    return Err(Error::invalid(
+                        "gift_to",
+                        "a gift is for someone else: check out without gift_to to buy for yourself",
+                    ));
+                }
+                Some(user)
+            }
+            None => None,
+        };
+        let owner_id = recipient.as_ref().map_or(buyer.id(), |r| r.id);
+        let mut locked = vec![buyer.id(), owner_id];
+        locked.sort_unstable();
+        locked.dedup();
+        for id in &locked {
+            users::Entity::find_by_id(*id)
+                .lock_exclusive()
+                .one(&txn)
+                .await?
+                .ok_or(Error::Unauthenticated)?;
+        }
+        let for_recipient = |e: Error| match (&recipient, e) {
+            (Some(r), Error::Conflict { code, message })
+                if code == "ALREADY_OWNED" || code == "PER_USER_LIMIT" =>
+            {
+                Error::conflict(
+                    "RECIPIENT_ALREADY_OWNS",
+                    format!(
+                        "{} cannot receive this: {}",
+                        r.username,
+                        message.replace("you already own", "they already own")
+                    ),
+                )
+            }
+            (_, e) => e,
+        };
         let wanted: Vec<(i64, i64)> = match source {
             Source::Item(item_id) => vec![(item_id, 1)],
             Source::Cart => cart_lines::Entity::find()
@@ -120,8 +210,12 @@ impl<'a> Orders<'a> {
             return Err(Error::unprocessable("CART_EMPTY", "your cart is empty"));
         }
         let now = Utc::now();
-        let checked = checked_lines(&txn, buyer.id(), &wanted).await?;
-        let lines = pricing::price_lines(self.store, buyer.id(), checked, now).await?;
+        let checked = checked_lines(&txn, owner_id, &wanted)
+            .await
+            .map_err(for_recipient)?;
+        let lines = pricing::price_lines(self.store, owner_id, checked, now)
+            .await
+            .map_err(for_recipient)?;
         let promo = match source {
             Source::Cart => self.cart_promo(&txn, buyer.id()).await?,
             Source::Item(_) => None,
@@ -168,6 +262,8 @@ impl<'a> Orders<'a> {
             failure_detail: Set(None),
             created_at: Set(now),
             updated_at: Set(now),
+            owner_id: Set(Some(owner_id)),
+            gift_message: Set(gift.as_ref().and_then(|g| g.message.clone())),
         }
         .insert(&txn)
         .await;
@@ -219,7 +315,7 @@ impl<'a> Orders<'a> {
             carts::Entity::delete_by_id(buyer.id()).exec(&txn).await?;
         }
         let free = if total == 0 {
-            lifecycle::transition(
+            let applied = lifecycle::transition(
                 &txn,
                 order_id,
                 Event::PaymentConfirmed,
@@ -228,8 +324,14 @@ impl<'a> Orders<'a> {
                     ..Note::default()
                 },
             )
-            .await?
-            .message
+            .await?;
+            Some(
+                applied
+                    .message
+                    .into_iter()
+                    .chain(applied.gift)
+                    .collect::<Vec<_>>(),
+            )
         } else {
             None
         };
@@ -242,7 +344,11 @@ impl<'a> Orders<'a> {
             self.store.catalog().stock_changed().await;
         }
         match free {
-            Some(message) => live::publish(self.store, &Envelope::message(message)).await,
+            Some(messages) => {
+                for message in messages {
+                    live::publish(self.store, &Envelope::message(message)).await;
+                }
+            }
             None => self.register_intent(&row, &priced.lines).await?,
         }
         Ok(Purchase {
@@ -383,11 +489,81 @@ impl<'a> Orders<'a> {
         } else {
             vec![None; rows.len()]
         };
+        let recipients: HashMap<Uuid, String> = {
+            let ids: Vec<Uuid> = rows
+                .iter()
+                .filter(|r| r.is_gift())
+                .map(|r| r.owner())
+                .collect();
+            if ids.is_empty() {
+                HashMap::new()
+            } else {
+                users::Entity::find()
+                    .filter(users::Column::Id.is_in(ids))
+                    .all(db)
+                    .await?
+                    .into_iter()
+                    .map(|u| (u.id, u.username))
+                    .collect()
+            }
+        };
         rows.iter()
             .zip(lines)
             .zip(histories)
-            .map(|((row, lines), history)| views::to_order(row, &lines, &items, history))
+            .map(|((row, lines), history)| {
+                let mut order = views::to_order(row, &lines, &items, history)?;
+                if row.is_gift() {
+                    order.gift = Some(api_types::Gift {
+                        to_user_id: row.owner(),
+                        to_username: recipients
+                            .get(&row.owner())
+                            .cloned()
+                            .unwrap_or_else(|| "a former member".to_owned()),
+                        message: row.gift_message.clone(),
+                    });
+                }
+                Ok(order)
+            })
             .collect()
+    }
+
+    /// Gifts others bought the user that were paid (newest first), with who sent them.
+    pub async fn gifts_received(&self, user_id: Uuid) -> Result<Vec<api_types::GiftReceived>> {
+        let db = self.store.db();
+        let rows = orders::Entity::find()
+            .filter(orders::Column::OwnerId.eq(user_id))
+            .filter(orders::Column::UserId.ne(user_id))
+            .filter(orders::Column::Status.is_in([Status::Paid, Status::PartiallyRefunded]))
+            .order_by_desc(orders::Column::UpdatedAt)
+            .limit(200)
+            .all(db)
+            .await?;
+        let lines = rows.load_many(order_lines::Entity, db).await?;
+        let senders: HashMap<Uuid, String> = users::Entity::find()
+            .filter(users::Column::Id.is_in(rows.iter().map(|r| r.user_id)))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|u| (u.id, u.username))
+            .collect();
+        Ok(rows
+            .iter()
+            .zip(lines)
+            .map(|(row, lines)| api_types::GiftReceived {
+                order_id: row.id,
+                from_username: senders
+                    .get(&row.user_id)
+                    .cloned()
+                    .unwrap_or_else(|| "a former member".to_owned()),
+                items: lines
+                    .iter()
+                    .filter(|l| l.refunded_at.is_none())
+                    .map(views::live_item)
+                    .collect(),
+                message: row.gift_message.clone(),
+                received_at: row.updated_at,
+            })
+            .collect())
     }
 
     /// A user's orders, newest first.
@@ -431,7 +607,7 @@ impl<'a> Orders<'a> {
     pub async fn library(&self, user_id: Uuid) -> Result<Vec<LibraryEntry>> {
         let paid: Vec<(i64, i32, String, DateTime<Utc>)> = order_lines::Entity::find()
             .inner_join(orders::Entity)
-            .filter(orders::Column::UserId.eq(user_id))
+            .filter(orders::owned_by(user_id))
             .filter(orders::Column::Status.is_in([Status::Paid, Status::PartiallyRefunded]))
             .filter(order_lines::Column::RefundedAt.is_null())
             .select_only()
@@ -632,7 +808,7 @@ pub(crate) async fn held_units(
     }
     let rows: Vec<(i64, i32, String)> = order_lines::Entity::find()
         .inner_join(orders::Entity)
-        .filter(orders::Column::UserId.eq(user_id))
+        .filter(orders::owned_by(user_id))
         .filter(orders::Column::Status.is_in([
             Status::Pending,
             Status::Paid,
@@ -782,6 +958,54 @@ pub fn spawn_expiry_task(store: Store, interval: Duration) -> tokio::task::JoinH
             }
         }
     })
+}
+
+/// A checkout's gift, validated: the recipient's name and the message.
+struct GiftTo {
+    username: String,
+    message: Option<String>,
+}
+
+/// Longest gift message, in characters.
+pub const MAX_GIFT_MESSAGE: usize = 200;
+
+impl GiftTo {
+    fn parse(request: &api_types::CheckoutRequest) -> Result<Option<Self>> {
+        let message = request
+            .gift_message
+            .as_deref()
+            .map(str::trim)
+            .filter(|m| !m.is_empty());
+        let Some(to) = request
+            .gift_to
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        else {
+            if message.is_some() {
+                return Err(Error::invalid(
+                    "gift_to",
+                    "a gift message needs a recipient (gift_to)",
+                ));
+            }
+            return Ok(None);
+        };
+        let username = crate::domain::Username::parse(to)
+            .map_err(|_| Error::invalid("gift_to", format!("there is no member called {to}")))?;
+        if let Some(m) = message {
+            if m.chars().count() > MAX_GIFT_MESSAGE {
+                return Err(Error::invalid(
+                    "gift_message",
+                    format!("a gift message is at most {MAX_GIFT_MESSAGE} characters"),
+                ));
+            }
+            crate::domain::check_text("gift_message", m, true)?;
+        }
+        Ok(Some(Self {
+            username: username.as_str().to_owned(),
+            message: message.map(str::to_owned),
+        }))
+    }
 }
 
 #[cfg(test)]

@@ -82,6 +82,7 @@ pub fn to_order(
         updated_at: row.updated_at,
         timestamp: row.created_at,
         history,
+        gift: None,
     })
 }
 

@@ -305,7 +305,12 @@ impl<'a> Payments<'a> {
             detail: None,
         };
         let applied = lifecycle::transition(txn, order_id, event, note).await?;
-        let mut messages: Vec<LiveMessage> = applied.message.clone().into_iter().collect();
+        let mut messages: Vec<LiveMessage> = applied
+            .message
+            .clone()
+            .into_iter()
+            .chain(applied.gift.clone())
+            .collect();
         let (outcome, detail) = match applied.decision {
             Decision::Move(_) => (
                 Outcome::Applied,
