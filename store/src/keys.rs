@@ -142,9 +142,14 @@ fn masked(hint: &str) -> String {
     format!("••••••{hint}")
 }
 
+/// The last four characters of a key of 12 or more, so operators can tell keys apart; none
+/// of a shorter one, where four characters would be most of the key.
 fn hint(key: &str) -> String {
     let chars: Vec<char> = key.chars().collect();
-    chars[chars.len().saturating_sub(4)..].iter().collect()
+    if chars.len() < 12 {
+        return String::new();
+    }
+    chars[chars.len() - 4..].iter().collect()
 }
 
 pub struct Keys<'a> {
@@ -433,7 +438,9 @@ mod tests {
         }
         let many = vec!["ABCD-1234".to_owned(); MAX_KEYS_PER_IMPORT + 1];
         assert!(check_keys(&many).is_err());
-        assert_eq!(hint("ABCD-1234"), "1234");
+        assert_eq!(hint("ABCD-1234-WXYZ"), "WXYZ");
+        assert_eq!(hint("AB12"), "", "a short key is never shown");
+        assert_eq!(hint("ABCD-1234"), "");
         assert_eq!(masked("1234"), "••••••1234");
     }
 }

@@ -145,11 +145,25 @@ async fn gifts_that_cannot_be_given_are_refused_before_payment_and_change_nothin
         .expect("order");
     assert_eq!(held.status, OrderStatus::Pending);
     put_in_cart(&app, &buyer, &shield, 1).await;
+    // A closed account receives nothing (and is not told apart from one that never existed).
+    let closed = app.customer().await;
+    let deleted = app
+        .as_user(&closed, Method::DELETE, "/api/users/me")
+        .json(&json!({ "password": "correct horse battery" }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
 
     let long = "x".repeat(201);
     for (body, status, code) in [
         (
             json!({ "gift_to": "nobody-by-this-name" }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "VALIDATION_FAILED",
+        ),
+        (
+            json!({ "gift_to": closed.username }),
             StatusCode::UNPROCESSABLE_ENTITY,
             "VALIDATION_FAILED",
         ),

@@ -150,6 +150,7 @@ impl<'a> Orders<'a> {
             Some(g) => {
                 let user = users::Entity::find()
                     .filter(users::Column::Username.eq(g.username.as_str()))
+                    .filter(users::Column::DeletedAt.is_null())
                     .one(&txn)
                     .await?
                     .ok_or_else(|| {
