@@ -90,6 +90,19 @@ ensure_e2e_tools() {
   fi
 }
 
+# A real SMTP server for the email tests: PyPI's aiosmtpd in a venv of its own. The tests find
+# its Python through MAIL_SINK_PYTHON.
+AIOSMTPD_VERSION="1.4.6"
+MAIL_SINK_VENV="${MAIL_SINK_VENV:-$HOME/.cache/gamestore/mailsink}"
+ensure_mail_sink() {
+  if ! "$MAIL_SINK_VENV/bin/python" -c "import aiosmtpd, sys; sys.exit(aiosmtpd.__version__ != '$AIOSMTPD_VERSION')" 2>/dev/null; then
+    log "installing aiosmtpd $AIOSMTPD_VERSION (PyPI) into $MAIL_SINK_VENV"
+    python3 -m venv "$MAIL_SINK_VENV"
+    "$MAIL_SINK_VENV/bin/pip" install --quiet "aiosmtpd==$AIOSMTPD_VERSION"
+  fi
+  export MAIL_SINK_PYTHON="$MAIL_SINK_VENV/bin/python"
+}
+
 PG_ADMIN_URL="${TEST_DATABASE_URL:-postgres://postgres:postgres@127.0.0.1:5432/postgres}"
 REDIS_URL_DEFAULT="${TEST_REDIS_URL:-redis://127.0.0.1:6379}"
 

@@ -509,6 +509,34 @@ pub struct GiftReceived {
     pub received_at: DateTime<Utc>,
 }
 
+/// The user's email address for receipts (`GET/PUT/DELETE /api/users/me/email`). Mail goes
+/// only to a verified address.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EmailStatus {
+    pub email: Option<String>,
+    pub verified: bool,
+    /// When the last verification link was sent (while the address is not yet verified).
+    pub verification_sent_at: Option<DateTime<Utc>>,
+}
+
+/// `PUT /api/users/me/email` body.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewEmail {
+    /// Up to 254 characters, `name@example.com`.
+    pub email: String,
+}
+
+/// `POST /api/users/email/verify` body: the token from the verification link.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailVerification {
+    pub token: String,
+}
+
 /// A shopper's cart, priced from the catalog every time it is read.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -24,8 +24,8 @@ use pages::admin::{
     AdminItemEdit, AdminItemNew, AdminItems, AdminLayout, AdminOrders, AdminPromoCodes,
 };
 use pages::{
-    CartPage, CatalogPage, CheckoutPage, ItemPage, LibraryPage, LoginPage, NotFound, OrderPage,
-    OrdersPage, RegisterPage, WishlistPage,
+    AccountPage, CartPage, CatalogPage, CheckoutPage, ItemPage, LibraryPage, LoginPage, NotFound,
+    OrderPage, OrdersPage, RegisterPage, VerifyEmailPage, WishlistPage,
 };
 
 /// The HTML document around the app.
@@ -230,6 +230,8 @@ fn Layout() -> impl IntoView {
                     <Route path=path!("/cart") view=CartPage ssr=SsrMode::Async/>
                     <Route path=path!("/checkout") view=CheckoutPage ssr=SsrMode::Async/>
                     <Route path=path!("/wishlist") view=WishlistPage ssr=SsrMode::Async/>
+                    <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>
+                    <Route path=path!("/verify-email") view=VerifyEmailPage ssr=SsrMode::Async/>
                     <ParentRoute path=path!("/admin") view=AdminLayout ssr=SsrMode::Async>
                         <Route path=path!("") view=|| view! { <leptos_router::components::Redirect path="/admin/items"/> } ssr=SsrMode::Async/>
                         <Route path=path!("items") view=AdminItems ssr=SsrMode::Async/>

@@ -10,6 +10,7 @@ mod m20261204_000001_promotions;
 mod m20261205_000001_refunds;
 mod m20261206_000001_license_keys;
 mod m20261207_000001_gifts;
+mod m20261208_000001_email;
 
 pub struct Migrator;
 
@@ -24,6 +25,28 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000001_refunds::Migration),
             Box::new(m20261206_000001_license_keys::Migration),
             Box::new(m20261207_000001_gifts::Migration),
+            Box::new(m20261208_000001_email::Migration),
         ]
     }
+}
+
+/// Adds `column` (named `name`) to `table` unless it is already there, so a migration that
+/// stopped half-way can run again.
+pub(crate) async fn add_column(
+    manager: &SchemaManager<'_>,
+    table: &str,
+    name: &str,
+    column: ColumnDef,
+) -> Result<(), DbErr> {
+    if !manager.has_column(table, name).await? {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(table.to_owned())
+                    .add_column(column)
+                    .to_owned(),
+            )
+            .await?;
+    }
+    Ok(())
 }

@@ -3,27 +3,10 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
+use crate::add_column;
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
-
-async fn add_column(
-    manager: &SchemaManager<'_>,
-    table: &str,
-    name: &str,
-    column: ColumnDef,
-) -> Result<(), DbErr> {
-    if !manager.has_column(table, name).await? {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(table.to_owned())
-                    .add_column(column)
-                    .to_owned(),
-            )
-            .await?;
-    }
-    Ok(())
-}
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {

@@ -3,22 +3,28 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
+use crate::add_column;
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for (name, column) in [
-            ("owner_id", uuid_null("owner_id").to_owned()),
-            ("gift_message", text_null("gift_message").to_owned()),
-        ] {
-            if !manager.has_column("orders", name).await? {
-                manager
-                    .alter_table(Table::alter().table("orders").add_column(column).to_owned())
-                    .await?;
-            }
-        }
+        add_column(
+            manager,
+            "orders",
+            "owner_id",
+            uuid_null("owner_id").to_owned(),
+        )
+        .await?;
+        add_column(
+            manager,
+            "orders",
+            "gift_message",
+            text_null("gift_message").to_owned(),
+        )
+        .await?;
         // Every order so far was bought for its buyer.
         manager
             .get_connection()

@@ -105,6 +105,7 @@ impl Application {
         let background = vec![
             store::orders::spawn_expiry_task(store.clone(), expiry_interval),
             store::wishlist::spawn_alert_task(store.clone(), alert_interval),
+            store::mail::spawn_outbox_task(store.clone()),
             state.hub.spawn_listener(&store),
         ];
         let router = router(state.clone());

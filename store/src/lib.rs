@@ -15,6 +15,7 @@ pub mod entity;
 pub mod error;
 pub mod keys;
 pub mod live;
+pub mod mail;
 pub mod orders;
 pub mod payments;
 pub mod pricing;
@@ -51,6 +52,7 @@ struct Inner {
     dummy_hash: String,
     hash_gate: accounts::HashGate,
     vault: keys::Vault,
+    mail_transport: mail::Transport,
 }
 
 impl Store {
@@ -67,6 +69,9 @@ impl Store {
             settings.password_hash_queue,
         );
         let vault = keys::Vault::new(&settings.keys_encryption_key);
+        let mail_transport =
+            mail::Transport::from_settings(&settings.mail).map_err(Error::internal)?;
+        tracing::info!(transport = %mail_transport.describe(), "email goes out through");
         let store = Store {
             inner: Arc::new(Inner {
                 db,
@@ -77,6 +82,7 @@ impl Store {
                 dummy_hash: accounts::dummy_hash()?,
                 hash_gate,
                 vault,
+                mail_transport,
             }),
         };
         if store.settings().seed_catalog {
@@ -124,6 +130,14 @@ impl Store {
 
     pub fn keys(&self) -> keys::Keys<'_> {
         keys::Keys::new(self)
+    }
+
+    pub fn mail(&self) -> mail::Mail<'_> {
+        mail::Mail::new(self)
+    }
+
+    pub(crate) fn mail_transport(&self) -> &mail::Transport {
+        &self.inner.mail_transport
     }
 
     pub fn payments(&self) -> payments::Payments<'_> {

@@ -91,6 +91,27 @@ pub struct Settings {
     /// On shutdown, report unready for this long before refusing new connections, so a load
     /// balancer stops sending traffic first.
     pub shutdown_drain: Duration,
+    /// Receipts and notices: where they go out and how the outbox is worked.
+    pub mail: MailSettings,
+    /// How long after payment a buyer may ask for a line back themselves (`REFUND_WINDOW_DAYS`).
+    pub refund_window: Duration,
+}
+
+/// Email (`SMTP_URL`, `MAIL_FROM`, `MAIL_OUTBOX_DIR`, `OUTBOX_POLL_MS`, `OUTBOX_MAX_ATTEMPTS`).
+#[derive(Clone)]
+pub struct MailSettings {
+    /// `smtp://[user:pass@]host[:port][?tls=required|opportunistic]` or `smtps://…`. Unset:
+    /// messages are written as `.eml` files under `outbox_dir` instead.
+    pub smtp_url: Option<SecretString>,
+    /// The `From:` mailbox, `Name <address>`.
+    pub from: String,
+    pub outbox_dir: std::path::PathBuf,
+    /// How often each replica looks for messages that are due.
+    pub poll_interval: Duration,
+    /// Tries before a message is given up on (a permanent refusal gives up at once).
+    pub max_attempts: u32,
+    /// How long an email verification link stays valid.
+    pub verification_ttl: Duration,
 }
 
 #[derive(Clone)]
@@ -318,6 +339,45 @@ impl Settings {
             ..RegistrationLimit::default()
         };
 
+        let smtp_url = lookup("SMTP_URL")
+            .map(|raw| {
+                let url = Url::parse(raw.trim()).map_err(|e| invalid("SMTP_URL", e))?;
+                match url.scheme() {
+                    "smtp" | "smtps" if url.host_str().is_some() => Ok(SecretString::from(raw)),
+                    _ => Err(invalid(
+                        "SMTP_URL",
+                        "expected smtp://[user:pass@]host[:port][?tls=required] or smtps://…",
+                    )),
+                }
+            })
+            .transpose()?;
+        let from = lookup("MAIL_FROM")
+            .unwrap_or_else(|| "Game Store <store@gamestore.localhost>".to_owned());
+        if from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(invalid(
+                "MAIL_FROM",
+                "expected a mailbox such as `Game Store <store@example.com>`",
+            ));
+        }
+        let mail = MailSettings {
+            smtp_url,
+            from,
+            outbox_dir: lookup("MAIL_OUTBOX_DIR")
+                .unwrap_or_else(|| "data/outbox".to_owned())
+                .into(),
+            poll_interval: Duration::from_millis(parse_count("OUTBOX_POLL_MS", 1000)? as u64)
+                .max(Duration::from_millis(50)),
+            max_attempts: parse_count("OUTBOX_MAX_ATTEMPTS", 8)?
+                .clamp(1, 100)
+                .try_into()
+                .unwrap_or(8),
+            verification_ttl: parse_secs("EMAIL_VERIFICATION_TTL_SECS", 24 * 3600)?,
+        };
+        let refund_window_days = parse_count("REFUND_WINDOW_DAYS", 14)?;
+        if refund_window_days > 3650 {
+            return Err(invalid("REFUND_WINDOW_DAYS", "at most 3650 days"));
+        }
+
         Ok(Self {
             database_url,
             redis_url: lookup("REDIS_URL"),
@@ -353,6 +413,8 @@ impl Settings {
             ws_max_connections: parse_count("WS_MAX_CONNECTIONS", 10_000)?.max(1),
             log_json: lookup("LOG_FORMAT").is_some_and(|v| v.eq_ignore_ascii_case("json")),
             shutdown_drain: parse_secs("SHUTDOWN_DRAIN_SECS", 0)?,
+            mail,
+            refund_window: Duration::from_secs(refund_window_days as u64 * 24 * 3600),
         })
     }
 
@@ -455,6 +517,16 @@ mod tests {
         assert!(settings(&[("KEYS_ENCRYPTION_KEY", &"zz".repeat(32))]).is_err());
         assert!(settings(&[("KEYS_ENCRYPTION_KEY", &"ab".repeat(31))]).is_err());
         assert!(settings(&[("KEYS_ENCRYPTION_KEY", &"ab".repeat(32))]).is_ok());
+        assert!(settings(&[("SMTP_URL", "http://mail.example.com")]).is_err());
+        assert!(settings(&[("SMTP_URL", "smtp://")]).is_err());
+        assert!(settings(&[("SMTP_URL", "smtp://127.0.0.1:2525")]).is_ok());
+        assert!(settings(&[("MAIL_FROM", "not an address")]).is_err());
+        assert!(settings(&[("MAIL_FROM", "Shop <shop@example.com>")]).is_ok());
+        assert!(settings(&[("REFUND_WINDOW_DAYS", "-1")]).is_err());
+        assert_eq!(
+            settings(&[]).map(|s| s.refund_window).ok(),
+            Some(Duration::from_secs(14 * 24 * 3600))
+        );
     }
 
     const OWN_KEY: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";

@@ -2,6 +2,7 @@
 //! They are mounted under `/rpc` (the REST API owns `/api`). Every state-changing one is a
 //! POST with a form-encoded body, so `ActionForm` works with JavaScript off.
 
+mod account_email;
 mod add_to_cart;
 mod admin_items;
 mod admin_orders;
@@ -26,8 +27,13 @@ mod refund_order;
 mod register;
 mod save_item;
 mod set_cart_line;
+mod verify_email;
 mod wishlist;
 
+pub use account_email::{
+    MyEmail, RemoveEmail, ResendEmailLink, SetEmail, my_email, remove_email, resend_email_link,
+    set_email,
+};
 pub use add_to_cart::{AddToCart, add_to_cart};
 pub use admin_items::{AdminItems, admin_items};
 pub use admin_orders::{AdminOrders, admin_orders};
@@ -54,4 +60,5 @@ pub use refund_order::{RefundOrder, refund_order};
 pub use register::{Register, register};
 pub use save_item::{SaveItem, save_item};
 pub use set_cart_line::{SetCartLine, set_cart_line};
+pub use verify_email::{VerifyEmail, verify_email};
 pub use wishlist::{IsWished, MyWishlist, SetWish, is_wished, my_wishlist, set_wish};

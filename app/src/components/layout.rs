@@ -47,7 +47,7 @@ pub fn Header() -> impl IntoView {
                                 Ok(Some(user)) => view! {
                                     <LiveIndicator/>
                                     <span class="who" data-testid="current-user">
-                                        <span class="username">{user.username.clone()}</span>
+                                        <A href="/account" attr:class="username" attr:title="Your account">{user.username.clone()}</A>
                                         <span class=format!("role role-{}", user.role.as_str())>{user.role.as_str()}</span>
                                     </span>
                                     <ActionForm action=session.logout>

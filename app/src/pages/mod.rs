@@ -1,3 +1,4 @@
+mod account;
 pub mod admin;
 mod auth;
 mod cart;
@@ -8,6 +9,7 @@ mod not_found;
 mod orders;
 mod wishlist;
 
+pub use account::{AccountPage, VerifyEmailPage};
 pub use auth::{LoginPage, RegisterPage};
 pub use cart::{CartPage, CheckoutPage};
 pub use catalog::CatalogPage;

@@ -33,6 +33,14 @@ pub fn routes() -> Router<AppState> {
             get(users::current_user).delete(users::delete_current_user),
         )
         .route("/api/users/me/gifts", get(users::my_gifts))
+        .route(
+            "/api/users/me/email",
+            get(users::get_email)
+                .put(users::set_email)
+                .delete(users::remove_email),
+        )
+        .route("/api/users/me/email/resend", post(users::resend_email_link))
+        .route("/api/users/email/verify", post(users::verify_email))
         .route("/api/users/{id}", delete(users::delete_user))
         .route(
             "/api/items",

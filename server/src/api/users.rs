@@ -179,6 +179,79 @@ pub async fn my_gifts(State(state): State<AppState>, Auth(user): Auth) -> ApiRes
     Ok(Json(gifts).into_response())
 }
 
+#[utoipa::path(get, path = "/api/users/me/email", tag = "users", security(("session" = [])),
+    responses(
+        (status = 200, description = "The address receipts go to, and whether it is verified", body = api_types::EmailStatus),
+        Unauthorized, Unavailable,
+    ))]
+/// `GET /api/users/me/email`.
+pub async fn get_email(State(state): State<AppState>, Auth(user): Auth) -> ApiResult<Response> {
+    Ok(Json(state.store.accounts().email(&user).await?).into_response())
+}
+
+#[utoipa::path(put, path = "/api/users/me/email", tag = "users", security(("session" = [])),
+    request_body = api_types::NewEmail,
+    responses(
+        (status = 202, description = "Saved, unverified: a verification link is on its way (the same verified address again: 200, unchanged)", body = api_types::EmailStatus),
+        (status = 200, description = "Already this address, verified", body = api_types::EmailStatus),
+        BadRequest, Unauthorized, Forbidden, TooLarge, UnsupportedMediaType, Unprocessable, TooManyRequests, Unavailable,
+    ))]
+/// `PUT /api/users/me/email`: sets the address and sends it a verification link (one a minute
+/// per account, five an hour per address).
+pub async fn set_email(
+    State(state): State<AppState>,
+    Auth(user): Auth,
+    ApiJson(body): ApiJson<api_types::NewEmail>,
+) -> ApiResult<Response> {
+    let status = state.store.accounts().set_email(&user, &body.email).await?;
+    let code = if status.verified {
+        StatusCode::OK
+    } else {
+        StatusCode::ACCEPTED
+    };
+    Ok((code, Json(status)).into_response())
+}
+
+#[utoipa::path(delete, path = "/api/users/me/email", tag = "users", security(("session" = [])),
+    responses(
+        (status = 200, description = "Removed: nothing more is sent", body = api_types::EmailStatus),
+        Unauthorized, Forbidden, Unavailable,
+    ))]
+/// `DELETE /api/users/me/email`.
+pub async fn remove_email(State(state): State<AppState>, Auth(user): Auth) -> ApiResult<Response> {
+    Ok(Json(state.store.accounts().remove_email(&user).await?).into_response())
+}
+
+#[utoipa::path(post, path = "/api/users/me/email/resend", tag = "users", security(("session" = [])),
+    responses(
+        (status = 202, description = "A new verification link is on its way", body = api_types::EmailStatus),
+        (status = 409, description = "NOTHING_TO_VERIFY: no address waits for verification", body = api_types::ErrorBody),
+        Unauthorized, Forbidden, TooManyRequests, Unavailable,
+    ))]
+/// `POST /api/users/me/email/resend`.
+pub async fn resend_email_link(
+    State(state): State<AppState>,
+    Auth(user): Auth,
+) -> ApiResult<Response> {
+    let status = state.store.accounts().resend_verification(&user).await?;
+    Ok((StatusCode::ACCEPTED, Json(status)).into_response())
+}
+
+#[utoipa::path(post, path = "/api/users/email/verify", tag = "users",
+    request_body = api_types::EmailVerification,
+    responses(
+        (status = 200, description = "The address is verified", body = api_types::EmailStatus),
+        (status = 422, description = "VERIFICATION_INVALID: unknown, used or expired token", body = api_types::ErrorBody),
+        BadRequest, Forbidden, TooLarge, UnsupportedMediaType, Unavailable,
+    ))]
+/// `POST /api/users/email/verify` with the token from the link: no session needed.
+pub async fn verify_email(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<api_types::EmailVerification>,
+) -> ApiResult<Response> {
+    Ok(Json(state.store.accounts().verify_email(&body.token).await?).into_response())
+}
+
 #[derive(Deserialize, ToSchema)]
 pub struct DeleteAccount {
     pub password: String,

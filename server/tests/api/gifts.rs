@@ -7,38 +7,9 @@ use std::collections::HashSet;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use api_types::{GiftReceived, Item, LiveMessage, Order, OrderStatus};
+use api_types::{GiftReceived, LiveMessage, Order, OrderStatus};
 
 use crate::helpers::*;
-
-async fn put_in_cart(app: &TestApp, user: &TestUser, item: &Item, quantity: u32) {
-    let put = app
-        .as_user(user, Method::PUT, &format!("/api/cart/lines/{}", item.id))
-        .json(&json!({ "quantity": quantity }))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(put.status(), StatusCode::OK);
-}
-
-async fn check_out(app: &TestApp, user: &TestUser, body: Value) -> reqwest::Response {
-    app.as_user(user, Method::POST, "/api/cart/checkout")
-        .json(&body)
-        .send()
-        .await
-        .expect("request")
-}
-
-async fn library_ids(app: &TestApp, user: &TestUser) -> HashSet<i64> {
-    app.store
-        .orders()
-        .library(user.id)
-        .await
-        .expect("library")
-        .iter()
-        .map(|e| e.item.id)
-        .collect()
-}
 
 #[tokio::test]
 async fn a_gift_goes_to_the_recipient_with_its_key_and_they_hear_it_live() {
@@ -67,14 +38,14 @@ async fn a_gift_goes_to_the_recipient_with_its_key_and_they_hear_it_live() {
     let mut socket = crate::ws::connect(&app, &friend).await;
     crate::ws::wait_for_sockets(&app, 1).await;
 
-    put_in_cart(&app, &buyer, &game, 1).await;
-    put_in_cart(&app, &buyer, &potion, 2).await;
-    let response = check_out(
-        &app,
-        &buyer,
-        json!({ "gift_to": friend.username, "gift_message": "Happy birthday!" }),
-    )
-    .await;
+    app.put_in_cart(&buyer, &game, 1).await;
+    app.put_in_cart(&buyer, &potion, 2).await;
+    let response = app
+        .check_out(
+            &buyer,
+            json!({ "gift_to": friend.username, "gift_message": "Happy birthday!" }),
+        )
+        .await;
     assert_eq!(response.status(), StatusCode::ACCEPTED);
     let order: Order = response.json().await.expect("order");
     let gift = order.gift.clone().expect("a gift");
@@ -105,10 +76,10 @@ async fn a_gift_goes_to_the_recipient_with_its_key_and_they_hear_it_live() {
     assert!(paid.gift.is_some());
 
     assert_eq!(
-        library_ids(&app, &friend).await,
+        app.library_ids(&friend).await,
         HashSet::from([game.id, potion.id])
     );
-    assert!(library_ids(&app, &buyer).await.is_empty());
+    assert!(app.library_ids(&buyer).await.is_empty());
     let friend_keys: Vec<String> = app
         .store
         .orders()
@@ -144,7 +115,7 @@ async fn gifts_that_cannot_be_given_are_refused_before_payment_and_change_nothin
         .await
         .expect("order");
     assert_eq!(held.status, OrderStatus::Pending);
-    put_in_cart(&app, &buyer, &shield, 1).await;
+    app.put_in_cart(&buyer, &shield, 1).await;
     // A closed account receives nothing (and is not told apart from one that never existed).
     let closed = app.customer().await;
     let deleted = app
@@ -198,7 +169,7 @@ async fn gifts_that_cannot_be_given_are_refused_before_payment_and_change_nothin
             "RECIPIENT_ALREADY_OWNS",
         ),
     ] {
-        let response = check_out(&app, &buyer, body.clone()).await;
+        let response = app.check_out(&buyer, body.clone()).await;
         assert_eq!(
             error_code(response).await,
             (status, code.to_owned()),
@@ -220,7 +191,7 @@ async fn gifts_that_cannot_be_given_are_refused_before_payment_and_change_nothin
     let cart: Value = json_of(app.as_user(&buyer, Method::GET, "/api/cart")).await;
     assert_eq!(cart["lines"].as_array().map(Vec::len), Some(1));
     // The buyer may still buy it for themself.
-    let own = check_out(&app, &buyer, json!({})).await;
+    let own = app.check_out(&buyer, json!({})).await;
     assert_eq!(own.status(), StatusCode::ACCEPTED);
     let own: Order = own.json().await.expect("order");
     assert!(own.gift.is_none());

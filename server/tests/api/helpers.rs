@@ -215,13 +215,13 @@ impl TestApp {
 
     /// Another server over the same database and cache: a second replica.
     pub async fn replica(&self) -> Self {
-        let secret = self.secret_text.clone();
-        Self::spawn_on(
-            self.storage.clone(),
-            vec![("WEBHOOK_SECRETS", secret)],
-            |_| {},
-        )
-        .await
+        self.replica_with(vec![]).await
+    }
+
+    /// A second replica with extra environment.
+    pub async fn replica_with(&self, mut env: Env) -> Self {
+        env.push(("WEBHOOK_SECRETS", self.secret_text.clone()));
+        Self::spawn_on(self.storage.clone(), env, |_| {}).await
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -633,4 +633,232 @@ pub fn refund_event(order: &Order, amount_cents: i64, refund_id: Option<Uuid>) -
         event["data"]["refund_id"] = json!(id);
     }
     event
+}
+
+impl TestApp {
+    /// Puts `quantity` of `item` in the user's cart.
+    pub async fn put_in_cart(&self, user: &TestUser, item: &Item, quantity: u32) {
+        let put = self
+            .as_user(
+                user,
+                reqwest::Method::PUT,
+                &format!("/api/cart/lines/{}", item.id),
+            )
+            .json(&json!({ "quantity": quantity }))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(
+            put.status(),
+            StatusCode::OK,
+            "putting {} in the cart",
+            item.id
+        );
+    }
+
+    /// Checks the user's cart out with `body` (`{}`, or a gift).
+    pub async fn check_out(&self, user: &TestUser, body: Value) -> Response {
+        self.as_user(user, reqwest::Method::POST, "/api/cart/checkout")
+            .json(&body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// The ids of the items in the user's library.
+    pub async fn library_ids(&self, user: &TestUser) -> std::collections::HashSet<i64> {
+        self.store
+            .orders()
+            .library(user.id)
+            .await
+            .expect("library")
+            .iter()
+            .map(|e| e.item.id)
+            .collect()
+    }
+
+    /// Pays an order the way the provider would (for stand-in and silent providers).
+    pub async fn pay(&self, user: &TestUser, order: &Order) -> Order {
+        let paid = self
+            .deliver(
+                &format!("msg_paid_{}", order.order_id.simple()),
+                &payment_event("payment.succeeded", order),
+            )
+            .await;
+        assert_eq!(paid.status(), StatusCode::NO_CONTENT);
+        self.wait_for(user, order.order_id, OrderStatus::Paid).await
+    }
+}
+
+/// A real SMTP server (PyPI's aiosmtpd, `tests/support/smtp_sink.py`) that keeps what it is
+/// sent. Its Python comes from `MAIL_SINK_PYTHON`, else the venv `scripts/test` makes.
+pub struct MailSink {
+    pub port: u16,
+    dir: tempfile::TempDir,
+    child: std::process::Child,
+}
+
+/// One message as the sink received and decoded it.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct Mail {
+    pub rcpt: Vec<String>,
+    pub from: String,
+    pub to: String,
+    pub subject: String,
+    pub message_id: String,
+    pub content_type: String,
+    pub text: Option<String>,
+    pub html: Option<String>,
+}
+
+impl Mail {
+    pub fn text(&self) -> &str {
+        self.text.as_deref().unwrap_or_default()
+    }
+
+    pub fn html(&self) -> &str {
+        self.html.as_deref().unwrap_or_default()
+    }
+}
+
+impl MailSink {
+    pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// `--refuse`: every recipient is refused with a permanent 550.
+    pub fn refusing() -> Self {
+        Self::start_with(&["--refuse"])
+    }
+
+    fn start_with(args: &[&str]) -> Self {
+        use std::io::BufRead as _;
+        let python = std::env::var("MAIL_SINK_PYTHON").unwrap_or_else(|_| {
+            format!(
+                "{}/.cache/gamestore/mailsink/bin/python",
+                std::env::var("HOME").unwrap_or_default()
+            )
+        });
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/smtp_sink.py");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut child = std::process::Command::new(&python)
+            .arg(script)
+            .arg(dir.path())
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot start the SMTP sink with {python} ({e}): run scripts/test, which \
+                     installs aiosmtpd, or set MAIL_SINK_PYTHON to a Python that has it"
+                )
+            });
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("the sink prints its port");
+        let port = line.trim().parse().unwrap_or_else(|_| {
+            panic!("the SMTP sink did not start (is aiosmtpd installed in {python}?)")
+        });
+        Self { port, dir, child }
+    }
+
+    /// The store's environment for sending here, with a quick outbox.
+    pub fn env(&self) -> Env {
+        vec![
+            ("SMTP_URL", format!("smtp://127.0.0.1:{}", self.port)),
+            ("OUTBOX_POLL_MS", "100".to_owned()),
+        ]
+    }
+
+    /// Everything received so far, in order.
+    pub fn messages(&self) -> Vec<Mail> {
+        let mut names: Vec<_> = std::fs::read_dir(self.dir.path())
+            .expect("sink dir")
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        names.sort();
+        names
+            .iter()
+            .map(|p| {
+                serde_json::from_slice(&std::fs::read(p).expect("read message"))
+                    .expect("message json")
+            })
+            .collect()
+    }
+
+    /// Waits until `n` messages have arrived (at most 20 s) and returns them.
+    pub async fn wait_for(&self, n: usize) -> Vec<Mail> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let messages = self.messages();
+            if messages.len() >= n {
+                return messages;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "waited for {n} messages, got {}: {messages:#?}",
+                messages.len()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The messages sent to `address`.
+    pub fn to(&self, address: &str) -> Vec<Mail> {
+        self.messages()
+            .into_iter()
+            .filter(|m| m.rcpt.iter().any(|r| r.eq_ignore_ascii_case(address)))
+            .collect()
+    }
+}
+
+impl Drop for MailSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The verification token in a verification message's link.
+pub fn verification_token(mail: &Mail) -> String {
+    let text = mail.text();
+    let start = text.find("token=").expect("a verification link") + "token=".len();
+    text[start..]
+        .chars()
+        .take_while(char::is_ascii_hexdigit)
+        .collect()
+}
+
+/// Gives `user` the verified address `address`, through the link the store mails to `sink`.
+pub async fn verify_address(app: &TestApp, sink: &MailSink, user: &TestUser, address: &str) {
+    let before = sink.to(address).len();
+    let set = app
+        .as_user(user, reqwest::Method::PUT, "/api/users/me/email")
+        .json(&json!({ "email": address }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(set.status(), StatusCode::ACCEPTED);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let link = loop {
+        if let Some(mail) = sink.to(address).into_iter().nth(before) {
+            break mail;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no verification link for {address}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let verified = app
+        .post("/api/users/email/verify")
+        .json(&json!({ "token": verification_token(&link) }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(verified.status(), StatusCode::OK);
 }

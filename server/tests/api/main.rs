@@ -5,6 +5,7 @@ mod helpers;
 
 mod cart;
 mod contract;
+mod email;
 mod gifts;
 mod hardening;
 mod health;

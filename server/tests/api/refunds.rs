@@ -25,20 +25,9 @@ async fn two_items(app: &TestApp) -> (Item, Item) {
 
 /// A two-line order (one shield, two potions), placed from the cart.
 async fn two_line_order(app: &TestApp, user: &TestUser, a: &Item, b: &Item) -> Order {
-    for (item, quantity) in [(a, 1), (b, 2)] {
-        let put = app
-            .as_user(user, Method::PUT, &format!("/api/cart/lines/{}", item.id))
-            .json(&json!({ "quantity": quantity }))
-            .send()
-            .await
-            .expect("request");
-        assert_eq!(put.status(), StatusCode::OK);
-    }
-    let response = app
-        .as_user(user, Method::POST, "/api/cart/checkout")
-        .send()
-        .await
-        .expect("request");
+    app.put_in_cart(user, a, 1).await;
+    app.put_in_cart(user, b, 2).await;
+    let response = app.check_out(user, json!({})).await;
     assert_eq!(response.status(), StatusCode::ACCEPTED);
     response.json().await.expect("order")
 }
@@ -62,35 +51,12 @@ async fn ask(
         .expect("request")
 }
 
-async fn library_ids(app: &TestApp, user: &TestUser) -> HashSet<i64> {
-    app.store
-        .orders()
-        .library(user.id)
-        .await
-        .expect("library")
-        .iter()
-        .map(|e| e.item.id)
-        .collect()
-}
-
 async fn refunds_of(app: &TestApp, order: &Order) -> Vec<Refund> {
     app.store
         .orders()
         .refunds_for(order.order_id)
         .await
         .expect("refunds")
-}
-
-/// Pays an order the way the provider would (for stand-in and silent providers).
-async fn pay(app: &TestApp, user: &TestUser, order: &Order) -> Order {
-    let paid = app
-        .deliver(
-            &format!("msg_paid_{}", order.order_id.simple()),
-            &payment_event("payment.succeeded", order),
-        )
-        .await;
-    assert_eq!(paid.status(), StatusCode::NO_CONTENT);
-    app.wait_for(user, order.order_id, OrderStatus::Paid).await
 }
 
 #[tokio::test]
@@ -103,7 +69,7 @@ async fn an_operator_refunds_one_line_then_the_rest_through_the_simulator() {
     let order = app.wait_for(&user, order.order_id, OrderStatus::Paid).await;
     assert_eq!(order.refunded_cents, 0);
     assert_eq!(
-        library_ids(&app, &user).await,
+        app.library_ids(&user).await,
         HashSet::from([shield.id, potion.id])
     );
 
@@ -142,7 +108,7 @@ async fn an_operator_refunds_one_line_then_the_rest_through_the_simulator() {
             .map(|l| l.item_id == shield.id)
             .collect::<Vec<_>>()
     );
-    assert_eq!(library_ids(&app, &user).await, HashSet::from([potion.id]));
+    assert_eq!(app.library_ids(&user).await, HashSet::from([potion.id]));
     let refunds = refunds_of(&app, &order).await;
     assert_eq!(refunds.len(), 1);
     assert_eq!(refunds[0].refund_id.to_string(), refund_id);
@@ -167,7 +133,7 @@ async fn an_operator_refunds_one_line_then_the_rest_through_the_simulator() {
         .await;
     assert_eq!(done.refunded_cents, done.amount_cents);
     assert!(done.lines.iter().all(|l| l.refunded));
-    assert!(!library_ids(&app, &user).await.contains(&potion.id));
+    assert!(!app.library_ids(&user).await.contains(&potion.id));
     let steps: Vec<OrderStatus> = done
         .history
         .expect("history")
@@ -203,7 +169,7 @@ async fn refund_requests_are_checked_before_anything_is_asked() {
         error_code(unpaid).await,
         (StatusCode::CONFLICT, "ORDER_NOT_REFUNDABLE".to_owned())
     );
-    let order = pay(&app, &user, &order).await;
+    let order = app.pay(&user, &order).await;
     let by_customer = app
         .as_user(&user, Method::POST, &refunds_path(&order))
         .send()
@@ -339,7 +305,7 @@ async fn concurrent_refund_requests_never_ask_for_more_than_was_paid() {
     let user = app.customer().await;
     let admin = app.admin().await;
     let order: Order = app.buy(&user, shield.id).await.json().await.expect("order");
-    let order = pay(&app, &user, &order).await;
+    let order = app.pay(&user, &order).await;
 
     // Ten operators at once, each asking for 400 of the 1,000 paid: two fit.
     let requests = (0..10).map(|i| {
@@ -398,7 +364,7 @@ async fn duplicate_and_concurrent_refund_webhooks_refund_once() {
     let user = app.customer().await;
     let admin = app.admin().await;
     let order: Order = app.buy(&user, shield.id).await.json().await.expect("order");
-    let order = pay(&app, &user, &order).await;
+    let order = app.pay(&user, &order).await;
     let accepted: Value = ask(&app, &admin, &order, "dup", json!({ "amount_cents": 300 }))
         .await
         .json()
@@ -456,7 +422,7 @@ async fn duplicate_and_concurrent_refund_webhooks_refund_once() {
         "{outcomes:?}"
     );
     // By amount, without lines: nothing was revoked.
-    assert!(library_ids(&app, &user).await.contains(&shield.id));
+    assert!(app.library_ids(&user).await.contains(&shield.id));
     let refunds = refunds_of(&app, &order).await;
     assert_eq!(refunds.len(), 1);
     assert!(refunds[0].line_ids.is_empty());
@@ -473,7 +439,7 @@ async fn refunds_the_provider_makes_unasked_are_applied_and_recorded() {
         .await;
     let user = app.customer().await;
     let order: Order = app.buy(&user, shield.id).await.json().await.expect("order");
-    let order = pay(&app, &user, &order).await;
+    let order = app.pay(&user, &order).await;
 
     let partial = app
         .deliver("msg_goodwill", &refund_event(&order, 500, None))
@@ -498,7 +464,7 @@ async fn refunds_the_provider_makes_unasked_are_applied_and_recorded() {
         (done.status, done.refunded_cents),
         (OrderStatus::Refunded, 2_000)
     );
-    assert!(!library_ids(&app, &user).await.contains(&shield.id));
+    assert!(!app.library_ids(&user).await.contains(&shield.id));
     let refunds = refunds_of(&app, &order).await;
     let amounts: Vec<(i64, &str)> = refunds
         .iter()
@@ -519,7 +485,7 @@ async fn a_refund_the_provider_does_not_take_gives_everything_back() {
     let user = app.customer().await;
     let admin = app.admin().await;
     let order: Order = app.buy(&user, shield.id).await.json().await.expect("order");
-    let order = pay(&app, &user, &order).await;
+    let order = app.pay(&user, &order).await;
     stand_in
         .fail_refunds
         .store(true, std::sync::atomic::Ordering::SeqCst);

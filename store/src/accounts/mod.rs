@@ -1,6 +1,7 @@
 //! Accounts: registration, login with throttling, roles, account deletion, the configured
 //! operator. Passwords, sessions and the throttle each have their own module.
 
+mod email;
 mod passwords;
 mod sessions;
 mod throttle;
@@ -104,6 +105,7 @@ impl<'a> Accounts<'a> {
             role: Set(role),
             created_at: Set(Utc::now()),
             deleted_at: Set(None),
+            ..Default::default()
         };
         match model.insert(self.store.db()).await {
             Ok(row) => Ok(to_user(&row)),

@@ -4,12 +4,14 @@
 mod catalog;
 mod credentials;
 pub mod discount;
+mod email;
 mod money;
 mod redirect;
 mod text;
 
 pub use catalog::{Description, IdempotencyKey, ImageUrl, ItemName, Sku, Tags};
 pub use credentials::{Password, Username};
+pub use email::EmailAddress;
 pub use money::Money;
 pub use redirect::redirect_target;
 pub use text::check_text;

@@ -9,6 +9,7 @@ pub mod license_keys;
 pub mod order_lines;
 pub mod order_status_history;
 pub mod orders;
+pub mod outbox;
 pub mod payment_events;
 pub mod promo_codes;
 pub mod promo_uses;

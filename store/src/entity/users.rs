@@ -12,6 +12,22 @@ pub struct Model {
     pub role: Role,
     pub created_at: DateTimeUtc,
     pub deleted_at: Option<DateTimeUtc>,
+    /// Where receipts go once verified (stored as given, compared case-insensitively).
+    pub email: Option<String>,
+    pub email_verified_at: Option<DateTimeUtc>,
+    /// SHA-256 (hex) of the verification link's token while one is outstanding.
+    pub email_token_sha256: Option<String>,
+    pub email_token_expires_at: Option<DateTimeUtc>,
+    pub email_token_sent_at: Option<DateTimeUtc>,
+}
+
+impl Model {
+    /// The address mail may be sent to: set and verified.
+    pub fn verified_email(&self) -> Option<&str> {
+        self.email
+            .as_deref()
+            .filter(|_| self.email_verified_at.is_some() && self.deleted_at.is_none())
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum)]

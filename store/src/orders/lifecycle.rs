@@ -178,11 +178,18 @@ pub async fn transition(
             // Fulfilment: one license key per unit of a keyed item, in this same transaction.
             crate::keys::assign(conn, &order, &lines).await?;
             gift = gift_message(conn, &order, &lines).await?;
+            // The receipt (and a gift's notice) go out through the outbox, written here.
+            crate::mail::order_paid(conn, &order, &lines).await?;
         }
         if to == Status::Refunded {
             // Everything back: every line is taken back (those not already).
             lines.retain(|line| line.refunded_at.is_none());
             mark_refunded(conn, &lines).await?;
+            if matches!(order.status, Status::Paid | Status::PartiallyRefunded) {
+                let amount = order.amount_cents - order.refunded_cents;
+                crate::mail::order_refunded(conn, &order, &lines, amount, order.amount_cents)
+                    .await?;
+            }
         }
         // A pending order holds its units; failing or expiring gives them back, here, in the
         // same transaction as the move, so they come back exactly once. A refund does not:
@@ -305,6 +312,7 @@ pub async fn refund(
             line.refunded_at.is_none() && (to == Status::Refunded || r.line_ids.contains(&line.id))
         });
         mark_refunded(conn, &lines).await?;
+        crate::mail::order_refunded(conn, &order, &lines, r.amount_cents, after).await?;
         let message = live_message(&order, &lines, to, r.reason, after);
         return Ok(Applied {
             decision,
