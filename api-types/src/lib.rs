@@ -436,6 +436,16 @@ pub struct OrderLine {
     /// A refund took this line back: what it granted is no longer the buyer's.
     #[serde(default)]
     pub refunded: bool,
+    /// The buyer may ask for this line back themselves (`POST
+    /// /api/purchases/{order_id}/refunds`): an item they keep (not a consumable) that
+    /// delivered no license key, not refunded or being refunded, within the order's
+    /// `refundable_until`. Absent when false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub self_refundable: bool,
+    /// A refund of this line was asked of the provider and is not yet confirmed. Absent when
+    /// false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub refund_pending: bool,
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -474,6 +484,21 @@ pub struct Order {
     /// For a gift: who gets what the order grants, and the buyer's message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gift: Option<Gift>,
+    /// Until when the buyer may ask for lines back themselves (`REFUND_WINDOW_DAYS` after the
+    /// payment); absent when they cannot (unpaid, a gift, or the window has passed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refundable_until: Option<DateTime<Utc>>,
+}
+
+/// `POST /api/purchases/{order_id}/refunds`: the buyer asks for lines of their order back.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OwnRefund {
+    /// The order's `lines[].line_id`s to take back (each must be `self_refundable`).
+    pub line_item_ids: Vec<i64>,
+    #[serde(default)]
+    pub reason: Option<String>,
 }
 
 /// The recipient of a gift order, as its buyer sees it.

@@ -45,6 +45,7 @@ use crate::api;
         api::orders::get_purchase,
         api::orders::refund_purchase,
         api::orders::create_refund,
+        api::orders::request_own_refund,
         api::orders::list_all_orders,
         api::cart::get_cart,
         api::cart::set_cart_line,

@@ -2,11 +2,12 @@ use api_types::{Order, OrderStatus, format_money};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_params_map, use_query_map};
 
-use crate::api::{get_order, my_gifts, my_orders};
+use crate::api::{RefundOwnLine, get_order, my_gifts, my_orders};
 use crate::components::notice::{ErrorNotice, Loading, LoginRedirect};
 use crate::components::status::StatusBadge;
+use crate::error::url_error;
 use crate::live::LiveState;
 
 fn when(at: &chrono::DateTime<chrono::Utc>) -> String {
@@ -103,13 +104,31 @@ pub fn OrderPage() -> impl IntoView {
     let live = expect_context::<LiveState>();
     let params = use_params_map();
     let id = move || params.read().get("id").unwrap_or_default();
-    let order = Resource::new(move || (id(), live.version.get()), |(id, _)| get_order(id));
+    let query = use_query_map();
+    let refund = ServerAction::<RefundOwnLine>::new();
+    let order = Resource::new(
+        move || (id(), live.version.get(), refund.version().get()),
+        |(id, _, _)| get_order(id),
+    );
+    let refund_error = move || {
+        refund
+            .value()
+            .get()
+            .and_then(Result::err)
+            .or_else(|| url_error::<RefundOwnLine>(&query.read()))
+    };
     view! {
         <Title text="Order"/>
+        {move || refund_error().map(|e| view! { <ErrorNotice error=e/> })}
+        {move || refund.value().get().and_then(Result::ok).map(|r| view! {
+            <p class="notice notice-info" role="status" data-testid="refund-asked">
+                {format!("We asked the payment provider to refund {}. This page shows it once it is done.", format_money(r.amount_cents, &r.currency))}
+            </p>
+        })}
         <Transition fallback=|| view! { <Loading/> }>
             {move || Suspend::new(async move {
                 match order.await {
-                    Ok(order) => view! { <OrderDetail order/> }.into_any(),
+                    Ok(order) => view! { <OrderDetail order refund/> }.into_any(),
                     Err(e) if e.is_unauthenticated() => view! { <LoginRedirect next=format!("/orders/{}", id())/> }.into_any(),
                     Err(e) => {
                         super::set_status(e.status.max(400));
@@ -122,7 +141,9 @@ pub fn OrderPage() -> impl IntoView {
 }
 
 #[component]
-fn OrderDetail(order: Order) -> impl IntoView {
+fn OrderDetail(order: Order, refund: ServerAction<RefundOwnLine>) -> impl IntoView {
+    let order_id = order.order_id.to_string();
+    let self_refunds = order.refundable_until.is_some();
     let message = match order.status {
         OrderStatus::Pending => {
             "Waiting for the payment provider to confirm your payment… This page updates by itself."
@@ -147,19 +168,39 @@ fn OrderDetail(order: Order) -> impl IntoView {
                 </div>
             </header>
             <table class="table compact" data-testid="order-lines">
-                <thead><tr><th scope="col">"Item"</th><th scope="col">"Quantity"</th><th scope="col">"Price"</th><th scope="col" class="num">"Total"</th></tr></thead>
+                <thead><tr>
+                    <th scope="col">"Item"</th><th scope="col">"Quantity"</th><th scope="col">"Price"</th><th scope="col" class="num">"Total"</th>
+                    {self_refunds.then(|| view! { <th scope="col"><span class="sr-only">"Refund"</span></th> })}
+                </tr></thead>
                 <tbody>
-                    {order.lines.clone().into_iter().map(|l| view! {
-                        <tr class:line-refunded=l.refunded data-refunded=l.refunded.to_string()>
+                    {order.lines.clone().into_iter().map(|l| {
+                        let order_id = order_id.clone();
+                        let name = l.name.clone();
+                        view! {
+                        <tr class:line-refunded=l.refunded data-refunded=l.refunded.to_string() data-line-id=l.line_id.to_string()>
                             <td>
                                 <A href=format!("/items/{}", l.item_id)>{l.name}</A>
                                 {l.refunded.then(|| view! { " " <span class="badge status-refunded">"Refunded"</span> })}
+                                {l.refund_pending.then(|| view! { " " <span class="badge status-pending" data-testid="refund-pending">"Refund asked"</span> })}
                             </td>
                             <td>{l.quantity}</td>
                             <td>{format_money(l.unit_price_cents, &order.currency)}</td>
                             <td class="num">{format_money(l.line_total_cents, &order.currency)}</td>
+                            {self_refunds.then(|| view! {
+                                <td>
+                                    {l.self_refundable.then(|| view! {
+                                        <ActionForm action=refund>
+                                            <input type="hidden" name="order_id" value=order_id/>
+                                            <input type="hidden" name="line_id" value=l.line_id.to_string()/>
+                                            <button type="submit" class="btn btn-small btn-ghost" data-testid="ask-refund"
+                                                aria-label=format!("Ask for a refund of {name}")
+                                                disabled=move || refund.pending().get()>"Ask for a refund"</button>
+                                        </ActionForm>
+                                    })}
+                                </td>
+                            })}
                         </tr>
-                    }).collect_view()}
+                    }}).collect_view()}
                 </tbody>
             </table>
             <p class=format!("notice notice-{}", order.status.as_str()) role="status" data-testid="order-message">
@@ -167,6 +208,11 @@ fn OrderDetail(order: Order) -> impl IntoView {
                 {message}
             </p>
             {order.failure_reason.clone().map(|r| view! { <p class="muted">"Reason: "{r}</p> })}
+            {order.refundable_until.map(|until| view! {
+                <p class="muted" data-testid="refundable-until">
+                    {format!("Changed your mind? Items you keep can be refunded from this page until {}.", when(&until))}
+                </p>
+            })}
             {(order.refunded_cents > 0).then(|| view! {
                 <p data-testid="order-refunded">"Refunded: "{format_money(order.refunded_cents, &order.currency)}" of "{format_money(order.amount_cents, &order.currency)}</p>
             })}

@@ -67,6 +67,10 @@ pub fn routes() -> Router<AppState> {
             post(orders::refund_purchase),
         )
         .route(
+            "/api/purchases/{order_id}/refunds",
+            post(orders::request_own_refund),
+        )
+        .route(
             "/api/admin/items/{id}/keys",
             get(keys::key_pool).post(keys::import_keys),
         )

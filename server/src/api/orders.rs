@@ -230,6 +230,41 @@ pub async fn create_refund(
     Ok((StatusCode::ACCEPTED, Json(accepted)).into_response())
 }
 
+#[utoipa::path(post, path = "/api/purchases/{order_id}/refunds", tag = "purchases", security(("session" = [])),
+    params(("order_id" = uuid::Uuid, Path, description = "One of your orders"),
+        ("Idempotency-Key" = Option<String>, Header, description = "The same key and body again answer the same refund. Without one, the same lines asked for again answer the same refund until it is settled.")),
+    request_body = api_types::OwnRefund,
+    responses(
+        (status = 202, description = "Asked of the provider; the order changes when its `payment.refunded` webhook arrives", body = RefundAccepted),
+        (status = 409, description = "ORDER_NOT_REFUNDABLE (not paid), LINE_ALREADY_REFUNDED or IDEMPOTENCY_KEY_REUSED", body = api_types::ErrorBody),
+        (status = 422, description = "NOT_SELF_REFUNDABLE (a consumable, a delivered license key, or a gift), REFUND_WINDOW_CLOSED (`REFUND_WINDOW_DAYS` after payment), or an invalid field", body = api_types::ErrorBody),
+        BadRequest, Unauthorized, Forbidden, NotFound, TooLarge, UnsupportedMediaType, Unavailable,
+    ))]
+/// `POST /api/purchases/{order_id}/refunds`: the buyer asks for lines of their own order back
+/// (items they keep, no license key delivered, within the refund window).
+pub async fn request_own_refund(
+    State(state): State<AppState>,
+    Auth(user): Auth,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<api_types::OwnRefund>,
+) -> ApiResult<Response> {
+    let order_id = order_id(&id)?;
+    let key = idempotency_key(&headers)?;
+    let accepted = state
+        .store
+        .orders()
+        .request_own_refund(
+            &user,
+            order_id,
+            &body.line_item_ids,
+            body.reason.as_deref(),
+            key,
+        )
+        .await?;
+    Ok((StatusCode::ACCEPTED, Json(accepted)).into_response())
+}
+
 #[derive(Deserialize, Default)]
 struct AdminListParams {
     status: Option<String>,

@@ -74,6 +74,7 @@ fn redact_order(settings: &mut insta::Settings, at: &str) {
         ("updated_at", timestamp),
         ("timestamp", timestamp),
         ("history[].at", timestamp),
+        ("refundable_until", timestamp),
     ] {
         settings.add_redaction(&format!("{at}.{field}"), redaction());
     }

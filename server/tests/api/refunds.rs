@@ -571,3 +571,251 @@ async fn the_buyer_hears_each_refund_live() {
         other => panic!("expected purchase_refunded, got {other:?}"),
     }
 }
+
+fn own_refunds_path(order: &Order) -> String {
+    format!("/api/purchases/{}/refunds", order.order_id)
+}
+
+async fn ask_own(app: &TestApp, user: &TestUser, order: &Order, body: Value) -> reqwest::Response {
+    app.as_user(user, Method::POST, &own_refunds_path(order))
+        .json(&body)
+        .send()
+        .await
+        .expect("request")
+}
+
+fn line_of(order: &Order, item: &Item) -> i64 {
+    order
+        .lines
+        .iter()
+        .find(|l| l.item_id == item.id)
+        .expect("line")
+        .line_id
+}
+
+#[tokio::test]
+async fn a_buyer_asks_for_an_unused_item_back_within_the_window() {
+    let stand_in = StandIn::start().await;
+    let app = TestApp::spawn_with(stand_in.env()).await;
+    let admin = app.admin().await;
+    let (shield, potion) = two_items(&app).await;
+    let game = app
+        .item("Keyed Refund Game")
+        .price_cents(3_000)
+        .create()
+        .await;
+    let added = app
+        .as_user(
+            &admin,
+            Method::POST,
+            &format!("/api/admin/items/{}/keys", game.id),
+        )
+        .json(&json!({ "keys": ["SELF-REFUND-KEY-1"] }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(added.status(), StatusCode::CREATED);
+    let user = app.customer().await;
+    app.put_in_cart(&user, &shield, 1).await;
+    app.put_in_cart(&user, &potion, 2).await;
+    app.put_in_cart(&user, &game, 1).await;
+    let order: Order = app
+        .check_out(&user, json!({}))
+        .await
+        .json()
+        .await
+        .expect("order");
+    // Not paid yet: nothing to ask for.
+    assert!(order.refundable_until.is_none());
+    let (status, code) = error_code(
+        ask_own(
+            &app,
+            &user,
+            &order,
+            json!({ "line_item_ids": [line_of(&order, &shield)] }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::CONFLICT, "ORDER_NOT_REFUNDABLE")
+    );
+
+    let order = app.pay(&user, &order).await;
+    let until = order.refundable_until.expect("a refund window");
+    let days = (until - chrono::Utc::now()).num_days();
+    assert!((13..=14).contains(&days), "{days} days");
+    let flags: Vec<(i64, bool)> = order
+        .lines
+        .iter()
+        .map(|l| (l.item_id, l.self_refundable))
+        .collect();
+    assert_eq!(
+        flags,
+        vec![(shield.id, true), (potion.id, false), (game.id, false)]
+    );
+
+    // A consumable, a line whose key was delivered, someone else, nonsense: refused, nothing asked.
+    for (line, why) in [
+        (line_of(&order, &potion), "used up"),
+        (line_of(&order, &game), "license key"),
+    ] {
+        let response = ask_own(&app, &user, &order, json!({ "line_item_ids": [line] })).await;
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let body: Value = response.json().await.expect("json");
+        assert_eq!(body["error"]["code"], "NOT_SELF_REFUNDABLE");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains(why)
+        );
+    }
+    let stranger = app.customer().await;
+    let (status, _) = error_code(
+        ask_own(
+            &app,
+            &stranger,
+            &order,
+            json!({ "line_item_ids": [line_of(&order, &shield)] }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    for bad in [
+        json!({ "line_item_ids": [] }),
+        json!({ "line_item_ids": [999_999] }),
+        json!({ "amount_cents": 5 }),
+    ] {
+        let response = ask_own(&app, &user, &order, bad.clone()).await;
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    }
+    let anonymous = app
+        .post(&own_refunds_path(&order))
+        .json(&json!({ "line_item_ids": [1] }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    assert!(stand_in.refund_requests().is_empty());
+
+    // Six tabs ask for the shield at once, each with its own key: one refund is asked.
+    let asks = (0..6).map(|i| {
+        let (app, user, order) = (&app, &user, &order);
+        let line = line_of(order, &shield);
+        async move {
+            app.as_user(user, Method::POST, &own_refunds_path(order))
+                .header("idempotency-key", format!("tab-{i}"))
+                .json(&json!({ "line_item_ids": [line], "reason": "changed my mind" }))
+                .send()
+                .await
+                .expect("request")
+                .status()
+        }
+    });
+    let statuses = futures::future::join_all(asks).await;
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::ACCEPTED)
+            .count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses
+            .iter()
+            .all(|s| *s == StatusCode::ACCEPTED || *s == StatusCode::CONFLICT)
+    );
+    let requests = stand_in.refund_requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0]["amount_cents"], 4_000);
+    let pending = app.order(&user, order.order_id).await;
+    let line = pending
+        .lines
+        .iter()
+        .find(|l| l.item_id == shield.id)
+        .expect("line");
+    assert!(line.refund_pending && !line.self_refundable);
+    let refunds = refunds_of(&app, &order).await;
+    assert_eq!(refunds[0].initiated_by, "customer");
+
+    // The provider confirms: the shield leaves the library, the rest stays.
+    let refund_id: Uuid = serde_json::from_value(requests[0]["refund_id"].clone()).expect("id");
+    let done = app
+        .deliver(
+            "msg_self_refund",
+            &refund_event(&order, 4_000, Some(refund_id)),
+        )
+        .await;
+    assert_eq!(done.status(), StatusCode::NO_CONTENT);
+    let after = app.order(&user, order.order_id).await;
+    assert_eq!(
+        (after.status, after.refunded_cents),
+        (OrderStatus::PartiallyRefunded, 4_000)
+    );
+    let library = app.library_ids(&user).await;
+    assert!(!library.contains(&shield.id) && library.contains(&game.id));
+}
+
+#[tokio::test]
+async fn no_self_refunds_after_the_window_or_for_gifts() {
+    let app = TestApp::spawn_with(
+        [
+            silent_provider(),
+            vec![("REFUND_WINDOW_DAYS", "0".to_owned())],
+        ]
+        .concat(),
+    )
+    .await;
+    let shield = app.item("Late Shield").price_cents(1_000).create().await;
+    let user = app.customer().await;
+    let order: Order = app.buy(&user, shield.id).await.json().await.expect("order");
+    let order = app.pay(&user, &order).await;
+    assert!(order.refundable_until.is_none());
+    assert!(order.lines.iter().all(|l| !l.self_refundable));
+    let (status, code) = error_code(
+        ask_own(
+            &app,
+            &user,
+            &order,
+            json!({ "line_item_ids": [line_of(&order, &shield)] }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "REFUND_WINDOW_CLOSED")
+    );
+
+    let app = TestApp::spawn_with(silent_provider()).await;
+    let shield = app.item("Gifted Shield").price_cents(1_000).create().await;
+    let buyer = app.customer().await;
+    let friend = app.customer().await;
+    app.put_in_cart(&buyer, &shield, 1).await;
+    let gift: Order = app
+        .check_out(&buyer, json!({ "gift_to": friend.username }))
+        .await
+        .json()
+        .await
+        .expect("order");
+    let gift = app.pay(&buyer, &gift).await;
+    assert!(gift.refundable_until.is_none());
+    let (status, code) = error_code(
+        ask_own(
+            &app,
+            &buyer,
+            &gift,
+            json!({ "line_item_ids": [line_of(&gift, &shield)] }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "NOT_SELF_REFUNDABLE")
+    );
+}

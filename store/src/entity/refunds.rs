@@ -61,6 +61,9 @@ pub enum Initiator {
     /// The provider, unasked (a chargeback, or a refund made in its dashboard).
     #[sea_orm(string_value = "provider")]
     Provider,
+    /// The buyer, from their order page, within the refund window.
+    #[sea_orm(string_value = "customer")]
+    Customer,
 }
 
 impl Initiator {
@@ -68,6 +71,7 @@ impl Initiator {
         match self {
             Initiator::Operator => "operator",
             Initiator::Provider => "provider",
+            Initiator::Customer => "customer",
         }
     }
 }

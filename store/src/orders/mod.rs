@@ -508,11 +508,13 @@ impl<'a> Orders<'a> {
                     .collect()
             }
         };
+        let self_refunds = refunds::SelfRefunds::load(self.store, &rows, &lines).await?;
         rows.iter()
             .zip(lines)
             .zip(histories)
             .map(|((row, lines), history)| {
                 let mut order = views::to_order(row, &lines, &items, history)?;
+                self_refunds.mark(row, &lines, &items, &mut order);
                 if row.is_gift() {
                     order.gift = Some(api_types::Gift {
                         to_user_id: row.owner(),

@@ -11,8 +11,8 @@
 use chrono::Utc;
 use sea_orm::sea_query::{Expr, ExprTrait as _};
 use sea_orm::{
-    ColumnTrait as _, EntityTrait as _, ModelTrait as _, QueryFilter as _, QueryOrder as _, Set,
-    TransactionTrait as _,
+    ColumnTrait as _, EntityTrait as _, ModelTrait as _, PaginatorTrait as _, QueryFilter as _,
+    QueryOrder as _, Set, TransactionTrait as _,
 };
 use sha2::{Digest as _, Sha256};
 use uuid::Uuid;
@@ -23,7 +23,7 @@ use super::{Orders, views};
 use crate::accounts::CurrentUser;
 use crate::domain::IdempotencyKey;
 use crate::entity::refunds::{self, Initiator, RefundStatus};
-use crate::entity::{items, order_lines, orders};
+use crate::entity::{items, license_keys, order_lines, order_status_history, orders};
 use crate::orders::lifecycle::{self, Status};
 use crate::{Error, Result};
 
@@ -130,6 +130,128 @@ impl Orders<'_> {
         idempotency_key: &str,
     ) -> Result<RefundAccepted> {
         operator.require_admin()?;
+        self.ask_refund(
+            operator,
+            Initiator::Operator,
+            order_id,
+            input,
+            idempotency_key,
+        )
+        .await
+    }
+
+    /// A buyer asks for lines of their own order back (`POST
+    /// /api/purchases/{order_id}/refunds`, the order page's "Refund" button): only lines of
+    /// items they keep (not consumables), that delivered no license key (a key, once shown,
+    /// cannot be taken back), within `REFUND_WINDOW_DAYS` of the payment, and not for a gift
+    /// (its recipient holds it). It then goes the operator's way: asked of the provider, applied
+    /// when the provider confirms.
+    pub async fn request_own_refund(
+        &self,
+        buyer: &CurrentUser,
+        order_id: Uuid,
+        line_ids: &[i64],
+        reason: Option<&str>,
+        idempotency_key: Option<&str>,
+    ) -> Result<RefundAccepted> {
+        let db = self.store.db();
+        let order = orders::Entity::find_by_id(order_id)
+            .one(db)
+            .await?
+            .filter(|o| o.user_id == buyer.id())
+            .ok_or(Error::NotFound("order"))?;
+        if line_ids.is_empty() {
+            return Err(Error::invalid(
+                "line_item_ids",
+                "name the lines you want refunded",
+            ));
+        }
+        if order.is_gift() {
+            return Err(Error::unprocessable(
+                "NOT_SELF_REFUNDABLE",
+                "a gift cannot be refunded from your order page: its recipient holds it; please contact us",
+            ));
+        }
+        if !refundable(order.status) {
+            return Err(not_refundable(order.status));
+        }
+        let lines = order.find_related(order_lines::Entity).all(db).await?;
+        let rules =
+            SelfRefunds::load(self.store, std::slice::from_ref(&order), &[lines.clone()]).await?;
+        if rules.window_end(&order).is_none() {
+            return Err(Error::unprocessable(
+                "REFUND_WINDOW_CLOSED",
+                format!(
+                    "refunds can be asked for within {} days of payment; please contact us",
+                    rules.window.as_secs() / 86_400
+                ),
+            ));
+        }
+        for line_id in line_ids {
+            let Some(line) = lines.iter().find(|l| l.id == *line_id) else {
+                return Err(Error::invalid(
+                    "line_item_ids",
+                    format!("line {line_id} is not a line of this order"),
+                ));
+            };
+            if line.refunded_at.is_some() || line.refund_id.is_some() {
+                return Err(Error::conflict(
+                    "LINE_ALREADY_REFUNDED",
+                    format!("the line for {} is already refunded", line.name),
+                ));
+            }
+            let item = items::Entity::find_by_id(line.item_id).one(db).await?;
+            if !rules.line_ok(line, item.as_ref()) {
+                let why = if rules.keyed.contains(&line.id) {
+                    "its license key was delivered"
+                } else {
+                    "it is used up when bought"
+                };
+                return Err(Error::unprocessable(
+                    "NOT_SELF_REFUNDABLE",
+                    format!(
+                        "{} cannot be refunded from your order page ({why}); please contact us",
+                        line.name
+                    ),
+                ));
+            }
+        }
+        let mut sorted = line_ids.to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
+        // Without a key, the same lines asked for after the same refunds are the same request:
+        // a double click asks once, and a try after a refund the provider refused asks anew.
+        let key = match idempotency_key {
+            Some(key) => key.to_owned(),
+            None => {
+                let earlier = refunds::Entity::find()
+                    .filter(refunds::Column::OrderId.eq(order_id))
+                    .count(db)
+                    .await?;
+                let lines = format!("{sorted:?}");
+                format!(
+                    "self:{earlier}:{}",
+                    &hex::encode(Sha256::digest(lines.as_bytes()))[..32]
+                )
+            }
+        };
+        let input = NewRefund {
+            amount_cents: None,
+            line_item_ids: Some(sorted),
+            reason: reason.map(str::to_owned),
+        };
+        self.ask_refund(buyer, Initiator::Customer, order_id, &input, &key)
+            .await
+    }
+
+    async fn ask_refund(
+        &self,
+        requester: &CurrentUser,
+        initiator: Initiator,
+        order_id: Uuid,
+        input: &NewRefund,
+        idempotency_key: &str,
+    ) -> Result<RefundAccepted> {
         let key = IdempotencyKey::parse(idempotency_key)?;
         let checked = check(input)?;
         let id = refund_id(order_id, key.as_str());
@@ -233,8 +355,8 @@ impl Orders<'_> {
             line_ids: Set(items::ids_to_column(&checked.line_ids)),
             reason: Set(checked.reason.clone()),
             status: Set(RefundStatus::Pending),
-            initiated_by: Set(Initiator::Operator),
-            requested_by: Set(Some(operator.id())),
+            initiated_by: Set(initiator),
+            requested_by: Set(Some(requester.id())),
             idempotency_key: Set(Some(key.as_str().to_owned())),
             request_fingerprint: Set(Some(checked.fingerprint.clone())),
             detail: Set(None),
@@ -342,6 +464,101 @@ impl Orders<'_> {
             .iter()
             .map(views::to_refund)
             .collect())
+    }
+}
+
+/// What a buyer may ask back themselves, for a set of orders: when each was paid, and which of
+/// their lines delivered a license key.
+pub(crate) struct SelfRefunds {
+    window: std::time::Duration,
+    now: chrono::DateTime<Utc>,
+    paid_at: std::collections::HashMap<Uuid, chrono::DateTime<Utc>>,
+    keyed: std::collections::HashSet<i64>,
+}
+
+impl SelfRefunds {
+    /// Two queries whatever the number of orders: their moves to `paid`, and the keys their
+    /// lines (`lines`, per order; may be empty) were given.
+    pub(crate) async fn load(
+        store: &crate::Store,
+        rows: &[orders::Model],
+        lines: &[Vec<order_lines::Model>],
+    ) -> Result<Self> {
+        let db = store.db();
+        let candidates: Vec<Uuid> = rows
+            .iter()
+            .filter(|r| refundable(r.status) && !r.is_gift())
+            .map(|r| r.id)
+            .collect();
+        let mut paid_at = std::collections::HashMap::new();
+        if !candidates.is_empty() {
+            for change in order_status_history::Entity::find()
+                .filter(order_status_history::Column::OrderId.is_in(candidates))
+                .filter(order_status_history::Column::ToStatus.eq(Status::Paid))
+                .all(db)
+                .await?
+            {
+                paid_at
+                    .entry(change.order_id)
+                    .and_modify(|at: &mut chrono::DateTime<Utc>| *at = Ord::min(*at, change.at))
+                    .or_insert(change.at);
+            }
+        }
+        let line_ids: Vec<i64> = lines.iter().flatten().map(|l| l.id).collect();
+        let keyed = if line_ids.is_empty() {
+            Default::default()
+        } else {
+            license_keys::Entity::find()
+                .filter(license_keys::Column::OrderLineId.is_in(line_ids))
+                .all(db)
+                .await?
+                .into_iter()
+                .filter_map(|k| k.order_line_id)
+                .collect()
+        };
+        Ok(Self {
+            window: store.settings().refund_window,
+            now: Utc::now(),
+            paid_at,
+            keyed,
+        })
+    }
+
+    /// Until when the buyer may ask: a paid (or partly refunded) order that is not a gift,
+    /// within the window after its payment.
+    pub(crate) fn window_end(&self, row: &orders::Model) -> Option<chrono::DateTime<Utc>> {
+        if !refundable(row.status) || row.is_gift() {
+            return None;
+        }
+        let end = *self.paid_at.get(&row.id)?
+            + chrono::Duration::from_std(self.window).unwrap_or_default();
+        (end > self.now).then_some(end)
+    }
+
+    /// A line the buyer keeps (not a consumable), that delivered no key and is not refunded or
+    /// being refunded.
+    pub(crate) fn line_ok(&self, line: &order_lines::Model, item: Option<&items::Model>) -> bool {
+        line.refunded_at.is_none()
+            && line.refund_id.is_none()
+            && item.is_some_and(|i| !i.consumable)
+            && !self.keyed.contains(&line.id)
+    }
+
+    /// Fills in `refundable_until` and the lines' `self_refundable` for the buyer's view.
+    pub(crate) fn mark(
+        &self,
+        row: &orders::Model,
+        lines: &[order_lines::Model],
+        items: &std::collections::HashMap<i64, items::Model>,
+        order: &mut api_types::Order,
+    ) {
+        let Some(end) = self.window_end(row) else {
+            return;
+        };
+        order.refundable_until = Some(end);
+        for (line, shown) in lines.iter().zip(order.lines.iter_mut()) {
+            shown.self_refundable = self.line_ok(line, items.get(&line.item_id));
+        }
     }
 }
 

@@ -35,6 +35,8 @@ fn to_line(line: &order_lines::Model, item: Option<&items::Model>) -> OrderLine 
         discount_cents: line.discount_cents,
         line_total_cents: line.line_total_cents,
         refunded: line.refunded_at.is_some(),
+        self_refundable: false,
+        refund_pending: line.refund_id.is_some() && line.refunded_at.is_none(),
     }
 }
 
@@ -83,6 +85,7 @@ pub fn to_order(
         timestamp: row.created_at,
         history,
         gift: None,
+        refundable_until: None,
     })
 }
 
