@@ -11,6 +11,8 @@ export const admin = { username: "e2e-admin", password: "e2e-admin-password" };
 const targetDir = process.env.CARGO_TARGET_DIR ?? "../target";
 const serverBin = process.env.GAMESTORE_SERVER_BIN ?? `${targetDir}/release/server`;
 const dataDir = process.env.E2E_DATA_DIR ?? "../target/e2e";
+// Without SMTP the store writes its email here as .eml files; specs read them.
+export const outboxDir = `${dataDir}/outbox`;
 
 export default defineConfig({
   testDir: "./tests",
@@ -63,6 +65,8 @@ export default defineConfig({
       LEPTOS_OUTPUT_NAME: "gamestore",
       LEPTOS_ENV: "PROD",
       DATABASE_URL: `sqlite://${dataDir}/store.db?mode=rwc`,
+      MAIL_OUTBOX_DIR: outboxDir,
+      OUTBOX_POLL_MS: "200",
       WEBHOOK_SECRETS: webhookSecret,
       KEYS_ENCRYPTION_KEY: "e2e0".repeat(16),
       // LEPTOS_ENV=PROD is a production deployment, which runs the simulator only when asked.

@@ -371,7 +371,8 @@ impl Settings {
                 .clamp(1, 100)
                 .try_into()
                 .unwrap_or(8),
-            verification_ttl: parse_secs("EMAIL_VERIFICATION_TTL_SECS", 24 * 3600)?,
+            verification_ttl: parse_secs("EMAIL_VERIFICATION_TTL_SECS", 24 * 3600)?
+                .clamp(Duration::from_secs(60), Duration::from_secs(30 * 24 * 3600)),
         };
         let refund_window_days = parse_count("REFUND_WINDOW_DAYS", 14)?;
         if refund_window_days > 3650 {

@@ -174,7 +174,31 @@ async fn email_requests_are_checked_and_links_are_rationed() {
         set_email(&app, &user, "first@example.com").await.status(),
         StatusCode::ACCEPTED
     );
-    // A second link within the minute is refused, with when to try again.
+    // A second link within the minute is refused, with when to try again — also when asked
+    // for several times at once.
+    let other = app.customer().await;
+    let burst = (0..5).map(|i| {
+        let (app, other) = (&app, &other);
+        async move {
+            set_email(app, other, &format!("burst{i}@example.com"))
+                .await
+                .status()
+        }
+    });
+    let statuses = futures::future::join_all(burst).await;
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::ACCEPTED)
+            .count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses
+            .iter()
+            .all(|s| *s == StatusCode::ACCEPTED || *s == StatusCode::TOO_MANY_REQUESTS)
+    );
     let soon = set_email(&app, &user, "second@example.com").await;
     assert_eq!(soon.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(soon.headers().contains_key("retry-after"));
@@ -203,9 +227,17 @@ async fn email_requests_are_checked_and_links_are_rationed() {
         ]
         .concat()
     );
-    sink.wait_for(6).await;
+    sink.wait_for(7).await;
     settle().await;
     assert_eq!(sink.to("target@example.com").len(), 5);
+    // `+tags` reach the same mailbox: they share its allowance.
+    let tagged = app.customer().await;
+    assert_eq!(
+        set_email(&app, &tagged, "Target+spam@example.com")
+            .await
+            .status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
 }
 
 #[tokio::test]
@@ -470,6 +502,42 @@ async fn a_server_away_is_retried_and_a_refusal_is_given_up() {
         row.next_attempt_at > chrono::Utc::now(),
         "the next try waits"
     );
+    assert!(
+        row.payload.contains("\"token\":\""),
+        "the link waits to be sent"
+    );
+    // The address is taken away before the next try: the link is not sent, and its token is
+    // not kept.
+    let removed = app
+        .as_user(&user, Method::DELETE, "/api/users/me/email")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(removed.status(), StatusCode::OK);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let rows = outbox_rows(&app).await;
+        if rows[0].failed_at.is_some() {
+            assert!(
+                rows[0]
+                    .last_error
+                    .as_deref()
+                    .unwrap_or_default()
+                    .contains("superseded")
+            );
+            assert!(
+                rows[0].payload.contains("\"token\":\"\""),
+                "{}",
+                rows[0].payload
+            );
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the link was not dropped"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 
     // A server that refuses the recipient for good: given up after one try.
     let refusing = MailSink::refusing();

@@ -41,6 +41,12 @@ async fn the_openapi_description_covers_the_rest_api() {
         ("/api/admin/items/{id}/keys", "post"),
         ("/api/admin/items/{id}/keys", "get"),
         ("/api/users/me/gifts", "get"),
+        ("/api/users/me/email", "get"),
+        ("/api/users/me/email", "put"),
+        ("/api/users/me/email", "delete"),
+        ("/api/users/me/email/resend", "post"),
+        ("/api/users/email/verify", "post"),
+        ("/api/purchases/{order_id}/refunds", "post"),
         ("/api/webhooks/payment", "post"),
     ] {
         assert!(
@@ -53,6 +59,9 @@ async fn the_openapi_description_covers_the_rest_api() {
     assert!(schemas["Order"]["properties"]["refunded_cents"].is_object());
     assert!(schemas["RefundAccepted"]["properties"]["refund_id"].is_object());
     assert!(schemas["KeysAdded"]["properties"]["duplicates"].is_object());
+    assert!(schemas["EmailStatus"]["properties"]["verified"].is_object());
+    assert!(schemas["OwnRefund"]["properties"]["line_item_ids"].is_object());
+    assert!(schemas["Order"]["properties"]["refundable_until"].is_object());
     let csv = &paths["/api/admin/items/{id}/keys"]["post"]["requestBody"]["content"];
     assert!(
         csv["text/csv"].is_object() && csv["application/json"].is_object(),

@@ -732,6 +732,31 @@ async fn a_buyer_asks_for_an_unused_item_back_within_the_window() {
     let requests = stand_in.refund_requests();
     assert_eq!(requests.len(), 1);
     assert_eq!(requests[0]["amount_cents"], 4_000);
+    // The same line asked again (a double click, no key) is the same refund, not a conflict.
+    let again = ask_own(
+        &app,
+        &user,
+        &order,
+        json!({ "line_item_ids": [line_of(&order, &shield)] }),
+    )
+    .await;
+    assert_eq!(again.status(), StatusCode::ACCEPTED);
+    let again: api_types::RefundAccepted = again.json().await.expect("refund");
+    assert_eq!(json!(again.refund_id), requests[0]["refund_id"]);
+    assert_eq!(stand_in.refund_requests().len(), 1);
+    // More lines than any order has are refused before any work.
+    let many: Vec<i64> = (0..5_000).collect();
+    let (status, _) =
+        error_code(ask_own(&app, &user, &order, json!({ "line_item_ids": many })).await).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    // An operator looking at the order sees no buttons meant for the buyer.
+    let seen: Order = json_of(app.as_user(
+        &admin,
+        Method::GET,
+        &format!("/api/purchases/{}", order.order_id),
+    ))
+    .await;
+    assert!(seen.refundable_until.is_none() && seen.lines.iter().all(|l| !l.self_refundable));
     let pending = app.order(&user, order.order_id).await;
     let line = pending
         .lines

@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use rand::RngCore as _;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _};
+use sea_orm::{ColumnTrait as _, Condition, EntityTrait as _, QueryFilter as _};
 use sha2::{Digest as _, Sha256};
 
 use api_types::EmailStatus;
@@ -31,6 +31,19 @@ fn status(user: &users::Model) -> EmailStatus {
         verification_sent_at: (user.email.is_some() && user.email_verified_at.is_none())
             .then_some(user.email_token_sent_at)
             .flatten(),
+    }
+}
+
+/// The mailbox an address reaches, for rationing links: lower case, without a `+tag` (most
+/// providers deliver `ada+1@` and `ada+2@` to `ada@`).
+fn mailbox_of(address: &EmailAddress) -> String {
+    let lower = address.as_str().to_ascii_lowercase();
+    match lower.rsplit_once('@') {
+        Some((local, domain)) => {
+            let local = local.split('+').next().unwrap_or(local);
+            format!("{local}@{domain}")
+        }
+        None => lower,
     }
 }
 
@@ -98,7 +111,7 @@ impl Accounts<'_> {
         self.take_attempt(
             &format!(
                 "verify-email:{}",
-                super::throttle::throttle_name(address.as_str())
+                super::throttle::throttle_name(&mailbox_of(address))
             ),
             PER_ADDRESS_PER_HOUR,
             Duration::from_secs(3600),
@@ -114,7 +127,10 @@ impl Accounts<'_> {
                 .unwrap_or_default();
 
         let txn = crate::db::begin_write(self.store.db()).await?;
-        users::Entity::update_many()
+        let resend_before = now - chrono::Duration::from_std(RESEND_AFTER).unwrap_or_default();
+        // Conditional on the last link being old enough, so concurrent requests cannot all
+        // pass the check above: one link a minute, whatever arrives at once.
+        let written = users::Entity::update_many()
             .col_expr(users::Column::Email, Expr::value(address.as_str()))
             .col_expr(
                 users::Column::EmailVerifiedAt,
@@ -124,8 +140,19 @@ impl Accounts<'_> {
             .col_expr(users::Column::EmailTokenExpiresAt, Expr::value(expires_at))
             .col_expr(users::Column::EmailTokenSentAt, Expr::value(now))
             .filter(users::Column::Id.eq(row.id))
+            .filter(
+                Condition::any()
+                    .add(users::Column::EmailTokenSentAt.is_null())
+                    .add(users::Column::EmailTokenSentAt.lte(resend_before)),
+            )
             .exec(&txn)
-            .await?;
+            .await?
+            .rows_affected;
+        if written != 1 {
+            return Err(Error::RateLimited {
+                retry_after_secs: RESEND_AFTER.as_secs(),
+            });
+        }
         mail::enqueue(
             &txn,
             format!("verify:{}:{}", row.id, &digest[..16]),
@@ -214,5 +241,18 @@ impl Accounts<'_> {
             verified: true,
             verification_sent_at: None,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_are_rationed_per_mailbox_not_per_spelling() {
+        let a = EmailAddress::parse("Ada+games@Example.com").expect("valid");
+        let b = EmailAddress::parse("ada+other@example.com").expect("valid");
+        assert_eq!(mailbox_of(&a), "ada@example.com");
+        assert_eq!(mailbox_of(&a), mailbox_of(&b));
     }
 }

@@ -26,6 +26,7 @@ use sea_orm::{
     QueryOrder as _, QuerySelect as _, Set,
 };
 use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
 use uuid::Uuid;
 
 use crate::entity::{order_lines, orders, outbox, users};
@@ -38,6 +39,8 @@ const BATCH: u64 = 20;
 /// How long a worker holds a row it took: longer than the transport's timeout, so a row is
 /// never taken by a second replica while the first is still sending it.
 const LEASE: Duration = Duration::from_secs(120);
+/// The longest one send may take, transport and all (well inside the lease).
+const SEND_TIMEOUT: Duration = Duration::from_secs(60);
 /// The longest wait between two tries.
 const MAX_BACKOFF: Duration = Duration::from_secs(3600);
 
@@ -299,19 +302,24 @@ impl<'a> Mail<'a> {
             .await?;
         let mut sent = 0;
         for row in due {
-            if !self.take(&row, now).await? {
+            let Some(lease) = self.take(&row).await? else {
                 continue;
-            }
-            if self.send(row).await? {
+            };
+            if self.send(row, lease).await? {
                 sent += 1;
             }
         }
         Ok(sent)
     }
 
-    /// Takes a row under a lease, unless another worker took it (or sent it) first.
-    async fn take(&self, row: &outbox::Model, now: DateTime<Utc>) -> Result<bool> {
+    /// Takes a row under a lease of its own, unless another worker took it (or sent it) first.
+    /// The lease is read off the clock now, per row, and kept to the microsecond so that the
+    /// outcome can be recorded only while it is still this worker's.
+    async fn take(&self, row: &outbox::Model) -> Result<Option<DateTime<Utc>>> {
+        let now = Utc::now();
         let lease_end = now + chrono::Duration::from_std(LEASE).unwrap_or_default();
+        let lease_end =
+            DateTime::from_timestamp_micros(lease_end.timestamp_micros()).unwrap_or(lease_end);
         let taken = outbox::Entity::update_many()
             .col_expr(outbox::Column::LockedUntil, Expr::value(lease_end))
             .col_expr(
@@ -329,36 +337,54 @@ impl<'a> Mail<'a> {
             .exec(self.store.db())
             .await?
             .rows_affected;
-        Ok(taken == 1)
+        Ok((taken == 1).then_some(lease_end))
     }
 
-    /// Renders and sends a taken row, then records the outcome.
-    async fn send(&self, row: outbox::Model) -> Result<bool> {
+    /// Renders and sends a taken row, then records the outcome — only while the lease is still
+    /// this worker's. The whole conversation is cut off well inside the lease.
+    async fn send(&self, row: outbox::Model, lease: DateTime<Utc>) -> Result<bool> {
         let db = self.store.db();
         let attempts = u32::try_from(row.attempts + 1).unwrap_or(u32::MAX);
         let outcome = match serde_json::from_str::<Notice>(&row.payload) {
-            Ok(notice) => {
-                let rendered = templates::render(&notice, &templates::Context::from(self.store));
-                let result = self
-                    .store
-                    .mail_transport()
-                    .send(&row, &self.store.settings().mail.from, &rendered)
-                    .await;
-                result.map(|()| notice)
-            }
+            Ok(notice) => match self.superseded(&row, &notice).await? {
+                Some(why) => Err(transport::SendError::permanent(why)),
+                None => {
+                    let rendered =
+                        templates::render(&notice, &templates::Context::from(self.store));
+                    let sending = self.store.mail_transport().send(
+                        &row,
+                        &self.store.settings().mail.from,
+                        &rendered,
+                    );
+                    match tokio::time::timeout(SEND_TIMEOUT, sending).await {
+                        Ok(result) => result.map(|()| notice),
+                        Err(_) => Err(transport::SendError::transient(
+                            "the transport took too long; cut off",
+                        )),
+                    }
+                }
+            },
             Err(e) => Err(transport::SendError::permanent(format!(
                 "unreadable message: {e}"
             ))),
         };
-        let mut update = outbox::Entity::update_many().filter(outbox::Column::Id.eq(row.id));
+        let mut update = outbox::Entity::update_many()
+            .filter(outbox::Column::Id.eq(row.id))
+            .filter(outbox::Column::LockedUntil.eq(lease))
+            .filter(outbox::Column::SentAt.is_null());
+        let redacted = |payload: &str| {
+            serde_json::from_str::<Notice>(payload)
+                .ok()
+                .and_then(|n| serde_json::to_string(&n.redacted()).ok())
+                .unwrap_or_default()
+        };
         let delivered = match outcome {
             Ok(notice) => {
                 metrics::counter!("gamestore_mail_sent_total", "kind" => notice.kind())
                     .increment(1);
-                let payload = serde_json::to_string(&notice.redacted()).unwrap_or_default();
                 update = update
                     .col_expr(outbox::Column::SentAt, Expr::value(Utc::now()))
-                    .col_expr(outbox::Column::Payload, Expr::value(payload))
+                    .col_expr(outbox::Column::Payload, Expr::value(redacted(&row.payload)))
                     .col_expr(
                         outbox::Column::LastError,
                         Expr::value(Option::<String>::None),
@@ -373,7 +399,9 @@ impl<'a> Mail<'a> {
                 metrics::counter!("gamestore_mail_failures_total").increment(1);
                 update = update.col_expr(outbox::Column::LastError, Expr::value(error));
                 if give_up {
-                    update = update.col_expr(outbox::Column::FailedAt, Expr::value(Utc::now()));
+                    update = update
+                        .col_expr(outbox::Column::FailedAt, Expr::value(Utc::now()))
+                        .col_expr(outbox::Column::Payload, Expr::value(redacted(&row.payload)));
                 } else {
                     update = update.col_expr(
                         outbox::Column::NextAttemptAt,
@@ -383,14 +411,49 @@ impl<'a> Mail<'a> {
                 false
             }
         };
-        update
+        let recorded = update
             .col_expr(
                 outbox::Column::LockedUntil,
                 Expr::value(Option::<DateTime<Utc>>::None),
             )
             .exec(db)
-            .await?;
+            .await?
+            .rows_affected;
+        if recorded == 0 {
+            tracing::warn!(
+                outbox_id = row.id,
+                "the lease ran out before the outcome was recorded"
+            );
+        }
         Ok(delivered)
+    }
+
+    /// Why a message must not go out any more: its address was removed or changed since it was
+    /// written (or, for a link, a newer link replaced it), or the account was closed.
+    async fn superseded(&self, row: &outbox::Model, notice: &Notice) -> Result<Option<String>> {
+        let Some(user_id) = row.user_id else {
+            return Ok(None);
+        };
+        let Some(user) = users::Entity::find_by_id(user_id)
+            .one(self.store.db())
+            .await?
+            .filter(|u| u.deleted_at.is_none())
+        else {
+            return Ok(Some("superseded: the account was closed".to_owned()));
+        };
+        let same_address = user
+            .email
+            .as_deref()
+            .is_some_and(|e| e.eq_ignore_ascii_case(&row.to_address));
+        let current = match notice {
+            Notice::VerifyEmail { token, .. } => {
+                same_address
+                    && user.email_token_sha256.as_deref()
+                        == Some(hex::encode(Sha256::digest(token.as_bytes())).as_str())
+            }
+            _ => same_address && user.email_verified_at.is_some(),
+        };
+        Ok((!current).then(|| "superseded: the address was changed or removed".to_owned()))
     }
 
     /// How many messages wait, went out, or were given up on.

@@ -35,7 +35,7 @@ impl SendError {
         }
     }
 
-    fn transient(message: impl Into<String>) -> Self {
+    pub fn transient(message: impl Into<String>) -> Self {
         Self {
             message: message.into(),
             permanent: false,
@@ -74,7 +74,13 @@ impl Transport {
         match self {
             Transport::Smtp(smtp) => smtp.send(message).await.map(|_| ()).map_err(|e| {
                 let text = e.to_string();
-                if e.is_permanent() {
+                // A 5xx about the message or its recipient will not change; one about us (no or
+                // wrong credentials, 530/534/535/538) is the configuration, which an operator
+                // fixes: those are tried again.
+                let about_us = e.status().is_some_and(|code| {
+                    matches!(code.to_string().as_str(), "530" | "534" | "535" | "538")
+                });
+                if e.is_permanent() && !about_us {
                     SendError::permanent(text)
                 } else {
                     SendError::transient(text)

@@ -602,7 +602,17 @@ impl<'a> Orders<'a> {
             .await?
             .filter(|row| row.user_id == viewer.id() || viewer.is_admin())
             .ok_or(Error::NotFound("order"))?;
-        Ok(self.views(vec![row], true).await?.remove(0))
+        let buyer = row.user_id == viewer.id();
+        let mut order = self.views(vec![row], true).await?.remove(0);
+        if !buyer {
+            // What the buyer may ask back is theirs to ask, not an operator's looking on.
+            order.refundable_until = None;
+            order
+                .lines
+                .iter_mut()
+                .for_each(|l| l.self_refundable = false);
+        }
+        Ok(order)
     }
 
     /// Owned items: every line of the user's paid (or partly refunded) orders that no refund

@@ -160,12 +160,51 @@ impl Orders<'_> {
             .await?
             .filter(|o| o.user_id == buyer.id())
             .ok_or(Error::NotFound("order"))?;
-        if line_ids.is_empty() {
+        let mut line_ids = line_ids.to_vec();
+        line_ids.sort_unstable();
+        line_ids.dedup();
+        if line_ids.is_empty() || line_ids.len() > MAX_LINES {
             return Err(Error::invalid(
                 "line_item_ids",
-                "name the lines you want refunded",
+                format!("name between 1 and {MAX_LINES} lines you want refunded"),
             ));
         }
+        let input = NewRefund {
+            amount_cents: None,
+            line_item_ids: Some(line_ids.clone()),
+            reason: reason.map(str::to_owned),
+        };
+        let lines = order.find_related(order_lines::Entity).all(db).await?;
+        // The same request again answers what the first one got, before anything is re-checked
+        // (by then its lines are claimed): with a key, the refund that key made; without one,
+        // the pending refund of the buyer's that claims exactly these lines.
+        let key = match idempotency_key {
+            Some(key) => {
+                let key = format!("customer:{key}");
+                let id = refund_id(order_id, IdempotencyKey::parse(&key)?.as_str());
+                if let Some(existing) = self
+                    .existing_refund(id, &check(&input)?.fingerprint)
+                    .await?
+                {
+                    return Ok(existing);
+                }
+                key
+            }
+            None => {
+                if let Some(existing) = self.pending_own_refund(&lines, &line_ids).await? {
+                    return Ok(existing);
+                }
+                // A try after a refund the provider refused is a new request.
+                let earlier = refunds::Entity::find()
+                    .filter(refunds::Column::OrderId.eq(order_id))
+                    .count(db)
+                    .await?;
+                format!(
+                    "customer:{earlier}:{}",
+                    &hex::encode(Sha256::digest(format!("{line_ids:?}").as_bytes()))[..32]
+                )
+            }
+        };
         if order.is_gift() {
             return Err(Error::unprocessable(
                 "NOT_SELF_REFUNDABLE",
@@ -175,7 +214,6 @@ impl Orders<'_> {
         if !refundable(order.status) {
             return Err(not_refundable(order.status));
         }
-        let lines = order.find_related(order_lines::Entity).all(db).await?;
         let rules =
             SelfRefunds::load(self.store, std::slice::from_ref(&order), &[lines.clone()]).await?;
         if rules.window_end(&order).is_none() {
@@ -187,7 +225,14 @@ impl Orders<'_> {
                 ),
             ));
         }
-        for line_id in line_ids {
+        let items: std::collections::HashMap<i64, items::Model> = items::Entity::find()
+            .filter(items::Column::Id.is_in(lines.iter().map(|l| l.item_id)))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|i| (i.id, i))
+            .collect();
+        for line_id in &line_ids {
             let Some(line) = lines.iter().find(|l| l.id == *line_id) else {
                 return Err(Error::invalid(
                     "line_item_ids",
@@ -200,8 +245,7 @@ impl Orders<'_> {
                     format!("the line for {} is already refunded", line.name),
                 ));
             }
-            let item = items::Entity::find_by_id(line.item_id).one(db).await?;
-            if !rules.line_ok(line, item.as_ref()) {
+            if !rules.line_ok(line, items.get(&line.item_id)) {
                 let why = if rules.keyed.contains(&line.id) {
                     "its license key was delivered"
                 } else {
@@ -216,32 +260,38 @@ impl Orders<'_> {
                 ));
             }
         }
-        let mut sorted = line_ids.to_vec();
-        sorted.sort_unstable();
-        sorted.dedup();
-        // Without a key, the same lines asked for after the same refunds are the same request:
-        // a double click asks once, and a try after a refund the provider refused asks anew.
-        let key = match idempotency_key {
-            Some(key) => key.to_owned(),
-            None => {
-                let earlier = refunds::Entity::find()
-                    .filter(refunds::Column::OrderId.eq(order_id))
-                    .count(db)
-                    .await?;
-                let lines = format!("{sorted:?}");
-                format!(
-                    "self:{earlier}:{}",
-                    &hex::encode(Sha256::digest(lines.as_bytes()))[..32]
-                )
-            }
-        };
-        let input = NewRefund {
-            amount_cents: None,
-            line_item_ids: Some(sorted),
-            reason: reason.map(str::to_owned),
-        };
         self.ask_refund(buyer, Initiator::Customer, order_id, &input, &key)
             .await
+    }
+
+    /// The buyer's own pending refund that claims exactly `line_ids`, if there is one.
+    async fn pending_own_refund(
+        &self,
+        lines: &[order_lines::Model],
+        line_ids: &[i64],
+    ) -> Result<Option<RefundAccepted>> {
+        let claims: std::collections::HashSet<Option<Uuid>> = lines
+            .iter()
+            .filter(|l| line_ids.contains(&l.id))
+            .map(|l| l.refund_id)
+            .collect();
+        let (1, Some(Some(id))) = (claims.len(), claims.iter().next()) else {
+            return Ok(None);
+        };
+        Ok(refunds::Entity::find_by_id(*id)
+            .one(self.store.db())
+            .await?
+            .filter(|r| {
+                r.status == RefundStatus::Pending
+                    && r.initiated_by == Initiator::Customer
+                    && items::ids_from_column(&r.line_ids) == line_ids
+            })
+            .map(|r| RefundAccepted {
+                refund_id: r.id,
+                status: r.status.as_str().to_owned(),
+                amount_cents: r.amount_cents,
+                currency: r.currency.clone(),
+            }))
     }
 
     async fn ask_refund(
