@@ -562,6 +562,144 @@ pub struct EmailVerification {
     pub token: String,
 }
 
+/// One entry of the audit log (`GET /api/admin/audit`).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    /// The user who acted (or whom a security event is about); absent for an unknown name.
+    pub actor_id: Option<Uuid>,
+    /// Their username, or what was typed for a failed login.
+    pub actor: String,
+    /// `item.create`, `item.update`, `item.archive`, `promo.create`, `promo.update`,
+    /// `refund.request`, `keys.import`, `webhook.replay`, `login.success`, `login.failure`,
+    /// `login.lockout`, `admin.promote`.
+    pub action: String,
+    pub target_type: String,
+    pub target_id: String,
+    /// What changed: `{"field": [before, after]}` for edits, a summary otherwise.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub diff: serde_json::Value,
+    pub client_ip: Option<String>,
+}
+
+/// One webhook request as the store received it (`GET /api/admin/webhook-events`). Nothing of a
+/// delivery that is not `verified` is trusted; it is shown as it came.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WebhookDelivery {
+    pub id: i64,
+    pub received_at: DateTime<Utc>,
+    /// `standard` (Standard Webhooks) or `xsolla`.
+    pub scheme: String,
+    /// The `webhook-id` header as sent.
+    pub delivery_id: Option<String>,
+    pub verified: bool,
+    /// Why it was refused (a bad signature, a stale timestamp, missing headers).
+    pub rejection: Option<String>,
+    /// The HTTP status the store answered.
+    pub status_code: u16,
+    /// What processing did: `applied`, `no_op`, `duplicate`, `deferred`, `unknown_order`, …
+    pub outcome: Option<String>,
+    pub detail: Option<String>,
+    pub event_type: Option<String>,
+    pub order_id: Option<Uuid>,
+    /// The payment event it made or matched (verified deliveries only).
+    pub event_id: Option<String>,
+    /// The delivery this one re-ran, for an operator's replay.
+    pub replay_of: Option<i64>,
+    pub body_sha256: String,
+    /// The raw body; only in `GET /api/admin/webhook-events/{id}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    /// The body was cut when stored (refused deliveries keep at most 4 KiB).
+    #[serde(default)]
+    pub body_truncated: bool,
+}
+
+/// What a replay did (`POST /api/admin/webhook-events/{id}/replay`).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReplayResult {
+    /// The delivery recorded for the replay.
+    pub delivery_id: i64,
+    /// `applied` when it changed something now; otherwise the outcome it had already.
+    pub outcome: String,
+    /// True when the event had been applied (or recorded) before: nothing changed.
+    pub already_applied: bool,
+    pub message: String,
+}
+
+/// A page of orders found by the operators' search (`GET /api/admin/orders`).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderSearchPage {
+    pub orders: Vec<AdminOrder>,
+    pub page: u32,
+    pub per_page: u32,
+    /// Whether another page follows.
+    pub has_more: bool,
+}
+
+/// The dashboard's figures over a range of days (`GET /api/admin/stats`).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SalesStats {
+    /// First and last day of the range (UTC, inclusive).
+    pub from: chrono::NaiveDate,
+    pub to: chrono::NaiveDate,
+    pub bucket: String,
+    /// The currency of the money figures.
+    pub currency: String,
+    /// Every day of the range, including days without orders.
+    pub days: Vec<DayStats>,
+    /// Orders created in the range, by their state now.
+    pub by_status: Vec<StatusCount>,
+    pub orders_created: u64,
+    /// Orders created in the range that were paid (now paid, partly or fully refunded).
+    pub orders_paid: u64,
+    /// `orders_paid / orders_created` (0 without orders).
+    pub conversion: f64,
+    /// Paid in the range, in `currency` (before refunds).
+    pub revenue_cents: i64,
+    /// Given back on those orders so far.
+    pub refunded_cents: i64,
+    /// Refunds completed in the range (any currency), and how much they gave back in `currency`.
+    pub refunds: u64,
+    pub refunds_cents: i64,
+    /// Best sellers by revenue in `currency` (paid orders), at most 10.
+    pub top_items: Vec<TopItem>,
+    /// Other currencies with paid orders in the range, for a currency switch.
+    pub currencies: Vec<String>,
+}
+
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DayStats {
+    pub day: chrono::NaiveDate,
+    pub orders: u64,
+    pub paid: u64,
+    pub revenue_cents: i64,
+    pub refunded_cents: i64,
+}
+
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatusCount {
+    pub status: OrderStatus,
+    pub count: u64,
+}
+
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TopItem {
+    pub item_id: i64,
+    pub name: String,
+    pub units: i64,
+    pub revenue_cents: i64,
+}
+
 /// A shopper's cart, priced from the catalog every time it is read.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -791,6 +929,14 @@ pub enum LiveMessage {
     },
     /// The user's cart changed (on any tab or device): `line_count` lines are in it now.
     CartUpdated { user_id: Uuid, line_count: u32 },
+    /// For operators only: an order changed (the latest of the last quarter second, so a busy
+    /// store sends a few of these a second, not one per order). Dashboards re-read on it.
+    OrderChanged {
+        order_id: Uuid,
+        /// The buyer.
+        user_id: Uuid,
+        status: OrderStatus,
+    },
     /// An item on the user's wishlist went on sale, or is back in stock.
     WishlistOnSale {
         user_id: Uuid,
@@ -804,13 +950,32 @@ pub enum LiveMessage {
 }
 
 impl LiveMessage {
+    /// What an order became, for a message that reports an order's move to the buyer.
+    pub fn order_status(&self) -> Option<OrderStatus> {
+        match self {
+            LiveMessage::PurchaseSuccess { .. } => Some(OrderStatus::Paid),
+            LiveMessage::PurchaseFailed { reason, .. } => Some(if reason.as_deref() == Some("expired") {
+                OrderStatus::Expired
+            } else {
+                OrderStatus::Failed
+            }),
+            LiveMessage::PurchaseRefunded { partial, .. } => Some(if *partial {
+                OrderStatus::PartiallyRefunded
+            } else {
+                OrderStatus::Refunded
+            }),
+            _ => None,
+        }
+    }
+
     /// The order the message is about, if it is about one.
     pub fn order_id(&self) -> Option<Uuid> {
         match self {
             LiveMessage::PurchaseSuccess { order_id, .. }
             | LiveMessage::PurchaseFailed { order_id, .. }
             | LiveMessage::PurchaseRefunded { order_id, .. }
-            | LiveMessage::GiftReceived { order_id, .. } => Some(*order_id),
+            | LiveMessage::GiftReceived { order_id, .. }
+            | LiveMessage::OrderChanged { order_id, .. } => Some(*order_id),
             LiveMessage::CartUpdated { .. } | LiveMessage::WishlistOnSale { .. } => None,
         }
     }
@@ -822,6 +987,7 @@ impl LiveMessage {
             | LiveMessage::PurchaseRefunded { user_id, .. }
             | LiveMessage::GiftReceived { user_id, .. }
             | LiveMessage::CartUpdated { user_id, .. }
+            | LiveMessage::OrderChanged { user_id, .. }
             | LiveMessage::WishlistOnSale { user_id, .. } => *user_id,
         }
     }
@@ -832,7 +998,9 @@ impl LiveMessage {
             | LiveMessage::PurchaseFailed { items, .. }
             | LiveMessage::PurchaseRefunded { items, .. }
             | LiveMessage::GiftReceived { items, .. } => items,
-            LiveMessage::CartUpdated { .. } | LiveMessage::WishlistOnSale { .. } => &[],
+            LiveMessage::CartUpdated { .. }
+            | LiveMessage::OrderChanged { .. }
+            | LiveMessage::WishlistOnSale { .. } => &[],
         }
     }
 }

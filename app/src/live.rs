@@ -44,6 +44,8 @@ pub struct LiveState {
     pub version: RwSignal<u64>,
     /// Goes up whenever the cart changed on any tab (or the socket reconnected).
     pub cart_version: RwSignal<u64>,
+    /// Goes up when an operator's socket hears that an order changed (the dashboard re-reads).
+    pub admin_version: RwSignal<u64>,
     pub toasts: RwSignal<Vec<Toast>>,
     next_toast: StoredValue<u64>,
 }
@@ -58,6 +60,7 @@ impl LiveState {
             connection: RwSignal::new(Connection::Offline),
             version: RwSignal::new(0),
             cart_version: RwSignal::new(0),
+            admin_version: RwSignal::new(0),
             toasts: RwSignal::new(Vec::new()),
             next_toast: StoredValue::new(0),
         }
@@ -67,6 +70,7 @@ impl LiveState {
     pub fn bump(&self) {
         self.version.update(|v| *v += 1);
         self.cart_version.update(|v| *v += 1);
+        self.admin_version.update(|v| *v += 1);
     }
 
     pub fn toast(&self, kind: ToastKind, text: String, href: Option<(String, &'static str)>) {
@@ -143,6 +147,11 @@ impl LiveState {
                     format!("On sale now: {name}, {price}")
                 };
                 (ToastKind::Info, text)
+            }
+            LiveMessage::OrderChanged { .. } => {
+                // Operators' views re-read; no toast.
+                self.admin_version.update(|v| *v += 1);
+                return;
             }
             LiveMessage::CartUpdated { .. } => {
                 // The badge and the cart page re-read; no toast.

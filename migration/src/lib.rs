@@ -11,6 +11,7 @@ mod m20261205_000001_refunds;
 mod m20261206_000001_license_keys;
 mod m20261207_000001_gifts;
 mod m20261208_000001_email;
+mod m20261209_000001_console;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000001_license_keys::Migration),
             Box::new(m20261207_000001_gifts::Migration),
             Box::new(m20261208_000001_email::Migration),
+            Box::new(m20261209_000001_console::Migration),
         ]
     }
 }

@@ -18,7 +18,6 @@ use futures::{Sink, SinkExt as _, Stream, StreamExt as _};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-#[cfg(test)]
 use api_types::LiveMessage;
 use store::Store;
 use store::cache::channels;
@@ -35,6 +34,8 @@ pub const PING_EVERY: Duration = Duration::from_secs(25);
 const READ_BUFFER: usize = 1024;
 /// Close code sent when the session behind a socket is revoked (logout).
 pub const CLOSE_SESSION_ENDED: u16 = 4001;
+/// Operators hear at most one `order_changed` this often per replica.
+pub const ADMIN_COALESCE: Duration = Duration::from_millis(250);
 /// Close code sent to a client that fell too far behind.
 pub const CLOSE_TOO_SLOW: u16 = 4008;
 
@@ -48,6 +49,8 @@ pub enum Outbound {
 struct Conn {
     id: u64,
     session_id: String,
+    /// An operator's socket also hears `order_changed`.
+    admin: bool,
     tx: mpsc::Sender<Outbound>,
 }
 
@@ -60,6 +63,10 @@ pub struct Hub {
 
 struct HubInner {
     sockets: RwLock<HashMap<Uuid, Vec<Conn>>>,
+    /// The latest order change not yet told to operators, and whether a flush is on its way:
+    /// operators hear at most one `order_changed` per `ADMIN_COALESCE` per replica.
+    admin_pending: std::sync::Mutex<Option<LiveMessage>>,
+    admin_flush_scheduled: std::sync::atomic::AtomicBool,
     next_id: AtomicU64,
     max_per_user: usize,
     max_total: usize,
@@ -98,6 +105,8 @@ impl Hub {
         Self {
             inner: Arc::new(HubInner {
                 sockets: RwLock::default(),
+                admin_pending: std::sync::Mutex::new(None),
+                admin_flush_scheduled: std::sync::atomic::AtomicBool::new(false),
                 next_id: AtomicU64::new(0),
                 max_per_user,
                 max_total,
@@ -111,6 +120,7 @@ impl Hub {
         &self,
         user_id: Uuid,
         session_id: String,
+        admin: bool,
     ) -> Result<(Registration, mpsc::Receiver<Outbound>), Refusal> {
         let mut sockets = self
             .inner
@@ -128,7 +138,12 @@ impl Hub {
         sockets
             .entry(user_id)
             .or_default()
-            .push(Conn { id, session_id, tx });
+            .push(Conn {
+                id,
+                session_id,
+                admin,
+                tx,
+            });
         Ok((
             Registration {
                 hub: self.clone(),
@@ -165,6 +180,73 @@ impl Hub {
 
     /// Routes one envelope to the sockets it concerns. Never waits on a socket.
     pub fn dispatch(&self, envelope: &Envelope) {
+        if let Envelope::Message { message, .. } = envelope
+            && let (Some(order_id), Some(status)) = (message.order_id(), message.order_status())
+        {
+            self.order_changed(LiveMessage::OrderChanged {
+                order_id,
+                user_id: message.user_id(),
+                status,
+            });
+        }
+        self.deliver(envelope);
+    }
+
+    /// Tells this replica's operators that an order changed, at most once per
+    /// `ADMIN_COALESCE`: the first change schedules a flush, later ones replace what it sends.
+    fn order_changed(&self, message: LiveMessage) {
+        *self
+            .inner
+            .admin_pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(message);
+        if self
+            .inner
+            .admin_flush_scheduled
+            .swap(true, Ordering::AcqRel)
+        {
+            return;
+        }
+        let hub = self.clone();
+        let flush = move || {
+            hub.inner
+                .admin_flush_scheduled
+                .store(false, Ordering::Release);
+            let pending = hub
+                .inner
+                .admin_pending
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take();
+            if let Some(message) = pending {
+                hub.send_to_admins(&message);
+            }
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(async move {
+                    tokio::time::sleep(ADMIN_COALESCE).await;
+                    flush();
+                });
+            }
+            Err(_) => flush(),
+        }
+    }
+
+    fn send_to_admins(&self, message: &LiveMessage) {
+        let Ok(text) = serde_json::to_string(message) else {
+            return;
+        };
+        let text: Arc<str> = text.into();
+        let sockets = self.inner.sockets.read().unwrap_or_else(|p| p.into_inner());
+        for conn in sockets.values().flatten().filter(|c| c.admin) {
+            // A full queue drops this one: the next change (or a reconnect) brings the
+            // dashboard up to date anyway.
+            let _ = conn.tx.try_send(Outbound::Text(text.clone(), None));
+        }
+    }
+
+    fn deliver(&self, envelope: &Envelope) {
         let user_id = envelope.user_id();
         let mut too_slow = Vec::new();
         {
@@ -274,7 +356,10 @@ pub async fn connect(
         Err(e) => return plain(StatusCode::BAD_REQUEST, "NOT_A_WEBSOCKET", e.body_text()),
     };
     // The place is taken before the upgrade, so the cap holds however many upgrades race.
-    let (registration, rx) = match state.hub.register(user.id(), user.session_id.clone()) {
+    let (registration, rx) = match state
+        .hub
+        .register(user.id(), user.session_id.clone(), user.is_admin())
+    {
         Ok(taken) => taken,
         Err(Refusal::TooManyForUser) => {
             return plain(
@@ -385,9 +470,9 @@ mod tests {
     fn routes_each_message_to_its_users_sockets_only() {
         let hub = Hub::default();
         let (alice, bob) = (Uuid::new_v4(), Uuid::new_v4());
-        let (_a1, mut a1) = hub.register(alice, "s1".into()).expect("admitted");
-        let (_a2, mut a2) = hub.register(alice, "s2".into()).expect("admitted");
-        let (_b1, mut b1) = hub.register(bob, "s3".into()).expect("admitted");
+        let (_a1, mut a1) = hub.register(alice, "s1".into(), false).expect("admitted");
+        let (_a2, mut a2) = hub.register(alice, "s2".into(), false).expect("admitted");
+        let (_b1, mut b1) = hub.register(bob, "s3".into(), false).expect("admitted");
         hub.dispatch(&success(alice));
         assert!(matches!(a1.try_recv(), Ok(Outbound::Text(..))));
         assert!(matches!(a2.try_recv(), Ok(Outbound::Text(..))));
@@ -398,8 +483,8 @@ mod tests {
     fn a_full_queue_drops_only_that_socket() {
         let hub = Hub::default();
         let user = Uuid::new_v4();
-        let (_slow, _slow_rx) = hub.register(user, "slow".into()).expect("admitted");
-        let (_fast, mut fast_rx) = hub.register(user, "fast".into()).expect("admitted");
+        let (_slow, _slow_rx) = hub.register(user, "slow".into(), false).expect("admitted");
+        let (_fast, mut fast_rx) = hub.register(user, "fast".into(), false).expect("admitted");
         for _ in 0..QUEUE_DEPTH + 1 {
             hub.dispatch(&success(user));
             while fast_rx.try_recv().is_ok() {}
@@ -413,8 +498,8 @@ mod tests {
     fn revocation_closes_one_session_or_all() {
         let hub = Hub::default();
         let user = Uuid::new_v4();
-        let (_a, mut a) = hub.register(user, "a".into()).expect("admitted");
-        let (_b, mut b) = hub.register(user, "b".into()).expect("admitted");
+        let (_a, mut a) = hub.register(user, "a".into(), false).expect("admitted");
+        let (_b, mut b) = hub.register(user, "b".into(), false).expect("admitted");
         hub.dispatch(&Envelope::SessionRevoked {
             user_id: user,
             session_id: Some("a".into()),
@@ -437,7 +522,7 @@ mod tests {
     #[test]
     fn dropping_a_registration_unregisters_it() {
         let hub = Hub::default();
-        let (registration, _rx) = hub.register(Uuid::new_v4(), "s".into()).expect("admitted");
+        let (registration, _rx) = hub.register(Uuid::new_v4(), "s".into(), false).expect("admitted");
         assert_eq!(hub.len(), 1);
         drop(registration);
         assert!(hub.is_empty());
@@ -447,16 +532,16 @@ mod tests {
     fn sockets_are_capped_per_user_and_per_replica() {
         let hub = Hub::new(2, 3);
         let (alice, bob) = (Uuid::new_v4(), Uuid::new_v4());
-        let a1 = hub.register(alice, "a".into()).expect("first");
-        let _a2 = hub.register(alice, "a".into()).expect("second");
+        let a1 = hub.register(alice, "a".into(), false).expect("first");
+        let _a2 = hub.register(alice, "a".into(), false).expect("second");
         assert_eq!(
-            hub.register(alice, "a".into()).err(),
+            hub.register(alice, "a".into(), false).err(),
             Some(Refusal::TooManyForUser)
         );
-        let _b1 = hub.register(bob, "b".into()).expect("bob's first");
-        assert_eq!(hub.register(bob, "b".into()).err(), Some(Refusal::Full));
+        let _b1 = hub.register(bob, "b".into(), false).expect("bob's first");
+        assert_eq!(hub.register(bob, "b".into(), false).err(), Some(Refusal::Full));
         drop(a1);
-        assert!(hub.register(bob, "b".into()).is_ok());
+        assert!(hub.register(bob, "b".into(), false).is_ok());
     }
 
     #[tokio::test]

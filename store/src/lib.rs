@@ -6,6 +6,7 @@
 
 pub mod accounts;
 pub mod art;
+pub mod audit;
 pub mod cache;
 pub mod cart;
 pub mod catalog;
@@ -53,6 +54,7 @@ struct Inner {
     hash_gate: accounts::HashGate,
     vault: keys::Vault,
     mail_transport: mail::Transport,
+    webhook_rejections: payments::RejectionBudget,
 }
 
 impl Store {
@@ -83,6 +85,7 @@ impl Store {
                 hash_gate,
                 vault,
                 mail_transport,
+                webhook_rejections: payments::RejectionBudget::default(),
             }),
         };
         if store.settings().seed_catalog {
@@ -134,6 +137,14 @@ impl Store {
 
     pub fn mail(&self) -> mail::Mail<'_> {
         mail::Mail::new(self)
+    }
+
+    pub fn audit(&self) -> audit::Audit<'_> {
+        audit::Audit::new(self)
+    }
+
+    pub(crate) fn webhook_rejections(&self) -> &payments::RejectionBudget {
+        &self.inner.webhook_rejections
     }
 
     pub(crate) fn mail_transport(&self) -> &mail::Transport {

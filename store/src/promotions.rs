@@ -13,6 +13,8 @@ use uuid::Uuid;
 
 use api_types::{NewPromoCode, PromoCode, PromoCodePatch};
 
+use crate::accounts::CurrentUser;
+use crate::audit::{self, Actor, Entry};
 use crate::domain::{Money, Tags, discount};
 use crate::entity::items::{ids_from_column, ids_to_column};
 use crate::entity::{items, promo_codes, promo_uses};
@@ -44,7 +46,8 @@ impl<'a> Promotions<'a> {
         Self { store }
     }
 
-    pub async fn create(&self, new: NewPromoCode) -> Result<PromoCode> {
+    pub async fn create(&self, actor: &CurrentUser, new: NewPromoCode) -> Result<PromoCode> {
+        actor.require_admin()?;
         let code = normalise_code(&new.code)?;
         let (percent_off, amount_off_cents) = match (new.percent_off, new.amount_off_cents) {
             (Some(p), None) if (1..=100).contains(&p) => (Some(p), None),
@@ -143,16 +146,28 @@ impl<'a> Promotions<'a> {
             created_at: Set(now),
             updated_at: Set(now),
             ..Default::default()
-        }
-        .insert(self.store.db())
-        .await
-        .map_err(|e| match e.sql_err() {
+        };
+        let txn = crate::db::begin_write(self.store.db()).await?;
+        let row = row.insert(&txn).await.map_err(|e| match e.sql_err() {
             Some(SqlErr::UniqueConstraintViolation(_)) => {
                 Error::conflict("PROMO_CODE_TAKEN", "that promo code exists already")
             }
             _ => e.into(),
         })?;
-        Ok(to_promo(&row))
+        let promo = to_promo(&row);
+        audit::record(
+            &txn,
+            Entry::new(
+                Actor::user(actor),
+                audit::action::PROMO_CREATE,
+                "promo_code",
+                &promo.code,
+                serde_json::to_value(&promo).unwrap_or_default(),
+            ),
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(promo)
     }
 
     pub async fn list(&self) -> Result<Vec<PromoCode>> {
@@ -165,7 +180,13 @@ impl<'a> Promotions<'a> {
             .collect())
     }
 
-    pub async fn update(&self, code: &str, patch: PromoCodePatch) -> Result<PromoCode> {
+    pub async fn update(
+        &self,
+        actor: &CurrentUser,
+        code: &str,
+        patch: PromoCodePatch,
+    ) -> Result<PromoCode> {
+        actor.require_admin()?;
         let code = normalise_code(code).map_err(|_| Error::NotFound("promo code"))?;
         let row = promo_codes::Entity::find()
             .filter(promo_codes::Column::Code.eq(code))
@@ -191,7 +212,23 @@ impl<'a> Promotions<'a> {
             active.max_uses = Set(max_uses);
         }
         active.updated_at = Set(Utc::now());
-        Ok(to_promo(&active.update(self.store.db()).await?))
+        let txn = crate::db::begin_write(self.store.db()).await?;
+        let updated = to_promo(&active.update(&txn).await?);
+        let before = serde_json::to_value(to_promo(&row)).unwrap_or_default();
+        let after = serde_json::to_value(&updated).unwrap_or_default();
+        audit::record(
+            &txn,
+            Entry::new(
+                Actor::user(actor),
+                audit::action::PROMO_UPDATE,
+                "promo_code",
+                &updated.code,
+                audit::diff(&before, &after),
+            ),
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(updated)
     }
 }
 

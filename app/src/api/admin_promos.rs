@@ -28,7 +28,7 @@ pub async fn create_promo(
     tags: Option<String>,
     ends_at: Option<String>,
 ) -> Result<PromoCode, AppError> {
-    crate::ssr::require_admin().await?;
+    let admin = crate::ssr::require_admin().await?;
     let count = |raw: Option<String>, field: &'static str| -> Result<Option<i32>, AppError> {
         match raw.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             None => Ok(None),
@@ -78,7 +78,7 @@ pub async fn create_promo(
     };
     let promo = crate::ssr::store()?
         .promotions()
-        .create(api_types::NewPromoCode {
+        .create(&admin, api_types::NewPromoCode {
             code,
             percent_off,
             amount_off_cents,
@@ -98,10 +98,11 @@ pub async fn create_promo(
 /// Stops (or restarts) a promo code.
 #[server(prefix = "/rpc")]
 pub async fn set_promo_active(code: String, active: Option<String>) -> Result<PromoCode, AppError> {
-    crate::ssr::require_admin().await?;
+    let admin = crate::ssr::require_admin().await?;
     Ok(crate::ssr::store()?
         .promotions()
         .update(
+            &admin,
             &code,
             api_types::PromoCodePatch {
                 active: Some(active.is_some()),

@@ -14,8 +14,8 @@ pub async fn admin_key_pool(item_id: i64) -> Result<KeyPool, AppError> {
 /// holds them.
 #[server(prefix = "/rpc")]
 pub async fn import_keys(item_id: String, keys: String) -> Result<KeysAdded, AppError> {
-    crate::ssr::require_admin().await?;
+    let admin = crate::ssr::require_admin().await?;
     let id = edge::ids::item_id(&item_id)?;
     let keys = store::keys::parse_list(&keys);
-    Ok(crate::ssr::store()?.keys().import(id, &keys).await?)
+    Ok(crate::ssr::store()?.keys().import(&admin, id, &keys).await?)
 }

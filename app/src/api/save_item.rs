@@ -30,7 +30,7 @@ pub async fn save_item(
     bundle_item_ids: Option<String>,
     bundle_discount_percent: Option<String>,
 ) -> Result<Item, AppError> {
-    crate::ssr::require_admin().await?;
+    let admin = crate::ssr::require_admin().await?;
     let store = crate::ssr::store()?;
     let currency = currency.trim().to_ascii_uppercase();
     let price_cents = api_types::parse_price(&price, &currency)
@@ -73,7 +73,7 @@ pub async fn save_item(
         None => {
             store
                 .catalog()
-                .create(api_types::NewItem {
+                .create(&admin, api_types::NewItem {
                     sku,
                     name,
                     description,
@@ -94,6 +94,7 @@ pub async fn save_item(
             store
                 .catalog()
                 .update(
+                    &admin,
                     id,
                     api_types::ItemPatch {
                         sku: Some(sku),

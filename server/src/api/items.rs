@@ -124,10 +124,10 @@ pub async fn get_item(
 /// `POST /api/items` (operators).
 pub async fn create_item(
     State(state): State<AppState>,
-    Admin(_): Admin,
+    Admin(admin): Admin,
     ApiJson(body): ApiJson<NewItem>,
 ) -> ApiResult<Response> {
-    let item = state.store.catalog().create(body).await?;
+    let item = state.store.catalog().create(&admin, body).await?;
     let location = format!("/api/items/{}", item.id);
     let mut response = (StatusCode::CREATED, Json(item)).into_response();
     if let Ok(value) = HeaderValue::from_str(&location) {
@@ -145,11 +145,15 @@ pub async fn create_item(
 /// `PATCH /api/items/{id}` (operators): change the fields given.
 pub async fn update_item(
     State(state): State<AppState>,
-    Admin(_): Admin,
+    Admin(admin): Admin,
     Path(id): Path<String>,
     ApiJson(patch): ApiJson<ItemPatch>,
 ) -> ApiResult<Response> {
-    let item = state.store.catalog().update(item_id(&id)?, patch).await?;
+    let item = state
+        .store
+        .catalog()
+        .update(&admin, item_id(&id)?, patch)
+        .await?;
     Ok(Json(item).into_response())
 }
 
@@ -161,9 +165,9 @@ pub async fn update_item(
 /// `DELETE /api/items/{id}` (operators): archives; past orders keep showing the item.
 pub async fn archive_item(
     State(state): State<AppState>,
-    Admin(_): Admin,
+    Admin(admin): Admin,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    state.store.catalog().archive(item_id(&id)?).await?;
+    state.store.catalog().archive(&admin, item_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

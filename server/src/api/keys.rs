@@ -28,7 +28,7 @@ use crate::extract::Admin;
 /// `POST /api/admin/items/{id}/keys` (operators): adds license keys to an item's pool.
 pub async fn import_keys(
     State(state): State<AppState>,
-    Admin(_): Admin,
+    Admin(admin): Admin,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: axum::body::Bytes,
@@ -58,7 +58,7 @@ pub async fn import_keys(
             ));
         }
     };
-    let added = state.store.keys().import(item_id, &keys).await?;
+    let added = state.store.keys().import(&admin, item_id, &keys).await?;
     Ok((StatusCode::CREATED, Json(added)).into_response())
 }
 

@@ -22,10 +22,10 @@ use crate::extract::{Admin, ApiJson, Auth};
 /// `POST /api/admin/promo-codes` (operators).
 pub async fn create_promo_code(
     State(state): State<AppState>,
-    Admin(_): Admin,
+    Admin(admin): Admin,
     ApiJson(body): ApiJson<NewPromoCode>,
 ) -> ApiResult<Response> {
-    let promo = state.store.promotions().create(body).await?;
+    let promo = state.store.promotions().create(&admin, body).await?;
     let mut response = (StatusCode::CREATED, Json(&promo)).into_response();
     if let Ok(value) = HeaderValue::from_str(&format!("/api/admin/promo-codes/{}", promo.code)) {
         response.headers_mut().insert(header::LOCATION, value);
@@ -56,11 +56,18 @@ pub async fn list_promo_codes(
 /// `PATCH /api/admin/promo-codes/{code}` (operators).
 pub async fn update_promo_code(
     State(state): State<AppState>,
-    Admin(_): Admin,
+    Admin(admin): Admin,
     Path(code): Path<String>,
     ApiJson(patch): ApiJson<PromoCodePatch>,
 ) -> ApiResult<Response> {
-    Ok(Json(state.store.promotions().update(&code, patch).await?).into_response())
+    Ok(Json(
+        state
+            .store
+            .promotions()
+            .update(&admin, &code, patch)
+            .await?,
+    )
+    .into_response())
 }
 
 #[utoipa::path(post, path = "/api/cart/promo", tag = "cart", security(("session" = [])),

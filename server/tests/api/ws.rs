@@ -211,7 +211,7 @@ async fn a_client_that_never_reads_does_not_hold_up_others() {
     // A second socket of the same user whose client never reads: its server-side queue fills.
     let (_registration, _never_read) = app
         .hub
-        .register(user.id, "stalled-session".to_owned())
+        .register(user.id, "stalled-session".to_owned(), false)
         .expect("admitted");
     wait_for_sockets(&app, 2).await;
     let flood = server::ws::QUEUE_DEPTH + 4;

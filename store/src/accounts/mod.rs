@@ -17,6 +17,7 @@ use uuid::Uuid;
 
 use api_types::User;
 
+use crate::audit::{self, Actor, Entry};
 use crate::domain::{Password, Username};
 use crate::entity::{Role, sessions as session_rows, users};
 use crate::live::{self, Envelope};
@@ -131,15 +132,27 @@ impl<'a> Accounts<'a> {
         let limits = self.store.settings().login_throttle;
         let account_key = format!("login:user:{}", throttle::throttle_name(username));
         let address_key = client.map(|ip| format!("login:ip:{ip}"));
-        self.take_attempt(&account_key, limits.per_account, limits.window)
-            .await?;
+        if let Err(refused) = self
+            .count_attempt(&account_key, limits.per_account, limits.window)
+            .await
+        {
+            if refused.first {
+                self.audit_security(audit::action::LOCKOUT, username, client, "account")
+                    .await;
+            }
+            return Err(refused.into());
+        }
         if let Some(key) = &address_key
-            && let Err(e) = self
-                .take_attempt(key, limits.per_address, limits.window)
+            && let Err(refused) = self
+                .count_attempt(key, limits.per_address, limits.window)
                 .await
         {
             self.give_back(&account_key).await;
-            return Err(e);
+            if refused.first {
+                self.audit_security(audit::action::LOCKOUT, username, client, "address")
+                    .await;
+            }
+            return Err(refused.into());
         }
 
         let user = match Username::parse(username) {
@@ -159,6 +172,8 @@ impl<'a> Accounts<'a> {
         let matches = self.verify(hash, password).await? && exists;
 
         let Some(user) = user.filter(|_| matches) else {
+            self.audit_security(audit::action::LOGIN_FAILED, username, client, "password")
+                .await;
             return Err(Error::InvalidCredentials);
         };
         if let Err(e) = self.store.cache().delete(&account_key).await {
@@ -168,7 +183,59 @@ impl<'a> Accounts<'a> {
             self.give_back(key).await;
         }
         let session = self.open_session(user.id).await?;
+        let _ = audit::record(
+            self.store.db(),
+            Entry::new(
+                Actor {
+                    id: Some(user.id),
+                    name: user.username.clone(),
+                },
+                audit::action::LOGIN,
+                "user",
+                user.id,
+                serde_json::json!({ "role": api_types::Role::from(user.role).as_str() }),
+            )
+            .from_ip(client),
+        )
+        .await
+        .inspect_err(|e| tracing::warn!(error = %e, "login not audited"));
         Ok((to_user(&user), session))
+    }
+
+    /// Writes a security event about the account named `username` (the account, when it
+    /// exists; the name as typed otherwise). A log that cannot be written is logged, never
+    /// turned into a refused login.
+    async fn audit_security(
+        &self,
+        action: &'static str,
+        username: &str,
+        client: Option<std::net::IpAddr>,
+        why: &str,
+    ) {
+        let account = match Username::parse(username) {
+            Ok(name) => users::Entity::find()
+                .filter(users::Column::Username.eq(name.as_str()))
+                .one(self.store.db())
+                .await
+                .ok()
+                .flatten(),
+            Err(_) => None,
+        };
+        let (actor, target) = match &account {
+            Some(u) => (
+                Actor {
+                    id: Some(u.id),
+                    name: u.username.clone(),
+                },
+                u.id.to_string(),
+            ),
+            None => (Actor::anonymous(username), "unknown".to_owned()),
+        };
+        let entry = Entry::new(actor, action, "user", target, serde_json::json!({ "by": why }))
+            .from_ip(client);
+        if let Err(e) = audit::record(self.store.db(), entry).await {
+            tracing::warn!(error = %e, action, "security event not audited");
+        }
     }
 
     /// Closes the account after checking the password: it can no longer log in, every session
@@ -246,9 +313,19 @@ impl<'a> Accounts<'a> {
         let Some(user) = existing else {
             let hash = self.hash(password).await?;
             return match self.insert_user(&username, hash, Role::Admin).await {
-                Ok(_) => {
+                Ok(user) => {
                     tracing::info!(username = username.as_str(), "admin account created");
-                    Ok(())
+                    audit::record(
+                        self.store.db(),
+                        Entry::new(
+                            Actor::system(),
+                            audit::action::ADMIN_PROMOTED,
+                            "user",
+                            user.user_id,
+                            serde_json::json!({ "username": username.as_str(), "created": true }),
+                        ),
+                    )
+                    .await
                 }
                 // Another replica created it at the same moment.
                 Err(Error::Conflict { .. }) => Ok(()),
@@ -283,6 +360,22 @@ impl<'a> Accounts<'a> {
             .exec(&txn)
             .await?
             .rows_affected;
+        audit::record(
+            &txn,
+            Entry::new(
+                Actor::system(),
+                audit::action::ADMIN_PROMOTED,
+                "user",
+                user.id,
+                serde_json::json!({
+                    "username": username.as_str(),
+                    "role": [api_types::Role::from(user.role).as_str(), "admin"],
+                    "password_reset": true,
+                    "sessions_revoked": revoked,
+                }),
+            ),
+        )
+        .await?;
         txn.commit().await?;
         live::publish(
             self.store,

@@ -15,16 +15,36 @@ impl Accounts<'_> {
         limit: u32,
         window: std::time::Duration,
     ) -> Result<()> {
+        self.count_attempt(key, limit, window)
+            .await
+            .map_err(Into::into)
+    }
+
+    /// [`Self::take_attempt`], telling whether this refusal is the first of its window (what
+    /// the audit log records as a lockout): `Err` carries `(error, first)`.
+    pub(super) async fn count_attempt(
+        &self,
+        key: &str,
+        limit: u32,
+        window: std::time::Duration,
+    ) -> std::result::Result<(), Refused> {
         match self.store.cache().hit(key, window).await {
-            Ok((count, left)) if count > i64::from(limit) => Err(Error::RateLimited {
-                retry_after_secs: left.as_secs().max(1),
+            Ok((count, left)) if count > i64::from(limit) => Err(Refused {
+                error: Error::RateLimited {
+                    retry_after_secs: left.as_secs().max(1),
+                },
+                first: count == i64::from(limit) + 1,
             }),
             Ok(_) => Ok(()),
             Err(e) => {
                 tracing::error!(error = %e, key, "throttle unavailable; refusing the attempt");
-                Err(Error::Unavailable {
-                    code: "THROTTLE_UNAVAILABLE",
-                    message: "sign-in is briefly unavailable; try again in a moment".to_owned(),
+                Err(Refused {
+                    error: Error::Unavailable {
+                        code: "THROTTLE_UNAVAILABLE",
+                        message: "sign-in is briefly unavailable; try again in a moment"
+                            .to_owned(),
+                    },
+                    first: false,
                 })
             }
         }
@@ -34,6 +54,19 @@ impl Accounts<'_> {
         if let Err(e) = self.store.cache().release(key).await {
             tracing::warn!(error = %e, "cannot give back a throttle slot");
         }
+    }
+}
+
+/// An attempt past its limit (or one that could not be counted).
+pub(super) struct Refused {
+    pub(super) error: Error,
+    /// The first refusal of its window.
+    pub(super) first: bool,
+}
+
+impl From<Refused> for Error {
+    fn from(r: Refused) -> Self {
+        r.error
     }
 }
 

@@ -5,17 +5,21 @@ use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait as _, ColumnTrait as _, EntityTrait as _, QueryFilter as _, Set, SqlErr,
 };
+use serde_json::json;
 
 use api_types::{Item, ItemPatch, NewItem};
 
 use super::{Catalog, to_item};
+use crate::accounts::CurrentUser;
+use crate::audit::{self, Actor, Entry};
 use crate::domain::{Description, ImageUrl, ItemName, Money, Sku, Tags};
 use crate::entity::items;
 use crate::entity::items::ids_to_column;
 use crate::{Error, Result};
 
 impl Catalog<'_> {
-    pub async fn create(&self, new: NewItem) -> Result<Item> {
+    pub async fn create(&self, actor: &CurrentUser, new: NewItem) -> Result<Item> {
+        actor.require_admin()?;
         let sku = Sku::parse(&new.sku)?;
         let name = ItemName::parse(&new.name)?;
         let description = Description::parse(&new.description)?;
@@ -70,15 +74,39 @@ impl Catalog<'_> {
             created_at: Set(now),
             updated_at: Set(now),
             ..Default::default()
-        }
-        .insert(self.store.db())
-        .await
-        .map_err(sku_conflict)?;
+        };
+        let txn = crate::db::begin_write(self.store.db()).await?;
+        let row = row.insert(&txn).await.map_err(sku_conflict)?;
+        let item = to_item(&row);
+        audit::record(
+            &txn,
+            Entry::new(
+                Actor::user(actor),
+                audit::action::ITEM_CREATE,
+                "item",
+                row.id,
+                audited(&item),
+            ),
+        )
+        .await?;
+        txn.commit().await?;
         self.invalidate().await;
-        Ok(to_item(&row))
+        Ok(item)
     }
 
-    pub async fn update(&self, id: i64, patch: ItemPatch) -> Result<Item> {
+    pub async fn update(&self, actor: &CurrentUser, id: i64, patch: ItemPatch) -> Result<Item> {
+        self.change(actor, id, patch, audit::action::ITEM_UPDATE)
+            .await
+    }
+
+    async fn change(
+        &self,
+        actor: &CurrentUser,
+        id: i64,
+        patch: ItemPatch,
+        action: &'static str,
+    ) -> Result<Item> {
+        actor.require_admin()?;
         let current = items::Entity::find_by_id(id)
             .one(self.store.db())
             .await?
@@ -176,7 +204,20 @@ impl Catalog<'_> {
             row.max_per_user = Set(check_max_per_user(max)?);
         }
         row.updated_at = Set(Utc::now());
-        let updated = row.update(self.store.db()).await.map_err(sku_conflict)?;
+        let txn = crate::db::begin_write(self.store.db()).await?;
+        let updated = row.update(&txn).await.map_err(sku_conflict)?;
+        audit::record(
+            &txn,
+            Entry::new(
+                Actor::user(actor),
+                action,
+                "item",
+                id,
+                audit::diff(&audited(&to_item(&current)), &audited(&to_item(&updated))),
+            ),
+        )
+        .await?;
+        txn.commit().await?;
         if updated.price_cents != current.price_cents {
             self.reprice_bundles_with(id).await?;
         }
@@ -289,16 +330,36 @@ impl Catalog<'_> {
     }
 
     /// Hides an item from the catalog; past orders still show it.
-    pub async fn archive(&self, id: i64) -> Result<Item> {
-        self.update(
+    pub async fn archive(&self, actor: &CurrentUser, id: i64) -> Result<Item> {
+        self.change(
+            actor,
             id,
             ItemPatch {
                 active: Some(false),
                 ..Default::default()
             },
+            audit::action::ITEM_ARCHIVE,
         )
         .await
     }
+}
+
+/// What the audit log keeps of an item: what an operator set, not what follows from it.
+fn audited(item: &Item) -> serde_json::Value {
+    let mut value = serde_json::to_value(item).unwrap_or(json!({}));
+    if let Some(fields) = value.as_object_mut() {
+        for derived in [
+            "updated_at",
+            "created_at",
+            "price",
+            "available",
+            "sale_price_cents",
+            "sale_ends_at",
+        ] {
+            fields.remove(derived);
+        }
+    }
+    value
 }
 
 fn sku_conflict(e: sea_orm::DbErr) -> Error {

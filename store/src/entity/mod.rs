@@ -2,6 +2,7 @@
 //! fixed set of values are typed enums (`DeriveActiveEnum`): a value the code does not know is a
 //! read error, never a silent fallback.
 
+pub mod audit_log;
 pub mod cart_lines;
 pub mod carts;
 pub mod items;
@@ -16,6 +17,7 @@ pub mod promo_uses;
 pub mod refunds;
 pub mod sessions;
 pub mod users;
+pub mod webhook_deliveries;
 pub mod wishlist;
 pub mod wishlist_alerts;
 

@@ -424,6 +424,24 @@ impl Orders<'_> {
                 .await?
                 .ok_or_else(|| Error::internal("a conflicting refund vanished"));
         }
+        crate::audit::record(
+            &txn,
+            crate::audit::Entry::new(
+                crate::audit::Actor::user(requester),
+                crate::audit::action::REFUND_REQUEST,
+                "order",
+                order_id,
+                serde_json::json!({
+                    "refund_id": id,
+                    "amount_cents": amount,
+                    "currency": order.currency,
+                    "line_ids": checked.line_ids,
+                    "reason": checked.reason,
+                    "initiated_by": initiator.as_str(),
+                }),
+            ),
+        )
+        .await?;
         txn.commit().await?;
         tracing::info!(%order_id, refund_id = %id, amount, "refund requested");
 

@@ -7,6 +7,7 @@
 //! answer; a refund that overtakes its payment is parked (`deferred`) and applied the moment the
 //! payment lands.
 
+mod log;
 mod notification;
 
 use chrono::Utc;
@@ -29,6 +30,7 @@ use crate::live::{self, Envelope};
 use crate::orders::lifecycle::{self, Decision, Event, Note, Refunding};
 use crate::orders::refunds as order_refunds;
 use crate::{Error, Result, Store};
+pub use log::{DeliveryFilter, RejectionBudget};
 pub use notification::decline_reason;
 use notification::{Kind, Notification, parse_standard, parse_xsolla, storable};
 
@@ -66,6 +68,22 @@ impl Effects {
     }
 }
 
+/// What processing a verified notification did, before it is turned into an answer.
+struct Processed {
+    outcome: Outcome,
+    detail: Option<String>,
+    duplicate: bool,
+    /// Its row in the webhook log.
+    delivery_id: i64,
+    /// For a duplicate: when the event was first recorded.
+    first_recorded_at: Option<chrono::DateTime<Utc>>,
+}
+
+/// The HTTP status the provider gets for an outcome.
+fn status_of(outcome: Outcome, detail: Option<&str>) -> u16 {
+    answer(outcome, detail).map_or_else(|e| e.status(), |_| 204)
+}
+
 /// The provider's answer to a delivery: whether it was new or a duplicate, and how it went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Receipt {
@@ -90,12 +108,24 @@ impl<'a> Payments<'a> {
         Self { store }
     }
 
-    /// A Standard Webhooks delivery: verify over the raw bytes, then process.
+    /// A Standard Webhooks delivery: verify over the raw bytes, then process. A delivery that
+    /// does not verify is recorded (bounded, see `log`) and refused.
     pub async fn receive_standard(
         &self,
         headers: StandardDelivery<'_>,
         body: &[u8],
     ) -> Result<Receipt> {
+        match self.verify_standard(headers, body) {
+            Ok(id) => self.process(parse_standard(id, body), None).await,
+            Err(e) => {
+                self.record_rejected("standard", headers.id, body, &e, false)
+                    .await;
+                Err(e)
+            }
+        }
+    }
+
+    fn verify_standard<'h>(&self, headers: StandardDelivery<'h>, body: &[u8]) -> Result<&'h str> {
         let (Some(id), Some(timestamp), Some(signature)) =
             (headers.id, headers.timestamp, headers.signature)
         else {
@@ -125,7 +155,7 @@ impl<'a> Payments<'a> {
             };
             Error::InvalidSignature(message)
         })?;
-        self.process(parse_standard(id, body)).await
+        Ok(id)
     }
 
     /// An Xsolla-style delivery (`Authorization: Signature <sha1>`), when enabled.
@@ -134,6 +164,22 @@ impl<'a> Payments<'a> {
         authorization: Option<&str>,
         body: &[u8],
     ) -> Result<Receipt> {
+        let verified = self.verify_xsolla(authorization, body);
+        if let Err(e) = verified {
+            self.record_rejected("xsolla", None, body, &e, false).await;
+            return Err(e);
+        }
+        match parse_xsolla(body) {
+            Ok(notification) => self.process(notification, None).await,
+            Err(why) => {
+                let e = Error::BadRequest(why);
+                self.record_rejected("xsolla", None, body, &e, true).await;
+                Err(e)
+            }
+        }
+    }
+
+    fn verify_xsolla(&self, authorization: Option<&str>, body: &[u8]) -> Result<()> {
         let Some(secret) = &self.store.settings().xsolla_webhook_secret else {
             return Err(Error::InvalidSignature(
                 "Xsolla-style signatures are not enabled".to_owned(),
@@ -149,11 +195,23 @@ impl<'a> Payments<'a> {
                 "signature does not match".to_owned(),
             ));
         }
-        let notification = parse_xsolla(body).map_err(Error::BadRequest)?;
-        self.process(notification).await
+        Ok(())
     }
 
-    async fn process(&self, n: Notification) -> Result<Receipt> {
+    /// Processes a verified notification and answers the provider: 2xx for anything it should
+    /// not send again (see [`answer`]).
+    async fn process(&self, n: Notification, replay_of: Option<i64>) -> Result<Receipt> {
+        let processed = self.process_recorded(n, replay_of).await?;
+        let outcome = answer(processed.outcome, processed.detail.as_deref())?;
+        Ok(Receipt {
+            outcome,
+            duplicate: processed.duplicate,
+        })
+    }
+
+    /// Records and applies one verified notification in one transaction, with its delivery in
+    /// the webhook log; publishes what it caused once committed.
+    async fn process_recorded(&self, n: Notification, replay_of: Option<i64>) -> Result<Processed> {
         let received_at_ms = Utc::now().timestamp_millis();
         let txn = crate::db::begin_write(self.store.db()).await?;
         let now = Utc::now();
@@ -202,18 +260,49 @@ impl<'a> Payments<'a> {
                 .on_conflict_do_nothing_on([payment_events::Column::EventId])
                 .exec(&txn)
                 .await?;
+                let delivery_id = log::record_verified(
+                    &txn,
+                    &n,
+                    Outcome::IdReused.as_str(),
+                    Some(&detail),
+                    status_of(Outcome::IdReused, Some(&detail)),
+                    replay_of,
+                )
+                .await?;
                 txn.commit().await?;
                 tracing::warn!(event_id = %n.event_id, "webhook id reused with a different payload");
                 count_webhook(n.scheme, Outcome::IdReused.as_str());
-                return Err(Error::conflict("WEBHOOK_ID_REUSED", detail));
+                return Ok(Processed {
+                    outcome: Outcome::IdReused,
+                    detail: Some(detail),
+                    duplicate: false,
+                    delivery_id,
+                    first_recorded_at: None,
+                });
             }
+            let note = format!(
+                "a duplicate: this event was recorded on {} as {}",
+                api_types::format_minute(&original.received_at),
+                original.outcome.as_str()
+            );
+            let delivery_id = log::record_verified(
+                &txn,
+                &n,
+                "duplicate",
+                Some(&note),
+                status_of(original.outcome, original.detail.as_deref()),
+                replay_of,
+            )
+            .await?;
             txn.commit().await?;
             tracing::info!(event_id = %n.event_id, outcome = original.outcome.as_str(), "duplicate payment notification");
             count_webhook(n.scheme, "duplicate");
-            let outcome = answer(original.outcome, original.detail.as_deref())?;
-            return Ok(Receipt {
-                outcome,
+            return Ok(Processed {
+                outcome: original.outcome,
+                detail: original.detail,
                 duplicate: true,
+                delivery_id,
+                first_recorded_at: Some(original.received_at),
             });
         }
 
@@ -233,6 +322,15 @@ impl<'a> Payments<'a> {
             .filter(payment_events::Column::EventId.eq(n.event_id.as_str()))
             .exec(&txn)
             .await?;
+        let delivery_id = log::record_verified(
+            &txn,
+            &n,
+            outcome.as_str(),
+            detail.as_deref(),
+            status_of(outcome, detail.as_deref()),
+            replay_of,
+        )
+        .await?;
         txn.commit().await?;
         tracing::info!(event_id = %n.event_id, event_type = %n.event_type, outcome = outcome.as_str(), "payment notification processed");
         count_webhook(n.scheme, outcome.as_str());
@@ -250,10 +348,12 @@ impl<'a> Payments<'a> {
             )
             .await;
         }
-        let outcome = answer(outcome, detail.as_deref())?;
-        Ok(Receipt {
+        Ok(Processed {
             outcome,
+            detail,
             duplicate: false,
+            delivery_id,
+            first_recorded_at: None,
         })
     }
 
