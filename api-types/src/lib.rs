@@ -954,11 +954,13 @@ impl LiveMessage {
     pub fn order_status(&self) -> Option<OrderStatus> {
         match self {
             LiveMessage::PurchaseSuccess { .. } => Some(OrderStatus::Paid),
-            LiveMessage::PurchaseFailed { reason, .. } => Some(if reason.as_deref() == Some("expired") {
-                OrderStatus::Expired
-            } else {
-                OrderStatus::Failed
-            }),
+            LiveMessage::PurchaseFailed { reason, .. } => {
+                Some(if reason.as_deref() == Some("expired") {
+                    OrderStatus::Expired
+                } else {
+                    OrderStatus::Failed
+                })
+            }
             LiveMessage::PurchaseRefunded { partial, .. } => Some(if *partial {
                 OrderStatus::PartiallyRefunded
             } else {

@@ -23,6 +23,7 @@ pub use error::AppError;
 use pages::admin::{
     AdminItemEdit, AdminItemNew, AdminItems, AdminLayout, AdminOrders, AdminPromoCodes,
 };
+use pages::console::{AdminAudit, AdminDashboard, AdminWebhook, AdminWebhooks};
 use pages::{
     AccountPage, CartPage, CatalogPage, CheckoutPage, ItemPage, LibraryPage, LoginPage, NotFound,
     OrderPage, OrdersPage, RegisterPage, VerifyEmailPage, WishlistPage,
@@ -233,12 +234,15 @@ fn Layout() -> impl IntoView {
                     <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>
                     <Route path=path!("/verify-email") view=VerifyEmailPage ssr=SsrMode::Async/>
                     <ParentRoute path=path!("/admin") view=AdminLayout ssr=SsrMode::Async>
-                        <Route path=path!("") view=|| view! { <leptos_router::components::Redirect path="/admin/items"/> } ssr=SsrMode::Async/>
+                        <Route path=path!("") view=AdminDashboard ssr=SsrMode::Async/>
                         <Route path=path!("items") view=AdminItems ssr=SsrMode::Async/>
                         <Route path=path!("items/new") view=AdminItemNew ssr=SsrMode::Async/>
                         <Route path=path!("items/:id") view=AdminItemEdit ssr=SsrMode::Async/>
                         <Route path=path!("orders") view=AdminOrders ssr=SsrMode::Async/>
                         <Route path=path!("promo-codes") view=AdminPromoCodes ssr=SsrMode::Async/>
+                        <Route path=path!("webhooks") view=AdminWebhooks ssr=SsrMode::Async/>
+                        <Route path=path!("webhooks/:id") view=AdminWebhook ssr=SsrMode::Async/>
+                        <Route path=path!("audit") view=AdminAudit ssr=SsrMode::Async/>
                     </ParentRoute>
                 </Routes>
             </main>

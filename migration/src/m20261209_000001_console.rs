@@ -167,7 +167,13 @@ impl MigrationTrait for Migration {
             ("idx_refunds_completed", "refunds"),
         ] {
             manager
-                .drop_index(Index::drop().if_exists().name(index).table(table).to_owned())
+                .drop_index(
+                    Index::drop()
+                        .if_exists()
+                        .name(index)
+                        .table(table)
+                        .to_owned(),
+                )
                 .await?;
         }
         Ok(())

@@ -47,6 +47,12 @@ use crate::api;
         api::orders::create_refund,
         api::orders::request_own_refund,
         api::orders::list_all_orders,
+        api::console::get_stats,
+        api::console::export_orders_csv,
+        api::console::list_webhook_events,
+        api::console::get_webhook_event,
+        api::console::replay_webhook_event,
+        api::console::list_audit,
         api::cart::get_cart,
         api::cart::set_cart_line,
         api::cart::remove_cart_line,
@@ -74,6 +80,7 @@ use crate::api;
         (name = "promotions", description = "Promo codes (operators)"),
         (name = "wishlist", description = "The shopper's wishlist"),
         (name = "webhooks", description = "Payment provider notifications"),
+        (name = "console", description = "The operator console: dashboard figures, order export, webhook log with replay, audit log (operators)"),
         (name = "health", description = "Probes"),
     )
 )]

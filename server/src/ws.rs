@@ -135,15 +135,12 @@ impl Hub {
         }
         let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
-        sockets
-            .entry(user_id)
-            .or_default()
-            .push(Conn {
-                id,
-                session_id,
-                admin,
-                tx,
-            });
+        sockets.entry(user_id).or_default().push(Conn {
+            id,
+            session_id,
+            admin,
+            tx,
+        });
         Ok((
             Registration {
                 hub: self.clone(),
@@ -356,30 +353,31 @@ pub async fn connect(
         Err(e) => return plain(StatusCode::BAD_REQUEST, "NOT_A_WEBSOCKET", e.body_text()),
     };
     // The place is taken before the upgrade, so the cap holds however many upgrades race.
-    let (registration, rx) = match state
-        .hub
-        .register(user.id(), user.session_id.clone(), user.is_admin())
-    {
-        Ok(taken) => taken,
-        Err(Refusal::TooManyForUser) => {
-            return plain(
-                StatusCode::TOO_MANY_REQUESTS,
-                "TOO_MANY_SOCKETS",
-                "too many live connections for this account; close some tabs",
-            );
-        }
-        Err(Refusal::Full) => {
-            let mut refused = plain(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "SOCKETS_FULL",
-                "this server holds as many live connections as it can; try again shortly",
-            );
-            refused
-                .headers_mut()
-                .insert(header::RETRY_AFTER, axum::http::HeaderValue::from(5));
-            return refused;
-        }
-    };
+    let (registration, rx) =
+        match state
+            .hub
+            .register(user.id(), user.session_id.clone(), user.is_admin())
+        {
+            Ok(taken) => taken,
+            Err(Refusal::TooManyForUser) => {
+                return plain(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "TOO_MANY_SOCKETS",
+                    "too many live connections for this account; close some tabs",
+                );
+            }
+            Err(Refusal::Full) => {
+                let mut refused = plain(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "SOCKETS_FULL",
+                    "this server holds as many live connections as it can; try again shortly",
+                );
+                refused
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, axum::http::HeaderValue::from(5));
+                return refused;
+            }
+        };
     // Small buffers: an idle socket should cost kilobytes, not the 2 × 128 KiB defaults. Our
     // messages are a few hundred bytes; clients send nothing but pongs and closes.
     upgrade
@@ -522,7 +520,9 @@ mod tests {
     #[test]
     fn dropping_a_registration_unregisters_it() {
         let hub = Hub::default();
-        let (registration, _rx) = hub.register(Uuid::new_v4(), "s".into(), false).expect("admitted");
+        let (registration, _rx) = hub
+            .register(Uuid::new_v4(), "s".into(), false)
+            .expect("admitted");
         assert_eq!(hub.len(), 1);
         drop(registration);
         assert!(hub.is_empty());
@@ -539,7 +539,10 @@ mod tests {
             Some(Refusal::TooManyForUser)
         );
         let _b1 = hub.register(bob, "b".into(), false).expect("bob's first");
-        assert_eq!(hub.register(bob, "b".into(), false).err(), Some(Refusal::Full));
+        assert_eq!(
+            hub.register(bob, "b".into(), false).err(),
+            Some(Refusal::Full)
+        );
         drop(a1);
         assert!(hub.register(bob, "b".into(), false).is_ok());
     }

@@ -102,4 +102,19 @@ impl TestStore {
             session_id: "test-session".to_owned(),
         }
     }
+
+    /// An operator, as the edge would hand one to the domain (not stored: the domain trusts
+    /// the role it is given).
+    pub fn operator(&self) -> CurrentUser {
+        CurrentUser {
+            user: api_types::User {
+                id: uuid::Uuid::new_v4(),
+                user_id: uuid::Uuid::new_v4(),
+                username: "operator".to_owned(),
+                role: api_types::Role::Admin,
+                created_at: chrono::Utc::now(),
+            },
+            session_id: "test-operator".to_owned(),
+        }
+    }
 }

@@ -78,19 +78,22 @@ pub async fn create_promo(
     };
     let promo = crate::ssr::store()?
         .promotions()
-        .create(&admin, api_types::NewPromoCode {
-            code,
-            percent_off,
-            amount_off_cents,
-            currency: None,
-            starts_at: None,
-            ends_at,
-            max_uses: count(max_uses, "max_uses")?,
-            max_uses_per_user: count(max_uses_per_user, "max_uses_per_user")?,
-            min_subtotal_cents,
-            item_ids: None,
-            tags: (!tags.is_empty()).then_some(tags),
-        })
+        .create(
+            &admin,
+            api_types::NewPromoCode {
+                code,
+                percent_off,
+                amount_off_cents,
+                currency: None,
+                starts_at: None,
+                ends_at,
+                max_uses: count(max_uses, "max_uses")?,
+                max_uses_per_user: count(max_uses_per_user, "max_uses_per_user")?,
+                min_subtotal_cents,
+                item_ids: None,
+                tags: (!tags.is_empty()).then_some(tags),
+            },
+        )
         .await?;
     Ok(promo)
 }

@@ -17,5 +17,8 @@ pub async fn import_keys(item_id: String, keys: String) -> Result<KeysAdded, App
     let admin = crate::ssr::require_admin().await?;
     let id = edge::ids::item_id(&item_id)?;
     let keys = store::keys::parse_list(&keys);
-    Ok(crate::ssr::store()?.keys().import(&admin, id, &keys).await?)
+    Ok(crate::ssr::store()?
+        .keys()
+        .import(&admin, id, &keys)
+        .await?)
 }

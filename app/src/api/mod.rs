@@ -5,7 +5,6 @@
 mod account_email;
 mod add_to_cart;
 mod admin_items;
-mod admin_orders;
 mod admin_promos;
 mod archive_item;
 mod buy;
@@ -13,6 +12,7 @@ mod cart;
 mod cart_count;
 mod catalog;
 mod checkout;
+mod console;
 mod gifts;
 mod item;
 mod library;
@@ -37,7 +37,6 @@ pub use account_email::{
 };
 pub use add_to_cart::{AddToCart, add_to_cart};
 pub use admin_items::{AdminItems, admin_items};
-pub use admin_orders::{AdminOrders, admin_orders};
 pub use admin_promos::{
     AdminPromoCodes, CreatePromo, SetPromoActive, admin_promo_codes, create_promo, set_promo_active,
 };
@@ -47,6 +46,11 @@ pub use cart::{MyCart, my_cart};
 pub use cart_count::{CartCount, cart_count};
 pub use catalog::{GetCatalog, get_catalog};
 pub use checkout::{Checkout, checkout};
+pub use console::{
+    AdminAudit, AdminSearchOrders, AdminStats, AdminWebhookEvent, AdminWebhookEvents,
+    ReplayWebhook, admin_audit, admin_search_orders, admin_stats, admin_webhook_event,
+    admin_webhook_events, replay_webhook,
+};
 pub use gifts::{MyGifts, my_gifts};
 pub use item::{GetItem, get_item};
 pub use library::{MyLibrary, my_library};

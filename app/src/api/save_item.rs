@@ -73,21 +73,24 @@ pub async fn save_item(
         None => {
             store
                 .catalog()
-                .create(&admin, api_types::NewItem {
-                    sku,
-                    name,
-                    description,
-                    price_cents,
-                    currency,
-                    image,
-                    tags,
-                    consumable: consumable.is_some(),
-                    stock,
-                    max_per_user,
-                    sale,
-                    bundle_item_ids,
-                    bundle_discount_percent,
-                })
+                .create(
+                    &admin,
+                    api_types::NewItem {
+                        sku,
+                        name,
+                        description,
+                        price_cents,
+                        currency,
+                        image,
+                        tags,
+                        consumable: consumable.is_some(),
+                        stock,
+                        max_per_user,
+                        sale,
+                        bundle_item_ids,
+                        bundle_discount_percent,
+                    },
+                )
                 .await?
         }
         Some(id) => {

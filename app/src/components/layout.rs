@@ -32,7 +32,7 @@ pub fn Header() -> impl IntoView {
                                         <A href="/orders">"Orders"</A>
                                         <A href="/wishlist">"Wishlist"</A>
                                         <CartLink lines/>
-                                        {(user.role == Role::Admin).then(|| view! { <A href="/admin/items">"Admin"</A> })}
+                                        {(user.role == Role::Admin).then(|| view! { <A href="/admin">"Admin"</A> })}
                                     }.into_any()
                                 }
                                 _ => ().into_any(),

@@ -1,3 +1,4 @@
+pub mod chart;
 pub mod copy;
 pub mod item_card;
 pub mod layout;

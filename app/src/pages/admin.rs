@@ -3,17 +3,23 @@
 use api_types::{AdminOrder, Item, OrderStatus, format_money};
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::{A, Outlet};
+use leptos_router::components::{A, Form, Outlet};
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::{
     ArchiveItem, CreatePromo, ImportKeys, RefundOrder, SaveItem, SetPromoActive, admin_items,
-    admin_key_pool, admin_orders, admin_promo_codes, get_item,
+    admin_key_pool, admin_promo_codes, admin_search_orders, get_item,
 };
-use crate::components::notice::{ErrorNotice, Loading, LoginRedirect};
+use crate::components::notice::{ErrorNotice, Loading, LoginRedirect, encode};
 use crate::components::status::StatusBadge;
 use crate::{AppError, Session};
 
+/// The operators' area: the gate and the sub-navigation. The page itself (`Outlet`) is
+/// rendered beside the gate's boundary, not inside it, so its resources are created when the
+/// page is, in the same order on the server and in the browser (see docs/architecture.md,
+/// "Pages and hydration"). A customer gets 403 and the gate's notice (the page's own server
+/// functions refuse them too, and pages show nothing for a 401/403); an anonymous visitor is
+/// sent to log in.
 #[component]
 pub fn AdminLayout() -> impl IntoView {
     let session = expect_context::<Session>();
@@ -23,21 +29,46 @@ pub fn AdminLayout() -> impl IntoView {
                 match session.user.await {
                     Ok(Some(user)) if user.role == api_types::Role::Admin => view! {
                         <nav class="sub-nav" aria-label="Admin">
+                            <A href="/admin" exact=true>"Dashboard"</A>
+                            <A href="/admin/orders">"Orders"</A>
                             <A href="/admin/items">"Items"</A>
                             <A href="/admin/items/new">"New item"</A>
-                            <A href="/admin/orders">"Orders"</A>
                             <A href="/admin/promo-codes">"Promo codes"</A>
+                            <A href="/admin/webhooks">"Webhooks"</A>
+                            <A href="/admin/audit">"Audit log"</A>
                         </nav>
-                        <Outlet/>
                     }.into_any(),
                     Ok(Some(_)) => {
                         super::set_status(403);
                         view! { <ErrorNotice error=AppError::new(403, "FORBIDDEN", "This area is for store operators.")/> }.into_any()
                     }
-                    _ => view! { <LoginRedirect next="/admin/items"/> }.into_any(),
+                    _ => view! { <LoginRedirect next=current_path()/> }.into_any(),
                 }
             })}
         </Transition>
+        <Outlet/>
+    }
+}
+
+/// The path and query being shown, to come back to after logging in.
+fn current_path() -> String {
+    let location = leptos_router::hooks::use_location();
+    let path = location.pathname.get_untracked();
+    let query = location.search.get_untracked();
+    if query.is_empty() {
+        path
+    } else {
+        format!("{path}?{query}")
+    }
+}
+
+/// What an operator page shows for an error: nothing for 401/403 (the gate above shows the
+/// notice, or sends the visitor to log in), the error otherwise.
+pub(super) fn page_error(e: AppError) -> AnyView {
+    if matches!(e.status, 401 | 403) {
+        ().into_any()
+    } else {
+        view! { <ErrorNotice error=e/> }.into_any()
     }
 }
 
@@ -60,7 +91,7 @@ pub fn AdminItems() -> impl IntoView {
                             </tbody>
                         </table>
                     }.into_any(),
-                    Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+                    Err(e) => page_error(e),
                 }
             })}
         </Transition>
@@ -123,7 +154,7 @@ pub fn AdminItemEdit() -> impl IntoView {
             {move || Suspend::new(async move {
                 match item.await {
                     Ok(item) => view! { <ItemForm item=Some(item)/> }.into_any(),
-                    Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+                    Err(e) => page_error(e),
                 }
             })}
         </Transition>
@@ -176,7 +207,7 @@ fn KeyPoolSection(item_id: Signal<Option<i64>>) -> impl IntoView {
                                 </table>
                             })}
                         }.into_any(),
-                        Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+                        Err(e) => page_error(e),
                     }
                 })}
             </Transition>
@@ -366,25 +397,86 @@ fn ItemForm(item: Option<Item>) -> impl IntoView {
     }
 }
 
+/// The search form's fields, as they are in the page's query string.
+const SEARCH_FIELDS: [&str; 6] = ["order_id", "username", "item", "status", "from", "to"];
+
 #[component]
 pub fn AdminOrders() -> impl IntoView {
     let query = use_query_map();
-    let status = move || query.read().get("status").filter(|s| !s.is_empty());
+    let field = move |name: &str| query.read().get(name).filter(|s| !s.is_empty());
+    let page = move || {
+        field("page")
+            .and_then(|p| p.parse::<u32>().ok())
+            .unwrap_or(1)
+            .max(1)
+    };
     let refund = ServerAction::<RefundOrder>::new();
     let orders = Resource::new(
-        move || (status(), refund.version().get()),
-        |(s, _)| admin_orders(s),
+        move || {
+            (
+                SEARCH_FIELDS.map(|f| field(f)),
+                page(),
+                refund.version().get(),
+            )
+        },
+        |([order_id, username, item, status, from, to], page, _)| {
+            admin_search_orders(order_id, username, item, status, from, to, Some(page))
+        },
     );
+    // The search as a query string (without the page), for the page links and the export.
+    let search_query = move || {
+        let q = query.read();
+        SEARCH_FIELDS
+            .iter()
+            .filter_map(|f| {
+                q.get(f)
+                    .filter(|v| !v.is_empty())
+                    .map(|v| format!("{f}={}", encode(&v)))
+            })
+            .collect::<Vec<_>>()
+            .join("&")
+    };
+    let value = move |name: &'static str| move || field(name).unwrap_or_default();
     view! {
         <Title text="Orders · Admin"/>
-        <h1>"Orders"</h1>
-        <nav class="tag-bar" aria-label="Filter by status">
-            <A href="/admin/orders" attr:class=move || if status().is_none() { "chip active" } else { "chip" }>"All"</A>
-            {OrderStatus::ALL.into_iter().map(|s| view! {
-                <A href=format!("/admin/orders?status={}", s.as_str())
-                    attr:class=move || if status().as_deref() == Some(s.as_str()) { "chip active" } else { "chip" }>{s.as_str()}</A>
-            }).collect_view()}
-        </nav>
+        <div class="row spread">
+            <h1>"Orders"</h1>
+            <a class="btn btn-ghost" data-testid="orders-csv" download="orders.csv"
+                href=move || format!("/api/admin/orders.csv?{}", search_query())>"Export CSV"</a>
+        </div>
+        <Form method="GET" action="/admin/orders" attr:class="filters" attr:role="search" attr:aria-label="Search orders">
+            <div class="field">
+                <label for="search-order">"Order id"</label>
+                <input id="search-order" name="order_id" value=value("order_id") autocomplete="off" size="36"/>
+            </div>
+            <div class="field">
+                <label for="search-username">"Buyer"</label>
+                <input id="search-username" name="username" value=value("username") autocomplete="off"/>
+            </div>
+            <div class="field">
+                <label for="search-item">"Item"</label>
+                <input id="search-item" name="item" value=value("item") placeholder="name or id" autocomplete="off"/>
+            </div>
+            <div class="field">
+                <label for="search-status">"Status"</label>
+                <select id="search-status" name="status">
+                    <option value="" selected=move || field("status").is_none()>"Any"</option>
+                    {OrderStatus::ALL.into_iter().map(|s| view! {
+                        <option value=s.as_str() selected=move || field("status").as_deref() == Some(s.as_str())>{s.as_str()}</option>
+                    }).collect_view()}
+                </select>
+            </div>
+            <div class="field">
+                <label for="search-from">"From"</label>
+                <input id="search-from" name="from" type="date" value=value("from")/>
+            </div>
+            <div class="field">
+                <label for="search-to">"To"</label>
+                <input id="search-to" name="to" type="date" value=value("to")/>
+            </div>
+            <button type="submit" class="btn btn-primary" data-testid="search-orders">"Search"</button>
+            <A href="/admin/orders" attr:class="btn btn-ghost">"Clear"</A>
+        </Form>
         {move || refund.value().get().map(|r| match r {
             Ok(accepted) => view! {
                 <p class="notice notice-pending" role="status" data-testid="refund-accepted">
@@ -396,13 +488,31 @@ pub fn AdminOrders() -> impl IntoView {
         <Transition fallback=|| view! { <Loading/> }>
             {move || Suspend::new(async move {
                 match orders.await {
-                    Ok(orders) if orders.is_empty() => view! { <section class="empty"><p>"No orders here."</p></section> }.into_any(),
-                    Ok(orders) => view! {
-                        <div class="admin-orders" data-testid="admin-orders">
-                            {orders.into_iter().map(|o| view! { <AdminOrderRow order=o refund/> }).collect_view()}
-                        </div>
-                    }.into_any(),
-                    Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+                    Ok(found) => {
+                        let page = found.page;
+                        let base = search_query();
+                        let link = move |p: u32| {
+                            if base.is_empty() { format!("/admin/orders?page={p}") } else { format!("/admin/orders?{base}&page={p}") }
+                        };
+                        let pages = (page > 1 || found.has_more).then(|| view! {
+                            <nav class="pager" aria-label="Pages">
+                                {(page > 1).then(|| view! { <A href=link(page - 1) attr:rel="prev">"← Newer"</A> })}
+                                <span aria-current="page">{format!("Page {page}")}</span>
+                                {found.has_more.then(|| view! { <A href=link(page + 1) attr:rel="next" attr:data-testid="next-page">"Older →"</A> })}
+                            </nav>
+                        });
+                        if found.orders.is_empty() {
+                            view! { <section class="empty" data-testid="no-orders"><p>"No orders match."</p></section> }.into_any()
+                        } else {
+                            view! {
+                                <div class="admin-orders" data-testid="admin-orders">
+                                    {found.orders.into_iter().map(|o| view! { <AdminOrderRow order=o refund/> }).collect_view()}
+                                </div>
+                                {pages}
+                            }.into_any()
+                        }
+                    }
+                    Err(e) => page_error(e),
                 }
             })}
         </Transition>
@@ -614,7 +724,7 @@ pub fn AdminPromoCodes() -> impl IntoView {
                             </tbody>
                         </table>
                     }.into_any(),
-                    Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+                    Err(e) => page_error(e),
                 }
             })}
         </Transition>

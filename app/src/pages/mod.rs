@@ -3,6 +3,7 @@ pub mod admin;
 mod auth;
 mod cart;
 mod catalog;
+pub mod console;
 mod item;
 mod library;
 mod not_found;

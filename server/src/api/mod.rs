@@ -2,6 +2,7 @@
 //! the result; the domain lives in the `store` crate.
 
 pub mod cart;
+pub mod console;
 pub mod covers;
 pub mod health;
 pub mod items;
@@ -75,6 +76,21 @@ pub fn routes() -> Router<AppState> {
             get(keys::key_pool).post(keys::import_keys),
         )
         .route("/api/admin/orders", get(orders::list_all_orders))
+        .route("/api/admin/orders.csv", get(console::export_orders_csv))
+        .route("/api/admin/stats", get(console::get_stats))
+        .route(
+            "/api/admin/webhook-events",
+            get(console::list_webhook_events),
+        )
+        .route(
+            "/api/admin/webhook-events/{id}",
+            get(console::get_webhook_event),
+        )
+        .route(
+            "/api/admin/webhook-events/{id}/replay",
+            post(console::replay_webhook_event),
+        )
+        .route("/api/admin/audit", get(console::list_audit))
         .route(
             "/api/admin/orders/{order_id}/refunds",
             post(orders::create_refund),

@@ -1,6 +1,6 @@
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -265,50 +265,46 @@ pub async fn request_own_refund(
     Ok((StatusCode::ACCEPTED, Json(accepted)).into_response())
 }
 
-#[derive(Deserialize, Default)]
-struct AdminListParams {
-    status: Option<String>,
-    limit: Option<String>,
-}
-
 #[utoipa::path(get, path = "/api/admin/orders", tag = "purchases", security(("session" = [])),
     params(
+        ("order_id" = Option<uuid::Uuid>, Query, description = "One order"),
+        ("username" = Option<String>, Query, description = "The buyer"),
+        ("item" = Option<String>, Query, description = "An item id, or words of its name"),
         ("status" = Option<OrderStatus>, Query, description = "Only orders in this state"),
-        ("limit" = Option<u32>, Query, description = "At most this many, 1–500 (default 100)", minimum = 1, maximum = 500),
+        ("from" = Option<String>, Query, description = "Created on or after this day (UTC), YYYY-MM-DD"),
+        ("to" = Option<String>, Query, description = "Created on or before this day (UTC), YYYY-MM-DD"),
+        ("page" = Option<u32>, Query, description = "Page, from 1 (at most 10000)", minimum = 1, maximum = 10000),
+        ("per_page" = Option<u32>, Query, description = "Orders per page, 1–500 (default 100)", minimum = 1, maximum = 500),
+        ("limit" = Option<u32>, Query, description = "The original list's parameter: `per_page` on page 1", minimum = 1, maximum = 500),
     ),
     responses(
-        (status = 200, description = "Orders with buyer and payment events (operators only)", body = [AdminOrder]),
+        (status = 200, description = "Orders the search finds, newest first, with buyer, payment events and refunds (operators only). A `Link: <…>; rel=\"next\"` header names the next page when there is one", body = [AdminOrder]),
         BadRequest, Unauthorized, Forbidden, Unprocessable, Unavailable,
     ))]
-/// `GET /api/admin/orders[?status=&limit=]` (operators): orders with buyer and payment events.
+/// `GET /api/admin/orders` (operators): the order search, a page at a time.
 pub async fn list_all_orders(
     State(state): State<AppState>,
-    Admin(_): Admin,
+    Admin(admin): Admin,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Response> {
-    let params: AdminListParams = query_params(raw.as_deref())?;
-    let status = params
-        .status
-        .filter(|s| !s.is_empty())
-        .map(|s| {
-            OrderStatus::parse(&s).ok_or_else(|| {
-                store::Error::invalid(
-                    "status",
-                    "status must be pending, paid, failed, expired or refunded",
-                )
-            })
-        })
-        .transpose()?;
-    let limit = params
-        .limit
-        .filter(|s| !s.is_empty())
-        .map(|s| {
-            s.parse::<u64>()
-                .ok()
-                .filter(|n| (1..=500).contains(n))
-                .ok_or_else(|| store::Error::invalid("limit", "limit must be between 1 and 500"))
-        })
-        .transpose()?
-        .unwrap_or(100);
-    Ok(Json(state.store.orders().admin_list(status, limit).await?).into_response())
+    let params: super::console::SearchParams = query_params(raw.as_deref())?;
+    let query = params.query()?;
+    let page = state.store.orders().search(&admin, &query).await?;
+    let mut response = Json(page.orders).into_response();
+    if page.has_more {
+        let mut next: Vec<(String, String)> = raw
+            .as_deref()
+            .map(|r| serde_urlencoded::from_str(r).unwrap_or_default())
+            .unwrap_or_default();
+        next.retain(|(k, _)| k != "page" && k != "limit");
+        next.push(("page".to_owned(), (page.page + 1).to_string()));
+        next.push(("per_page".to_owned(), page.per_page.to_string()));
+        if let Ok(query) = serde_urlencoded::to_string(&next)
+            && let Ok(value) =
+                HeaderValue::from_str(&format!("</api/admin/orders?{query}>; rel=\"next\""))
+        {
+            response.headers_mut().insert(header::LINK, value);
+        }
+    }
+    Ok(response)
 }

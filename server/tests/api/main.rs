@@ -4,6 +4,7 @@
 mod helpers;
 
 mod cart;
+mod console;
 mod contract;
 mod email;
 mod gifts;

@@ -231,8 +231,14 @@ impl<'a> Accounts<'a> {
             ),
             None => (Actor::anonymous(username), "unknown".to_owned()),
         };
-        let entry = Entry::new(actor, action, "user", target, serde_json::json!({ "by": why }))
-            .from_ip(client);
+        let entry = Entry::new(
+            actor,
+            action,
+            "user",
+            target,
+            serde_json::json!({ "by": why }),
+        )
+        .from_ip(client);
         if let Err(e) = audit::record(self.store.db(), entry).await {
             tracing::warn!(error = %e, action, "security event not audited");
         }

@@ -41,8 +41,7 @@ impl Accounts<'_> {
                 Err(Refused {
                     error: Error::Unavailable {
                         code: "THROTTLE_UNAVAILABLE",
-                        message: "sign-in is briefly unavailable; try again in a moment"
-                            .to_owned(),
+                        message: "sign-in is briefly unavailable; try again in a moment".to_owned(),
                     },
                     first: false,
                 })

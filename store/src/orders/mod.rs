@@ -3,6 +3,8 @@
 
 pub mod lifecycle;
 pub mod refunds;
+pub mod search;
+pub mod stats;
 pub mod views;
 
 use std::collections::{BTreeMap, HashMap};
@@ -693,20 +695,8 @@ impl<'a> Orders<'a> {
             .collect())
     }
 
-    /// Operators' view: orders (optionally of one status), newest first, with buyer and events.
-    pub async fn admin_list(
-        &self,
-        status: Option<OrderStatus>,
-        limit: u64,
-    ) -> Result<Vec<AdminOrder>> {
-        let mut select = orders::Entity::find()
-            .order_by_desc(orders::Column::CreatedAt)
-            .order_by_desc(orders::Column::Id)
-            .limit(limit.clamp(1, 500));
-        if let Some(status) = status {
-            select = select.filter(orders::Column::Status.eq(Status::from(status)));
-        }
-        let rows = select.all(self.store.db()).await?;
+    /// Orders as operators see them: with the buyer, payment events and refunds.
+    pub(crate) async fn admin_views(&self, rows: Vec<orders::Model>) -> Result<Vec<AdminOrder>> {
         let buyers = rows.load_one(users::Entity, self.store.db()).await?;
         let events = rows
             .load_many(
@@ -964,10 +954,20 @@ pub fn spawn_expiry_task(store: Store, interval: Duration) -> tokio::task::JoinH
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_prune: Option<tokio::time::Instant> = None;
         loop {
             tick.tick().await;
             if let Err(e) = store.orders().expire_stale().await {
                 tracing::warn!(error = %e, "expiry sweep failed; will retry");
+            }
+            // Refused webhook deliveries past their retention, about once an hour.
+            if last_prune.is_none_or(|at| at.elapsed() >= Duration::from_secs(3600)) {
+                last_prune = Some(tokio::time::Instant::now());
+                match store.payments().prune_rejections().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(deleted = n, "old refused webhook deliveries pruned"),
+                    Err(e) => tracing::warn!(error = %e, "pruning the webhook log failed"),
+                }
             }
         }
     })
@@ -1090,9 +1090,10 @@ mod tests {
         let admin = t
             .store
             .orders()
-            .admin_list(None, 10)
+            .search(&t.operator(), &search::OrderQuery::default())
             .await
-            .expect("admin view");
+            .expect("admin view")
+            .orders;
         assert!(
             admin[0]
                 .failure_detail

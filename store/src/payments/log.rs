@@ -218,10 +218,16 @@ impl Payments<'_> {
         }
         let mut n = match row.scheme.as_str() {
             "xsolla" => parse_xsolla(row.body.as_bytes()).map_err(|why| {
-                Error::conflict("NOT_REPLAYABLE", format!("the stored body is unreadable: {why}"))
+                Error::conflict(
+                    "NOT_REPLAYABLE",
+                    format!("the stored body is unreadable: {why}"),
+                )
             })?,
             _ => parse_standard(
-                row.event_id.as_deref().or(row.delivery_id.as_deref()).unwrap_or_default(),
+                row.event_id
+                    .as_deref()
+                    .or(row.delivery_id.as_deref())
+                    .unwrap_or_default(),
                 row.body.as_bytes(),
             ),
         };
@@ -295,6 +301,9 @@ mod tests {
         let budget = RejectionBudget::default();
         let allowed = (0..100).filter(|_| budget.take()).count();
         // At most two seconds' worth, even if the second turned during the loop.
-        assert!((REJECTIONS_PER_SECOND as usize..=2 * REJECTIONS_PER_SECOND as usize).contains(&allowed));
+        assert!(
+            (REJECTIONS_PER_SECOND as usize..=2 * REJECTIONS_PER_SECOND as usize)
+                .contains(&allowed)
+        );
     }
 }
