@@ -83,7 +83,7 @@ ensure_e2e_tools() {
   if [ ! -x /usr/bin/chromium ] && [ -z "${CHROMIUM_PATH:-}" ]; then
     apt_install chromium
   fi
-  if [ ! -d "$ROOT/end2end/node_modules/@playwright/test" ] || \
+  if [ ! -d "$ROOT/end2end/node_modules/@playwright/test" ] || [ ! -d "$ROOT/end2end/node_modules/axe-core" ] || \
      ! grep -q "\"version\": \"$PLAYWRIGHT_VERSION\"" "$ROOT/end2end/node_modules/@playwright/test/package.json" 2>/dev/null; then
     log "installing the Playwright test runner (npm ci; no browser download)"
     (cd "$ROOT/end2end" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --silent)

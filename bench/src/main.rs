@@ -7,6 +7,7 @@
 
 mod args;
 mod ceiling;
+mod dashboard;
 mod http_load;
 mod idle_ws;
 mod pipeline;
@@ -34,6 +35,8 @@ commands (times in seconds):
   pipeline    --base U --provider-listen ADDR --secret whsec_... [--buyers 100] [--item 4]
               [--warmup 3] [--duration 20] [--rate PER_S] [--provider-delay-ms 0]
               [--server-pid P] --out F
+  dashboard   --base U --username A --password P [--queries 10] [--orders N] --out-dir DIR
+              times GET /api/admin/stats over 7, 30 and 90 days (dashboard_<n>d.json)
   idle-ws     --base U [--sockets 10000] [--sessions 4] [--hold 5] --server-pid P --out F
   sizes       --pkg DIR [--name gamestore] --out F
   samples     --name N --values \"1.2 3.4\" [--unit ms] --out F
@@ -98,6 +101,7 @@ async fn dispatch(command: &str, args: &Args) -> Result<()> {
         "ceiling" => ceiling::command(args).await,
         "pipeline" => pipeline::command(args).await,
         "idle-ws" => idle_ws::command(args).await,
+        "dashboard" => dashboard::command(args).await,
         "sizes" => sizes::command(args),
         "samples" => stats::samples_command(args),
         "wait-ready" => wait_ready(args).await,

@@ -33,6 +33,11 @@ struct Run {
     first_start_sqlite: Option<Samples>,
     cold_start_sqlite: Option<Samples>,
     cold_start_postgres: Option<Samples>,
+    /// The operator dashboard's query time over 7, 30 and 90 days, and the seeding run.
+    dashboard_7d: Option<Samples>,
+    dashboard_30d: Option<Samples>,
+    dashboard_90d: Option<Samples>,
+    seed_orders: Option<Samples>,
     /// Why a scenario did not run, from the script's `<name>.skipped` files.
     skipped: HashMap<String, String>,
 }
@@ -66,6 +71,10 @@ impl Run {
             first_start_sqlite: read(dir, "first_start_sqlite"),
             cold_start_sqlite: read(dir, "cold_start_sqlite"),
             cold_start_postgres: read(dir, "cold_start_postgres"),
+            dashboard_7d: read(dir, "dashboard_7d"),
+            dashboard_30d: read(dir, "dashboard_30d"),
+            dashboard_90d: read(dir, "dashboard_90d"),
+            seed_orders: read(dir, "seed_orders"),
             skipped,
         }
     }
@@ -562,6 +571,52 @@ fn start_up<'a>(run: &'a Run, table: &mut Table) -> StartUpResults<'a> {
     }
 }
 
+/// `results.console`: the dashboard's query time at the seeded size.
+#[derive(Serialize)]
+struct ConsoleResults<'a> {
+    seed_orders: Option<&'a Samples>,
+    dashboard_7d: Option<&'a Samples>,
+    dashboard_30d: Option<&'a Samples>,
+    dashboard_90d: Option<&'a Samples>,
+}
+
+/// 6. The operator console: `GET /api/admin/stats` over 7/30/90 days on the seeded orders.
+fn console<'a>(run: &'a Run, table: &mut Table) -> ConsoleResults<'a> {
+    if let Some(seed) = &run.seed_orders {
+        table.figure(
+            "6 seeding the orders (server seed-orders: 1,000,000 full, 20,000 quick)",
+            fmt_num(seed.median, "s"),
+            String::new(),
+        );
+    }
+    for (days, result) in [
+        (7, &run.dashboard_7d),
+        (30, &run.dashboard_30d),
+        (90, &run.dashboard_90d),
+    ] {
+        if let Some(r) = result {
+            table.figure(
+                format!("6 dashboard figures, {days} days (median / max)"),
+                format!("{} / {}", fmt_num(r.median, "ms"), fmt_num(r.max, "ms")),
+                String::new(),
+            );
+        }
+    }
+    table.check(Check {
+        id: "dashboard_90d",
+        scenario: "6 dashboard figures over 90 days (median)".into(),
+        measured: run.dashboard_90d.as_ref().map(|r| r.median),
+        unit: "ms",
+        bound: Bound::AtMost(250.0),
+    });
+    ConsoleResults {
+        seed_orders: run.seed_orders.as_ref(),
+        dashboard_7d: run.dashboard_7d.as_ref(),
+        dashboard_30d: run.dashboard_30d.as_ref(),
+        dashboard_90d: run.dashboard_90d.as_ref(),
+    }
+}
+
 /// `results.frontend`.
 #[derive(Serialize)]
 struct FrontendResults<'a> {
@@ -580,6 +635,7 @@ struct Results<'a> {
     pipeline: PipelineResults<'a>,
     idle_websockets: Option<&'a IdleSockets>,
     frontend: FrontendResults<'a>,
+    console: ConsoleResults<'a>,
 }
 
 /// Where and from what the run was made.
@@ -656,6 +712,7 @@ pub fn command(args: &Args) -> Result<()> {
     let idle_websockets = idle_websockets(&run, &mut table);
     let sizes = bundle_sizes(&run, &mut table);
     let start_up = start_up(&run, &mut table);
+    let console = console(&run, &mut table);
     let document = Document {
         info: &info,
         targets: table.checks.iter().map(Check::record).collect(),
@@ -666,6 +723,7 @@ pub fn command(args: &Args) -> Result<()> {
             pipeline,
             idle_websockets,
             frontend: FrontendResults { sizes, start_up },
+            console,
         },
     };
 

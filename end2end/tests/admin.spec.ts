@@ -4,7 +4,10 @@ import { admin } from "../playwright.config";
 
 test("an operator creates an item and it appears in the catalog", async ({ page, javaScriptEnabled }) => {
   await login(page, javaScriptEnabled, admin.username, admin.password);
-  await page.getByRole("link", { name: "Admin" }).click();
+  await page.getByRole("link", { name: "Admin", exact: true }).click();
+  await expect(page.getByRole("heading", { name: "Dashboard" })).toBeVisible();
+  await hydrated(page, javaScriptEnabled);
+  await page.getByRole("navigation", { name: "Admin" }).getByRole("link", { name: "Items", exact: true }).click();
   await expect(page.getByTestId("admin-items")).toContainText("dragon-sword");
   await page.goto("/admin/items/new");
   await hydrated(page, javaScriptEnabled);

@@ -5,6 +5,8 @@ use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 use sea_orm_migration::sea_orm::DatabaseBackend;
 
+use crate::add_column;
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -136,6 +138,74 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        // Best sellers: each line knows when its order was paid (set once, in the move to
+        // `paid`) and in which currency, so sales are read from the lines alone.
+        add_column(
+            manager,
+            "order_lines",
+            "paid_at",
+            timestamp_with_time_zone_null("paid_at").to_owned(),
+        )
+        .await?;
+        add_column(
+            manager,
+            "order_lines",
+            "currency",
+            string_len("currency", 3).default("").to_owned(),
+        )
+        .await?;
+        db.execute_unprepared(
+            "UPDATE order_lines SET currency = (SELECT o.currency FROM orders o WHERE o.id = order_lines.order_id) \
+             WHERE currency = ''",
+        )
+        .await?;
+        db.execute_unprepared(
+            "UPDATE order_lines SET paid_at = (SELECT o.updated_at FROM orders o WHERE o.id = order_lines.order_id) \
+             WHERE paid_at IS NULL AND order_id IN (SELECT id FROM orders \
+             WHERE status IN ('paid', 'partially_refunded', 'refunded'))",
+        )
+        .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .if_not_exists()
+                    .name("idx_order_lines_paid")
+                    .table("order_lines")
+                    .col("paid_at")
+                    .col("currency")
+                    .col("item_id")
+                    .col("quantity")
+                    .col("line_total_cents")
+                    .to_owned(),
+            )
+            .await?;
+        // Sales per day and item for days that are over: a day's paid lines never change once
+        // it has passed (a payment is stamped when it lands), so they are summed once.
+        manager
+            .create_table(
+                Table::create()
+                    .table("stats_item_days")
+                    .if_not_exists()
+                    .col(string_len("day", 10))
+                    .col(string_len("currency", 3))
+                    .col(big_integer("item_id"))
+                    .col(string_len("name", 120))
+                    .col(big_integer("units"))
+                    .col(big_integer("revenue_cents"))
+                    .primary_key(Index::create().col("day").col("currency").col("item_id"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("stats_days_done")
+                    .if_not_exists()
+                    .col(string_len("day", 10).primary_key())
+                    .col(timestamp_with_time_zone("done_at"))
+                    .to_owned(),
+            )
+            .await?;
         manager
             .create_index(
                 Index::create()
@@ -157,7 +227,12 @@ impl MigrationTrait for Migration {
             db.execute_unprepared("DROP FUNCTION IF EXISTS audit_log_append_only()")
                 .await?;
         }
-        for table in ["audit_log", "webhook_deliveries"] {
+        for table in [
+            "audit_log",
+            "webhook_deliveries",
+            "stats_item_days",
+            "stats_days_done",
+        ] {
             manager
                 .drop_table(Table::drop().table(table).if_exists().to_owned())
                 .await?;
@@ -165,6 +240,7 @@ impl MigrationTrait for Migration {
         for (index, table) in [
             ("idx_orders_created_stats", "orders"),
             ("idx_refunds_completed", "refunds"),
+            ("idx_order_lines_paid", "order_lines"),
         ] {
             manager
                 .drop_index(

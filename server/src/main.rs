@@ -19,6 +19,10 @@ async fn main() -> ExitCode {
         }
     };
     telemetry::init(config.store.log_json);
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("seed-orders") {
+        return seed_orders(config, &args[1..]).await;
+    }
     let app = match Application::build(config).await {
         Ok(app) => app,
         Err(e) => {
@@ -39,6 +43,51 @@ async fn main() -> ExitCode {
     }
     tracing::info!("stopped");
     ExitCode::SUCCESS
+}
+
+/// `server seed-orders COUNT [DAYS]`: writes COUNT orders over the last DAYS (default 365)
+/// days into the configured database, for measuring the operator console at scale
+/// (docs/benchmarks.md). Never for a real shop's database.
+async fn seed_orders(config: Config, args: &[String]) -> ExitCode {
+    let (Some(count), days) = (
+        args.first()
+            .and_then(|n| n.replace('_', "").parse::<usize>().ok()),
+        args.get(1).map_or(Some(365), |d| d.parse::<u32>().ok()),
+    ) else {
+        eprintln!("usage: server seed-orders COUNT [DAYS]");
+        return ExitCode::from(2);
+    };
+    let Some(days) = days.filter(|d| (1..=3650).contains(d)) else {
+        eprintln!("DAYS must be 1–3650");
+        return ExitCode::from(2);
+    };
+    let provider = match server::provider::from_config(&config) {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::error!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let store = match store::Store::connect(config.store, provider).await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!("cannot open the store: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match store::seed::orders::bulk_orders(&store, count, days).await {
+        Ok(seeded) => {
+            println!(
+                "seeded {} orders ({} lines, {} buyers) in {:.1} s",
+                seeded.orders, seeded.lines, seeded.buyers, seeded.seconds
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            tracing::error!("seeding failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 async fn shutdown_signal() {

@@ -797,3 +797,73 @@ async fn every_operator_route_is_for_operators_only() {
         assert!(location.starts_with("/login?next="), "{page}: {location}");
     }
 }
+
+#[tokio::test]
+async fn best_sellers_of_past_days_are_summed_once_and_agree_with_the_lines() {
+    use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _};
+    let app = TestApp::spawn_with(vec![("SEED_CATALOG", "true".to_owned())]).await;
+    let admin = app.admin().await;
+    let seeded = store::seed::orders::bulk_orders(&app.store, 400, 30)
+        .await
+        .expect("seeded");
+    assert_eq!(seeded.orders, 400);
+    let today = chrono::Utc::now().date_naive();
+    let from = today - chrono::Days::new(29);
+    let query = format!("?from={from}&to={today}");
+    // What the lines say, summed here.
+    let start = from.and_time(chrono::NaiveTime::MIN).and_utc();
+    let lines = store::entity::order_lines::Entity::find()
+        .filter(store::entity::order_lines::Column::PaidAt.gte(start))
+        .all(app.store.db())
+        .await
+        .expect("lines");
+    let mut by_item: std::collections::HashMap<i64, (i64, i64)> = Default::default();
+    for l in &lines {
+        let e = by_item.entry(l.item_id).or_default();
+        e.0 += i64::from(l.quantity);
+        e.1 += l.line_total_cents;
+    }
+    let mut expected: Vec<(i64, i64, i64)> =
+        by_item.into_iter().map(|(k, (u, r))| (k, u, r)).collect();
+    expected.sort_by(|a, b| b.2.cmp(&a.2).then(b.1.cmp(&a.1)));
+    expected.truncate(10);
+    let top = |s: &SalesStats| -> Vec<(i64, i64, i64)> {
+        s.top_items
+            .iter()
+            .map(|t| (t.item_id, t.units, t.revenue_cents))
+            .collect()
+    };
+    // First read settles the past days; the second reads them back; both agree with the lines.
+    let first: SalesStats = stats(&app, &admin, &query)
+        .await
+        .json()
+        .await
+        .expect("stats");
+    let second: SalesStats = stats(&app, &admin, &query)
+        .await
+        .json()
+        .await
+        .expect("stats");
+    assert_eq!(
+        top(&first).iter().map(|t| t.2).collect::<Vec<_>>(),
+        expected.iter().map(|t| t.2).collect::<Vec<_>>()
+    );
+    assert_eq!(top(&first), top(&second));
+    assert_eq!(first.orders_created, second.orders_created);
+    assert!(first.orders_created > 300, "{}", first.orders_created);
+    // A sale today still counts, on top of the settled days.
+    let potion = app
+        .item("Fresh Potion")
+        .price_cents(50_000_000)
+        .consumable()
+        .create()
+        .await;
+    let buyer = app.customer().await;
+    paid_order(&app, &buyer, potion.id).await;
+    let third: SalesStats = stats(&app, &admin, &query)
+        .await
+        .json()
+        .await
+        .expect("stats");
+    assert_eq!(third.top_items[0].item_id, potion.id);
+}

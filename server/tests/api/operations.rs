@@ -47,6 +47,12 @@ async fn the_openapi_description_covers_the_rest_api() {
         ("/api/users/me/email/resend", "post"),
         ("/api/users/email/verify", "post"),
         ("/api/purchases/{order_id}/refunds", "post"),
+        ("/api/admin/stats", "get"),
+        ("/api/admin/orders.csv", "get"),
+        ("/api/admin/webhook-events", "get"),
+        ("/api/admin/webhook-events/{id}", "get"),
+        ("/api/admin/webhook-events/{id}/replay", "post"),
+        ("/api/admin/audit", "get"),
         ("/api/webhooks/payment", "post"),
     ] {
         assert!(
@@ -62,6 +68,9 @@ async fn the_openapi_description_covers_the_rest_api() {
     assert!(schemas["EmailStatus"]["properties"]["verified"].is_object());
     assert!(schemas["OwnRefund"]["properties"]["line_item_ids"].is_object());
     assert!(schemas["Order"]["properties"]["refundable_until"].is_object());
+    assert!(schemas["SalesStats"]["properties"]["conversion"].is_object());
+    assert!(schemas["WebhookDelivery"]["properties"]["verified"].is_object());
+    assert!(schemas["AuditEntry"]["properties"]["diff"].is_object());
     let csv = &paths["/api/admin/items/{id}/keys"]["post"]["requestBody"]["content"];
     assert!(
         csv["text/csv"].is_object() && csv["application/json"].is_object(),

@@ -20,6 +20,10 @@ pub struct Model {
     /// The refund that is taking this line back (set when it is asked for), and when it did.
     pub refund_id: Option<Uuid>,
     pub refunded_at: Option<DateTimeUtc>,
+    /// When the order was paid (set once, with the move to `paid`): what best sellers read.
+    pub paid_at: Option<DateTimeUtc>,
+    /// The order's currency.
+    pub currency: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -175,6 +175,12 @@ pub async fn transition(
         let mut lines = order.find_related(order_lines::Entity).all(conn).await?;
         let mut gift = None;
         if to == Status::Paid {
+            // Stamped once, here: what the dashboard's best sellers read.
+            order_lines::Entity::update_many()
+                .col_expr(order_lines::Column::PaidAt, Expr::value(Utc::now()))
+                .filter(order_lines::Column::OrderId.eq(order_id))
+                .exec(conn)
+                .await?;
             // Fulfilment: one license key per unit of a keyed item, in this same transaction.
             crate::keys::assign(conn, &order, &lines).await?;
             gift = gift_message(conn, &order, &lines).await?;

@@ -300,6 +300,7 @@ impl<'a> Orders<'a> {
                 discount_cents: Set(line.discount_cents),
                 line_total_cents: Set(line.line_total_cents),
                 granted_item_ids: Set(items::ids_to_column(&line.granted)),
+                currency: Set(row.currency.clone()),
                 ..Default::default()
             })
             .collect();

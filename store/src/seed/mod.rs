@@ -2,6 +2,8 @@
 //! `data/sample_catalog.json`, inserted once. Re-running is a no-op (`ON CONFLICT (sku) DO
 //! NOTHING`), so every start-up may call it.
 
+pub mod orders;
+
 use chrono::{Duration, TimeZone as _, Utc};
 use sea_orm::{EntityTrait as _, Set};
 use serde::Deserialize;
@@ -22,7 +24,7 @@ pub struct SampleItem {
     pub consumable: bool,
 }
 
-const SAMPLE_CATALOG_JSON: &str = include_str!("../data/sample_catalog.json");
+const SAMPLE_CATALOG_JSON: &str = include_str!("../../data/sample_catalog.json");
 
 /// The sample catalog, in the data file's order.
 pub fn sample_catalog() -> Result<Vec<SampleItem>> {
