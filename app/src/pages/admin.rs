@@ -412,13 +412,7 @@ pub fn AdminOrders() -> impl IntoView {
     };
     let refund = ServerAction::<RefundOrder>::new();
     let orders = Resource::new(
-        move || {
-            (
-                SEARCH_FIELDS.map(|f| field(f)),
-                page(),
-                refund.version().get(),
-            )
-        },
+        move || (SEARCH_FIELDS.map(&field), page(), refund.version().get()),
         |([order_id, username, item, status, from, to], page, _)| {
             admin_search_orders(order_id, username, item, status, from, to, Some(page))
         },

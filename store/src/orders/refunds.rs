@@ -214,8 +214,12 @@ impl Orders<'_> {
         if !refundable(order.status) {
             return Err(not_refundable(order.status));
         }
-        let rules =
-            SelfRefunds::load(self.store, std::slice::from_ref(&order), &[lines.clone()]).await?;
+        let rules = SelfRefunds::load(
+            self.store,
+            std::slice::from_ref(&order),
+            std::slice::from_ref(&lines),
+        )
+        .await?;
         if rules.window_end(&order).is_none() {
             return Err(Error::unprocessable(
                 "REFUND_WINDOW_CLOSED",
