@@ -106,6 +106,7 @@ impl Application {
             store::orders::spawn_expiry_task(store.clone(), expiry_interval),
             store::wishlist::spawn_alert_task(store.clone(), alert_interval),
             store::mail::spawn_outbox_task(store.clone()),
+            store::catalog::spawn_version_listener(store.clone()),
             state.hub.spawn_listener(&store),
         ];
         let router = router(state.clone());

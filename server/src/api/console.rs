@@ -188,11 +188,12 @@ pub async fn export_orders_csv(
     let params: SearchParams = query_params(raw.as_deref())?;
     let query = params.query()?;
     let rx = state.store.orders().export_csv(&admin, &query).await?;
-    let stream = futures::stream::unfold(rx, |mut rx| async move {
+    // Fused: a body may be polled again after its end (the compression layer does).
+    let stream = futures::StreamExt::fuse(futures::stream::unfold(rx, |mut rx| async move {
         rx.recv()
             .await
             .map(|chunk| (chunk.map_err(std::io::Error::other), rx))
-    });
+    }));
     let mut response = Body::from_stream(stream).into_response();
     let headers = response.headers_mut();
     headers.insert(

@@ -300,6 +300,32 @@ async fn orders_are_found_by_id_buyer_item_state_and_day_a_page_at_a_time() {
         .await
         .expect("csv");
     assert_eq!(all_csv.trim_end().split("\r\n").count(), 6);
+    // Compressed, and for a search that finds nothing: whole, and the server stays up.
+    for query in [
+        "",
+        "?status=pending&order_id=00000000-0000-0000-0000-000000000000",
+    ] {
+        let compressed = app
+            .as_user(
+                &admin,
+                Method::GET,
+                &format!("/api/admin/orders.csv{query}"),
+            )
+            .header("accept-encoding", "gzip")
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(compressed.status(), StatusCode::OK);
+        let bytes = compressed.bytes().await.expect("the whole body");
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut text)
+            .expect("gzip");
+        assert!(text.starts_with("order_id,created_at"), "{text}");
+    }
+    assert_eq!(
+        app.get("/healthz").send().await.expect("up").status(),
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]

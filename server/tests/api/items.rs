@@ -1,6 +1,7 @@
 use api_types::Item;
 use reqwest::{Method, StatusCode, header};
 use serde_json::{Value, json};
+use std::time::Duration;
 
 use crate::helpers::{TestApp, error_code, json_of};
 
@@ -469,10 +470,13 @@ async fn every_write_is_visible_at_once_through_the_cache() {
     assert_eq!(list(&app, "").await.1, 2);
 }
 
-/// Production mode only: embedded mode is a single process by definition.
+/// Production mode only: embedded mode is a single process by definition. Each replica keeps
+/// its own copy of the catalog version: a write announces the new one on the `catalog`
+/// channel, and a copy is never older than `VERSION_STALENESS` either way.
 #[tokio::test]
-async fn postgres_only_a_write_on_one_replica_is_visible_on_another_at_once() {
+async fn postgres_only_a_write_on_one_replica_reaches_another_within_the_staleness_bound() {
     crate::helpers::require_postgres();
+    let bound = store::catalog::cache::VERSION_STALENESS + Duration::from_millis(500);
     let a = TestApp::spawn().await;
     let b = a.replica().await;
     let admin = a.admin().await;
@@ -483,7 +487,56 @@ async fn postgres_only_a_write_on_one_replica_is_visible_on_another_at_once() {
         .send()
         .await
         .expect("request");
-    assert_eq!(list(&b, "?q=lance").await.1, 1);
+    // The writer sees it at once; the other replica as soon as the announcement lands.
+    assert_eq!(list(&a, "?q=lance").await.1, 1);
+    let written = tokio::time::Instant::now();
+    while list(&b, "?q=lance").await.1 != 1 {
+        assert!(
+            written.elapsed() < bound,
+            "replica b still stale after {:?}",
+            written.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    // An announcement that never arrives (a reconnect): the version moves in Redis only, and
+    // the other replica still catches up within the bound.
+    use sea_orm::{ActiveModelTrait as _, Set};
+    store::entity::items::ActiveModel {
+        sku: Set("star-lance".to_owned()),
+        name: Set("Star Lance".to_owned()),
+        description: Set(String::new()),
+        price_cents: Set(100),
+        currency: Set("USD".to_owned()),
+        image: Set(String::new()),
+        tags: Set(String::new()),
+        consumable: Set(false),
+        active: Set(true),
+        committed: Set(0),
+        sellouts: Set(0),
+        bundle_item_ids: Set(String::new()),
+        created_at: Set(chrono::Utc::now()),
+        updated_at: Set(chrono::Utc::now()),
+        ..Default::default()
+    }
+    .insert(a.store.db())
+    .await
+    .expect("a row written behind the store's back");
+    assert_eq!(
+        list(&b, "?q=lance").await.1,
+        1,
+        "b's copy is still in force"
+    );
+    a.store.cache().incr("catalog:version").await.expect("incr");
+    let bumped = tokio::time::Instant::now();
+    while list(&b, "?q=lance").await.1 != 2 {
+        assert!(
+            bumped.elapsed() < bound,
+            "replica b stale after {:?} without an announcement",
+            bumped.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
 }
 
 #[tokio::test]

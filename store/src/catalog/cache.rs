@@ -2,16 +2,19 @@
 //! stale.
 //!
 //! Invalidation is by version number: every key carries the catalog version, and every write
-//! bumps it. In embedded mode the version is a process-local counter; in production mode it
-//! lives in Redis, so a write on one replica invalidates every replica's caches before its
-//! response is sent. Each replica keeps a bounded LRU of entries in memory (`moka`), in front of
+//! bumps it. In embedded mode the version is a process-local counter. In production mode it
+//! lives in Redis (`INCR`), and each replica keeps a copy in memory so that a read costs no
+//! round trip: a write publishes the new version on the `catalog` channel, which every replica's
+//! listener applies at once (typically within a millisecond), and a copy older than
+//! [`VERSION_STALENESS`] is read again from Redis, so a lost message (a reconnect) is made good
+//! within that bound. Each replica keeps a bounded LRU of entries in memory (`moka`), in front of
 //! the entries shared through Redis. If Redis is unreachable the catalog is read from the
 //! database directly.
 
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use serde::Serialize;
@@ -26,6 +29,9 @@ const LOCAL_TTL: Duration = Duration::from_secs(300);
 /// Entries each replica keeps in memory per kind, least recently used evicted first.
 const LOCAL_CAPACITY: u64 = 2048;
 const VERSION_KEY: &str = "catalog:version";
+/// The longest a replica answers from its copy of the production catalog version without
+/// asking Redis: the bound on staleness if a `catalog` message is lost.
+pub const VERSION_STALENESS: Duration = Duration::from_secs(1);
 
 /// One page of the catalog, with its JSON body ready to send.
 #[derive(Debug, Clone, PartialEq)]
@@ -140,6 +146,11 @@ fn local<T: Send + Sync + 'static>() -> Local<T> {
 /// The process-local half of the catalog cache, one per `Store`.
 pub struct CatalogCache {
     version: AtomicU64,
+    /// Production mode: this replica's copy of the Redis version, and when it was last
+    /// confirmed (microseconds since `epoch`; 0: never).
+    shared_version: AtomicU64,
+    confirmed_at: AtomicU64,
+    epoch: Instant,
     pages: Local<Page>,
     items: Local<ItemEntry>,
     tags: Local<TagList>,
@@ -150,6 +161,9 @@ impl Default for CatalogCache {
     fn default() -> Self {
         Self {
             version: AtomicU64::new(0),
+            shared_version: AtomicU64::new(0),
+            confirmed_at: AtomicU64::new(0),
+            epoch: Instant::now(),
             pages: local(),
             items: local(),
             tags: local(),
@@ -237,30 +251,96 @@ impl CatalogCache {
         Ok(fresh)
     }
 
-    /// The current catalog version, or `None` when the shared cache cannot be asked.
-    async fn version(&self, shared: &Cache) -> Option<u64> {
+    fn now_us(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_micros())
+            .unwrap_or(u64::MAX)
+            .max(1)
+    }
+
+    /// The current catalog version, or `None` when the shared cache cannot be asked. In
+    /// production mode this replica's copy answers while it is younger than
+    /// [`VERSION_STALENESS`]; then Redis is asked again.
+    pub async fn version(&self, shared: &Cache) -> Option<u64> {
         match shared {
             Cache::Memory(_) => Some(self.version.load(Ordering::Acquire)),
-            Cache::Redis(_) => match shared.get(VERSION_KEY).await {
-                Ok(Some(raw)) => std::str::from_utf8(&raw).ok()?.parse().ok(),
-                Ok(None) => Some(0),
-                Err(e) => {
-                    tracing::warn!(error = %e, "catalog version unavailable; bypassing the cache");
-                    None
+            Cache::Redis(_) => {
+                let confirmed = self.confirmed_at.load(Ordering::Acquire);
+                let fresh_for = VERSION_STALENESS.as_micros() as u64;
+                if confirmed != 0 && self.now_us().saturating_sub(confirmed) < fresh_for {
+                    return Some(self.shared_version.load(Ordering::Acquire));
                 }
-            },
+                let version = match shared.get(VERSION_KEY).await {
+                    Ok(Some(raw)) => std::str::from_utf8(&raw).ok()?.parse().ok()?,
+                    Ok(None) => 0,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "catalog version unavailable; bypassing the cache");
+                        return None;
+                    }
+                };
+                count("version_read");
+                Some(self.learn(version))
+            }
         }
     }
 
-    /// Makes every cached catalog response stale, on every replica.
+    /// Takes `version` as the shared version (from Redis or a `catalog` message), unless a
+    /// newer one is already known, and counts it as confirmed now. Returns the version in force.
+    pub fn learn(&self, version: u64) -> u64 {
+        let previous = self.shared_version.fetch_max(version, Ordering::AcqRel);
+        self.confirmed_at.store(self.now_us(), Ordering::Release);
+        previous.max(version)
+    }
+
+    /// Makes every cached catalog response stale, on every replica: the version goes up in
+    /// Redis, and the new one is announced on the `catalog` channel.
     pub async fn invalidate(&self, shared: &Cache) {
         self.version.fetch_add(1, Ordering::AcqRel);
-        if let Cache::Redis(_) = shared
-            && let Err(e) = shared.incr(VERSION_KEY).await
-        {
-            tracing::error!(error = %e, "catalog version not bumped; other replicas may serve stale pages for up to 5 minutes");
+        if let Cache::Redis(_) = shared {
+            match shared.incr(VERSION_KEY).await {
+                Ok(version) => {
+                    let version = u64::try_from(version).unwrap_or(0);
+                    self.learn(version);
+                    if let Err(e) = shared
+                        .publish(crate::cache::channels::CATALOG, version.to_string())
+                        .await
+                    {
+                        tracing::warn!(error = %e, "catalog change not announced; other replicas catch up within a second");
+                    }
+                }
+                Err(e) => {
+                    // Nobody can be told: make this replica re-read the version at once.
+                    self.confirmed_at.store(0, Ordering::Release);
+                    tracing::error!(error = %e, "catalog version not bumped; other replicas may serve stale pages for up to 5 minutes");
+                }
+            }
         }
     }
+}
+
+/// Applies the versions other replicas announce on the `catalog` channel, for as long as the
+/// process runs.
+pub fn spawn_version_listener(store: crate::Store) -> tokio::task::JoinHandle<()> {
+    let mut bus = store.cache().subscribe();
+    tokio::spawn(async move {
+        loop {
+            match bus.recv().await {
+                Ok(msg) if msg.channel == crate::cache::channels::CATALOG => {
+                    if let Ok(version) = msg.payload.parse::<u64>() {
+                        store.catalog_cache().learn(version);
+                    }
+                }
+                Ok(_) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                    // Messages were missed: ask Redis on the next read.
+                    store
+                        .catalog_cache()
+                        .confirmed_at
+                        .store(0, Ordering::Release);
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            }
+        }
+    })
 }
 
 fn count(result: &'static str) {

@@ -17,7 +17,7 @@ use sea_orm::{
 
 use api_types::{Item, major_units};
 
-pub use cache::{CatalogCache, ItemEntry, Page, SaleBoundaries, TagList};
+pub use cache::{CatalogCache, ItemEntry, Page, SaleBoundaries, TagList, spawn_version_listener};
 pub use query::{DEFAULT_PER_PAGE, MAX_PER_PAGE, Query};
 
 use crate::domain::Tags;
