@@ -76,7 +76,9 @@ export default defineConfig({
       REGISTRATIONS_PER_ADDRESS: "100000",
       ADMIN_USERNAME: admin.username,
       ADMIN_PASSWORD: admin.password,
-      SIM_DELAY_MS: "800",
+      // Long enough for a page to load and its socket to connect before the payment lands,
+      // also on a loaded CI machine (live.hydrate.spec.ts watches the order go pending → paid).
+      SIM_DELAY_MS: "2000",
       RUST_LOG: "info,store=debug",
     },
   },

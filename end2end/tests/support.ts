@@ -13,9 +13,13 @@ export const PASSWORD = "correct horse battery";
 
 /** Waits until the WASM has hydrated the page (no-op with JavaScript off). */
 export async function hydrated(page: Page, javaScriptEnabled: boolean): Promise<void> {
-  if (javaScriptEnabled) {
-    await expect(page.locator("body[data-hydrated='true']")).toBeAttached({ timeout: 20_000 });
+  if (!javaScriptEnabled) {
+    return;
   }
+  // Hydrated, or failed with a panic the WASM wrote on the page (frontend/src/lib.rs).
+  await expect(page.locator("body[data-hydrated='true'], body[data-hydration-error]")).toBeAttached({ timeout: 20_000 });
+  const error = await page.locator("body").getAttribute("data-hydration-error");
+  expect(error, `hydration of ${page.url()} panicked`).toBeNull();
 }
 
 export async function register(page: Page, js: boolean, username: string, password = PASSWORD): Promise<void> {

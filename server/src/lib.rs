@@ -12,6 +12,7 @@ pub mod error;
 pub mod extract;
 pub mod metrics;
 pub mod openapi;
+pub mod page_cache;
 pub mod provider;
 pub mod security;
 pub mod state;
@@ -19,6 +20,7 @@ pub mod telemetry;
 pub mod ws;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -230,6 +232,10 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(axum::middleware::from_fn(body::read_whole))
         .layer(CompressionLayer::new())
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(page_cache::PageCache::new(state.store.clone())),
+            page_cache::serve,
+        ))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,

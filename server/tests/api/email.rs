@@ -610,6 +610,14 @@ async fn without_smtp_messages_are_written_as_eml_files() {
     assert!(raw.contains("Subject: Confirm your email address"));
     assert!(raw.contains("multipart/alternative"));
     assert!(raw.contains("text/plain") && raw.contains("text/html"));
-    let counts = app.store.mail().counts().await.expect("counts");
-    assert_eq!((counts.sent, counts.pending), (1, 0));
+    // The file is written before the row is marked sent: wait for the mark.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let counts = app.store.mail().counts().await.expect("counts");
+        if (counts.sent, counts.pending) == (1, 0) {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{counts:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }

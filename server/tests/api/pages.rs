@@ -211,3 +211,103 @@ async fn server_function_errors_carry_their_own_status() {
         "{location}"
     );
 }
+
+/// The CSP nonce a response carries, in its header.
+fn csp_nonce(response: &reqwest::Response) -> String {
+    let csp = response.headers()["content-security-policy"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    let start = csp.find("'nonce-").expect("a nonce") + "'nonce-".len();
+    csp[start..start + csp[start..].find('\'').expect("closed")].to_owned()
+}
+
+#[tokio::test]
+async fn anonymous_catalog_pages_come_from_the_page_cache_with_a_nonce_of_their_own() {
+    let app = TestApp::spawn().await;
+    let sword = app.item("Cached Sword").price_cents(1_500).create().await;
+    let fetch = |path: String, gzip: bool| {
+        let app = &app;
+        async move {
+            let mut request = app.get(&path);
+            if gzip {
+                request = request.header("accept-encoding", "gzip");
+            }
+            request.send().await.expect("request")
+        }
+    };
+    for path in [
+        "/".to_owned(),
+        format!("/items/{}", sword.id),
+        "/?q=cached&sort=price".to_owned(),
+    ] {
+        let first = fetch(path.clone(), false).await;
+        assert_eq!(
+            first.headers()[server::page_cache::HEADER],
+            "miss",
+            "{path}"
+        );
+        let first_nonce = csp_nonce(&first);
+        let first_html = first.text().await.expect("html");
+        let second = fetch(path.clone(), false).await;
+        assert_eq!(
+            second.headers()[server::page_cache::HEADER],
+            "hit",
+            "{path}"
+        );
+        let second_nonce = csp_nonce(&second);
+        assert_ne!(
+            first_nonce, second_nonce,
+            "every response has its own nonce"
+        );
+        let second_html = second.text().await.expect("html");
+        assert!(
+            second_html.contains(&format!("nonce=\"{second_nonce}\"")),
+            "{path}"
+        );
+        assert!(!second_html.contains(&first_nonce));
+        assert_eq!(second_html.replace(&second_nonce, &first_nonce), first_html);
+        assert!(second_html.contains("Cached Sword"));
+
+        // Gzipped, from the same entry.
+        let zipped = fetch(path.clone(), true).await;
+        assert_eq!(zipped.headers()["content-encoding"], "gzip");
+        assert_eq!(zipped.headers()[server::page_cache::HEADER], "hit");
+        let nonce = csp_nonce(&zipped);
+        let bytes = zipped.bytes().await.expect("body");
+        let mut html = String::new();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut html)
+            .expect("gzip");
+        assert_eq!(html.replace(&nonce, &first_nonce), first_html);
+    }
+
+    // A logged-in shopper's page is never shared.
+    let user = app.customer().await;
+    let mine = app
+        .as_user(&user, Method::GET, "/")
+        .send()
+        .await
+        .expect("request");
+    assert!(mine.headers().get(server::page_cache::HEADER).is_none());
+    assert!(mine.text().await.expect("html").contains(&user.username));
+
+    // A write turns the pages over at once.
+    let admin = app.admin().await;
+    let renamed = app
+        .as_user(&admin, Method::PATCH, &format!("/api/items/{}", sword.id))
+        .json(&serde_json::json!({ "name": "Renamed Sword" }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(renamed.status(), StatusCode::OK);
+    let after = fetch(format!("/items/{}", sword.id), false).await;
+    assert_eq!(after.headers()[server::page_cache::HEADER], "miss");
+    assert!(after.text().await.expect("html").contains("Renamed Sword"));
+
+    // Errors, other pages and server-function error redirects are not kept.
+    let missing = fetch("/items/999999".to_owned(), false).await;
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    assert!(missing.headers().get(server::page_cache::HEADER).is_none());
+    let login = fetch("/login".to_owned(), false).await;
+    assert!(login.headers().get(server::page_cache::HEADER).is_none());
+}

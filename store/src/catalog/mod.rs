@@ -69,6 +69,18 @@ impl<'a> Catalog<'a> {
             .await
     }
 
+    /// What the catalog's rendered pages depend on: its version and the sale boundaries that
+    /// have passed. `None` when the version cannot be read (nothing should then be cached).
+    pub async fn generation(&self) -> Result<Option<String>> {
+        let Some(version) = self.store.catalog_cache().version(self.store.cache()).await else {
+            return Ok(None);
+        };
+        Ok(Some(format!(
+            "v{version}e{}",
+            self.sale_epoch(Utc::now()).await?
+        )))
+    }
+
     /// How many sale starts and ends have passed (see [`SaleBoundaries`]).
     async fn sale_epoch(&self, now: DateTime<Utc>) -> Result<usize> {
         let boundaries: Arc<SaleBoundaries> = self
