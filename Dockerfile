@@ -72,7 +72,7 @@ COPY . .
 RUN --mount=type=cache,id=gamestore-cargo-registry,target=/usr/local/cargo/registry \
     --mount=type=cache,id=gamestore-cargo-git,target=/usr/local/cargo/git \
     --mount=type=cache,id=gamestore-target,target=/src/target,sharing=locked \
-    cargo leptos build --release \
+    cargo leptos build --release --precompress \
  && RUSTFLAGS="--cfg erase_components" cargo build --release --locked -p server -p paysim --bin paysim \
  && mkdir -p /out \
  && cp target/release/server target/release/paysim /out/ \

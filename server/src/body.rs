@@ -6,14 +6,14 @@
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{Method, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::Response;
 use http_body_util::{BodyExt as _, LengthLimitError, Limited};
 
 use crate::BODY_LIMIT;
 use crate::error::plain;
 
-pub async fn read_whole(request: Request, next: Next) -> Response {
+/// The request with its body read whole, or the 413/400 answer.
+pub async fn read_whole(request: Request) -> Result<Request, Response> {
     let headers = request.headers();
     let declared = headers
         .get(header::CONTENT_LENGTH)
@@ -25,25 +25,22 @@ pub async fn read_whole(request: Request, next: Next) -> Response {
     ) && declared.is_none_or(|n| n == 0)
         && !headers.contains_key(header::TRANSFER_ENCODING);
     if bodiless {
-        return next.run(request).await;
+        return Ok(request);
     }
     if declared.is_some_and(|n| n > BODY_LIMIT as u64) {
-        return too_large();
+        return Err(too_large());
     }
     let (parts, body) = request.into_parts();
     match Limited::new(body, BODY_LIMIT).collect().await {
-        Ok(collected) => {
-            next.run(Request::from_parts(parts, Body::from(collected.to_bytes())))
-                .await
-        }
-        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => too_large(),
+        Ok(collected) => Ok(Request::from_parts(parts, Body::from(collected.to_bytes()))),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(too_large()),
         Err(e) => {
             tracing::debug!(error = %e, "request body could not be read");
-            plain(
+            Err(plain(
                 StatusCode::BAD_REQUEST,
                 "BAD_REQUEST",
                 "the request body could not be read",
-            )
+            ))
         }
     }
 }

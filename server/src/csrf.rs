@@ -6,17 +6,18 @@
 //! neither header is allowed only when it carries no session cookie (API clients, curl). The
 //! payment webhook is authenticated by its signature instead and is exempt.
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{Method, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::Response;
 
-use crate::AppState;
 use crate::error::plain;
 
+/// Paths that authenticate by other means (a signature) and are exempt.
 const EXEMPT_PREFIXES: [&str; 1] = ["/api/webhooks/"];
 
-pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
+/// Whether `request` may go on: it changes no state, or it came from `own_origin` (or carries
+/// no session cookie). Refused requests get [`refused`].
+pub fn allows(own_origin: &str, request: &Request) -> bool {
     if matches!(
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS
@@ -24,20 +25,22 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
         .iter()
         .any(|p| request.uri().path().starts_with(p))
     {
-        return next.run(request).await;
+        return true;
     }
-    let own = state.store.settings().public_origin();
     let headers = request.headers();
-    let verdict = edge::from_own_pages(headers, &own)
+    let verdict = edge::from_own_pages(headers, own_origin)
         .unwrap_or_else(|| edge::session::token(headers).is_none());
-    if verdict {
-        next.run(request).await
-    } else {
+    if !verdict {
         tracing::warn!(origin = ?headers.get(header::ORIGIN), path = %request.uri().path(), "cross-site request refused");
-        plain(
-            StatusCode::FORBIDDEN,
-            "CSRF_REJECTED",
-            "this request did not come from the store's own pages",
-        )
     }
+    verdict
+}
+
+/// The answer to a request [`allows`] refused.
+pub fn refused() -> Response {
+    plain(
+        StatusCode::FORBIDDEN,
+        "CSRF_REJECTED",
+        "this request did not come from the store's own pages",
+    )
 }

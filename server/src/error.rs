@@ -1,9 +1,7 @@
 //! Error answers: the API's JSON shape (`edge::ApiError`), the safety net that gives framework
 //! errors the same shape, and the one place a server function's error gets its status.
 
-use axum::extract::Request;
 use axum::http::{StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 pub use edge::{ApiError, ApiResult, plain};
@@ -33,9 +31,7 @@ pub fn reject(status: StatusCode, code: &'static str, message: impl Into<String>
 
 /// A safety net for `/api/…`: an error produced outside our handlers (a body over the size
 /// limit, a timeout, a framework rejection) still answers in the API's JSON error shape.
-pub async fn json_errors(request: Request, next: Next) -> Response {
-    let api = request.uri().path().starts_with("/api/");
-    let response = next.run(request).await;
+pub fn json_errors(api: bool, response: Response) -> Response {
     let status = response.status();
     let is_json = response
         .headers()
@@ -73,11 +69,7 @@ pub async fn json_errors(request: Request, next: Next) -> Response {
 /// not parse, 401, 409…), so that logs, metrics and proxies see a client error as one. It is the
 /// one place that sets a server function error's status. JavaScript-off form posts are
 /// redirects back to the form and pass unchanged.
-pub async fn server_fn_status(request: Request, next: Next) -> Response {
-    if !request.uri().path().starts_with("/rpc/") {
-        return next.run(request).await;
-    }
-    let response = next.run(request).await;
+pub async fn server_fn_status(response: Response) -> Response {
     if response.status() != StatusCode::INTERNAL_SERVER_ERROR
         || !response.headers().contains_key("serverfnerror")
     {

@@ -5,11 +5,13 @@
 //! integration tests both run it, so tests exercise exactly what production serves.
 
 pub mod api;
+pub mod assets;
 pub mod body;
 pub mod config;
 pub mod csrf;
 pub mod error;
 pub mod extract;
+pub mod gate;
 pub mod metrics;
 pub mod openapi;
 pub mod page_cache;
@@ -20,7 +22,6 @@ pub mod telemetry;
 pub mod ws;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -29,8 +30,6 @@ use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes as _, generate_route_list};
 use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::timeout::TimeoutLayer;
 
 pub use config::Config;
 pub use state::AppState;
@@ -209,7 +208,14 @@ pub fn router(state: AppState) -> Router {
     let context = move || provide_context(store.clone());
     let options = LeptosOptions::clone(&state.leptos_options);
     let store_for_fallback = state.store.clone();
+    let bundle = match state.assets.clone() {
+        Some(assets) => {
+            Router::new().route("/pkg/{file}", get(assets::Assets::serve).with_state(assets))
+        }
+        None => Router::new(),
+    };
     Router::new()
+        .merge(bundle)
         .merge(api::routes())
         .route("/api/openapi.json", get(openapi::spec))
         .route("/ws", get(ws::connect))
@@ -217,7 +223,6 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(api::health::readyz))
         .route("/covers/{file}", get(api::covers::cover))
         .leptos_routes_with_context(&state, routes, context, move || app::shell(options.clone()))
-        .route_layer(axum::middleware::from_fn(metrics::track))
         .fallback(leptos_axum::file_and_error_handler_with_context::<
             AppState,
             _,
@@ -225,29 +230,10 @@ pub fn router(state: AppState) -> Router {
             move || provide_context(store_for_fallback.clone()),
             app::shell,
         ))
-        .layer(axum::middleware::from_fn(error::server_fn_status))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            csrf::guard,
-        ))
-        .layer(axum::middleware::from_fn(body::read_whole))
+        // Compression where it pays: not for bodies the handler already compressed (they carry
+        // Content-Encoding), nor for small ones or images (the default predicate).
         .layer(CompressionLayer::new())
-        .layer(axum::middleware::from_fn_with_state(
-            Arc::new(page_cache::PageCache::new(state.store.clone())),
-            page_cache::serve,
-        ))
-        .layer(TimeoutLayer::with_status_code(
-            axum::http::StatusCode::REQUEST_TIMEOUT,
-            REQUEST_TIMEOUT,
-        ))
-        .layer(axum::middleware::from_fn(error::json_errors))
-        .layer(axum::middleware::from_fn_with_state(
-            state.store.settings().https(),
-            security::headers,
-        ))
-        .layer(telemetry::trace_layer())
-        .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(gate::Gate::new(state.store.clone()).layer())
         .with_state(state)
 }
 

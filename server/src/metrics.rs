@@ -2,13 +2,14 @@
 //! open sockets, catalog cache results, and the time from a webhook's arrival to its message on
 //! the buyer's socket. Domain counters are recorded in `store` through the `metrics` facade.
 
-use std::sync::OnceLock;
-use std::time::Instant;
+use std::collections::HashMap;
+use std::sync::{OnceLock, RwLock};
+use std::time::Duration;
 
-use axum::extract::{MatchedPath, Request, State};
-use axum::http::header;
-use axum::middleware::Next;
+use axum::extract::State;
+use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use metrics::{Counter, Histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 use crate::AppState;
@@ -36,21 +37,80 @@ pub fn handle() -> &'static PrometheusHandle {
     })
 }
 
-/// Records every routed request's count and latency by method, route template and status.
-pub async fn track(request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let method = request.method().to_string();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let response = next.run(request).await;
-    let status = response.status().as_u16().to_string();
-    let labels = [("method", method), ("route", route), ("status", status)];
-    metrics::counter!("gamestore_http_requests_total", &labels).increment(1);
-    metrics::histogram!("gamestore_http_request_duration_seconds", &labels)
-        .record(started.elapsed().as_secs_f64());
-    response
+/// Request counts and latencies by method, route template and status. The handles for each
+/// combination are registered once; a request after that costs one map lookup, no label strings.
+#[derive(Default)]
+pub struct HttpMetrics {
+    by_route: RwLock<HashMap<String, Vec<RouteHandles>>>,
+}
+
+struct RouteHandles {
+    method: &'static str,
+    status: u16,
+    count: Counter,
+    latency: Histogram,
+}
+
+impl HttpMetrics {
+    /// Counts one request; `route` is the matched route template (`None`: no route matched).
+    pub fn record(&self, method: &Method, route: Option<&str>, status: StatusCode, took: Duration) {
+        let method = method_label(method);
+        let route = route.unwrap_or("unmatched");
+        let status = status.as_u16();
+        let find = |handles: &[RouteHandles]| {
+            handles
+                .iter()
+                .find(|h| h.method == method && h.status == status)
+                .map(|h| (h.count.clone(), h.latency.clone()))
+        };
+        let known = self
+            .by_route
+            .read()
+            .ok()
+            .and_then(|map| map.get(route).and_then(|h| find(h)));
+        let (count, latency) = match known {
+            Some(handles) => handles,
+            None => {
+                let labels = [
+                    ("method", method.to_owned()),
+                    ("route", route.to_owned()),
+                    ("status", status.to_string()),
+                ];
+                let handles = RouteHandles {
+                    method,
+                    status,
+                    count: metrics::counter!("gamestore_http_requests_total", &labels),
+                    latency: metrics::histogram!(
+                        "gamestore_http_request_duration_seconds",
+                        &labels
+                    ),
+                };
+                let pair = (handles.count.clone(), handles.latency.clone());
+                if let Ok(mut map) = self.by_route.write() {
+                    let entry = map.entry(route.to_owned()).or_default();
+                    if find(entry).is_none() {
+                        entry.push(handles);
+                    }
+                }
+                pair
+            }
+        };
+        count.increment(1);
+        latency.record(took.as_secs_f64());
+    }
+}
+
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "OTHER",
+    }
 }
 
 /// `GET /metrics` in the Prometheus text format.

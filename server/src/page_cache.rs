@@ -20,9 +20,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use bytes::{BufMut as _, Bytes, BytesMut};
@@ -102,30 +101,41 @@ fn cacheable(request: &Request) -> bool {
         })
 }
 
-fn accepts_gzip(headers: &HeaderMap) -> bool {
+pub(crate) fn accepts_gzip(headers: &HeaderMap) -> bool {
+    accepts(headers, "gzip")
+}
+
+/// Whether the client takes the content coding `coding` (named, or through `*`, and not
+/// refused with `q=0`).
+pub(crate) fn accepts(headers: &HeaderMap, coding: &str) -> bool {
     headers
         .get_all(header::ACCEPT_ENCODING)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .any(|coding| {
-            let mut parts = coding.split(';');
+        .any(|offered| {
+            let mut parts = offered.split(';');
             let name = parts.next().unwrap_or("").trim();
             let refused = parts.any(|p| {
                 let p = p.trim().replace(' ', "");
                 p == "q=0" || p == "q=0.0" || p == "q=0.00" || p == "q=0.000"
             });
-            (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
+            (name.eq_ignore_ascii_case(coding) || name == "*") && !refused
         })
 }
 
-/// The middleware: answers cacheable requests from the cache, filling it on a miss.
-pub async fn serve(State(cache): State<Arc<PageCache>>, request: Request, next: Next) -> Response {
+/// Answers `request` from the cache when it is a cacheable page, calling `render` (the rest of
+/// the stack) on a miss and keeping what it renders; anything else goes straight to `render`.
+pub async fn serve<F, Fut>(cache: &PageCache, request: Request, render: F) -> Response
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: Future<Output = Response>,
+{
     if !cacheable(&request) {
-        return next.run(request).await;
+        return render(request).await;
     }
     let Ok(Some(generation)) = cache.store.catalog().generation().await else {
-        return next.run(request).await;
+        return render(request).await;
     };
     let key = format!(
         "{generation}|{}?{}",
@@ -141,7 +151,7 @@ pub async fn serve(State(cache): State<Arc<PageCache>>, request: Request, next: 
     // Rendered uncompressed: the cache keeps the HTML and compresses it once.
     let mut request = request;
     request.headers_mut().remove(header::ACCEPT_ENCODING);
-    let response = next.run(request).await;
+    let response = render(request).await;
     match Page::from_response(response).await {
         Ok(page) => {
             let page = Arc::new(page);

@@ -2,10 +2,7 @@
 //! that do not bring their own (HTML pages set a per-response nonce CSP in `app::shell`), and
 //! `Strict-Transport-Security` when the store is served over https.
 
-use axum::extract::{Request, State};
-use axum::http::{HeaderValue, header};
-use axum::middleware::Next;
-use axum::response::Response;
+use axum::http::{HeaderMap, HeaderValue, header};
 
 const DEFAULT_CSP: &str = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'";
 
@@ -13,10 +10,9 @@ const DEFAULT_CSP: &str = "default-src 'none'; frame-ancestors 'none'; base-uri 
 /// tries plain http again.
 const HSTS: &str = "max-age=31536000; includeSubDomains";
 
-/// `https` is whether `PUBLIC_URL` is an https URL.
-pub async fn headers(State(https): State<bool>, request: Request, next: Next) -> Response {
-    let mut response = next.run(request).await;
-    let headers = response.headers_mut();
+/// Adds the security headers to a response's `headers`; `https` is whether `PUBLIC_URL` is an
+/// https URL.
+pub fn add_headers(headers: &mut HeaderMap, https: bool) {
     if https {
         headers.insert(
             header::STRICT_TRANSPORT_SECURITY,
@@ -46,5 +42,4 @@ pub async fn headers(State(https): State<bool>, request: Request, next: Next) ->
             HeaderValue::from_static(DEFAULT_CSP),
         );
     }
-    response
 }

@@ -1,6 +1,6 @@
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use store::catalog::Query;
@@ -34,20 +34,32 @@ use crate::extract::{Admin, ApiJson, Caller, query_params};
 pub async fn list_items(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
+    request_headers: HeaderMap,
 ) -> ApiResult<Response> {
     let params: CatalogQuery = query_params(raw.as_deref())?;
     let query = Query::parse(&params)?;
     let listing = state.store.catalog().list(&query).await?;
 
+    // Compressed once per cached page; the compression layer leaves an encoded body alone.
+    let gzip = crate::page_cache::accepts_gzip(&request_headers);
+    let body = if gzip {
+        listing.gzipped().clone()
+    } else {
+        listing.body.clone()
+    };
     let mut response = (
         [(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         )],
-        listing.body.clone(),
+        body,
     )
         .into_response();
     let headers = response.headers_mut();
+    headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    if gzip {
+        headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
     headers.insert("x-total-count", HeaderValue::from(listing.total));
     let pages = query.page_count(listing.total);
     let link = |page: u32, rel: &str| match query.to_query_string(page).as_str() {
@@ -80,8 +92,12 @@ pub async fn list_items(
         BadRequest, Unprocessable, Unavailable,
     ))]
 /// `GET /api/items/`: the original store's spelling of [`list_items`].
-pub async fn list_items_compat(state: State<AppState>, raw: RawQuery) -> ApiResult<Response> {
-    list_items(state, raw).await
+pub async fn list_items_compat(
+    state: State<AppState>,
+    raw: RawQuery,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    list_items(state, raw, headers).await
 }
 
 fn item_id(raw: &str) -> Result<i64, ApiError> {

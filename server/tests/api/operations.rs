@@ -213,6 +213,70 @@ async fn responses_are_compressed_for_clients_that_ask() {
             .map(|v| v.as_bytes()),
         Some(&b"gzip"[..])
     );
+    assert_eq!(response.headers()[header::VARY], "accept-encoding");
+    let gzipped = response.bytes().await.expect("body");
+    let plain = app
+        .get("/api/items?per_page=100")
+        .send()
+        .await
+        .expect("request");
+    assert!(plain.headers().get(header::CONTENT_ENCODING).is_none());
+    let plain = plain.bytes().await.expect("body");
+    let mut unzipped = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::GzDecoder::new(&gzipped[..]),
+        &mut unzipped,
+    )
+    .expect("valid gzip");
+    assert_eq!(unzipped, plain, "the catalog's gzip copy is the same JSON");
+    // The compressed copy is kept with the cached page: the same bytes again.
+    let again = app
+        .get("/api/items?per_page=100")
+        .header(header::ACCEPT_ENCODING, "gzip, br")
+        .send()
+        .await
+        .expect("request")
+        .bytes()
+        .await
+        .expect("body");
+    assert_eq!(again, gzipped);
+}
+
+#[tokio::test]
+async fn requests_are_counted_by_route_template_not_by_path() {
+    let app = TestApp::spawn().await;
+    app.items(3).await;
+    for path in [
+        "/api/items/1",
+        "/api/items/2",
+        "/api/items?per_page=2",
+        "/no/such/page",
+    ] {
+        app.get(path).send().await.expect("request");
+    }
+    let metrics = app.metrics_base.clone().expect("metrics listener");
+    let text = app
+        .http
+        .get(format!("{metrics}/metrics"))
+        .send()
+        .await
+        .expect("request")
+        .text()
+        .await
+        .expect("body");
+    let count = |labels: &str| {
+        text.lines()
+            .find(|l| l.starts_with("gamestore_http_requests_total{") && l.contains(labels))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|n| n.parse::<f64>().ok())
+    };
+    assert!(
+        count(r#"route="/api/items/{id}""#).is_some_and(|n| n >= 2.0),
+        "two item reads under one route: {text}"
+    );
+    assert!(count(r#"route="/api/items""#).is_some());
+    assert!(count(r#"route="unmatched""#).is_some());
+    assert!(!text.contains(r#"route="/api/items/1""#));
 }
 
 #[tokio::test]

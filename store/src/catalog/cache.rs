@@ -12,8 +12,9 @@
 //! database directly.
 
 use std::future::Future;
-use std::sync::Arc;
+use std::io::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -40,12 +41,32 @@ pub struct Page {
     /// Matching items in all pages.
     pub total: u64,
     pub body: Bytes,
+    /// `body` gzipped, made on first use and kept with it.
+    gzipped: OnceLock<Bytes>,
 }
 
 impl Page {
     pub fn new(items: Vec<Item>, total: u64) -> Result<Self> {
         let body = Bytes::from(serde_json::to_vec(&items).map_err(Error::internal)?);
-        Ok(Self { items, total, body })
+        Ok(Self {
+            items,
+            total,
+            body,
+            gzipped: OnceLock::new(),
+        })
+    }
+
+    /// The JSON body gzipped (compressed once per cached page, not per request).
+    pub fn gzipped(&self) -> &Bytes {
+        self.gzipped.get_or_init(|| {
+            let mut encoder = flate2::write::GzEncoder::new(
+                Vec::with_capacity(self.body.len() / 4),
+                flate2::Compression::default(),
+            );
+            // Writing to a Vec cannot fail.
+            let _ = encoder.write_all(&self.body);
+            Bytes::from(encoder.finish().unwrap_or_default())
+        })
     }
 }
 

@@ -1,0 +1,183 @@
+//! The one middleware every request crosses, as a single tower service: one future per request
+//! instead of a stack of `from_fn` layers, each of which boxed a future, cloned its state and
+//! went through `Next`.
+//!
+//! In order, for each request:
+//! 1. its id: `X-Request-Id` as sent, or a new UUID; kept on the request, echoed on the answer,
+//!    and carried by the request's `tracing` span;
+//! 2. the page cache for anonymous catalog pages ([`crate::page_cache`]), which answers without
+//!    the rest;
+//! 3. the body read whole up to [`crate::BODY_LIMIT`] ([`crate::body`]) and the cross-site check
+//!    for state-changing requests ([`crate::csrf`]);
+//! 4. the routed handler, within [`crate::REQUEST_TIMEOUT`] (then 408);
+//! 5. on the way out: a server function's error gets its own status, a framework error under
+//!    `/api/` the API's JSON shape ([`crate::error`]), every answer the security headers
+//!    ([`crate::security`]); the request is counted by route ([`crate::metrics`]) and logged
+//!    (5xx as errors).
+//!
+//! It is added with `Router::layer`, so it runs after routing and sees the matched route.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request};
+use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use tower::{Layer, Service, ServiceExt as _};
+use tracing::Instrument as _;
+
+use crate::metrics::HttpMetrics;
+use crate::page_cache::PageCache;
+use crate::{REQUEST_TIMEOUT, body, csrf, error, security};
+
+static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// What the gate needs, shared by every route's copy of it.
+pub struct Gate {
+    /// `PUBLIC_URL`'s origin, which state-changing requests must come from.
+    own_origin: String,
+    https: bool,
+    pages: PageCache,
+    metrics: HttpMetrics,
+}
+
+impl Gate {
+    pub fn new(store: store::Store) -> Self {
+        let settings = store.settings();
+        Self {
+            own_origin: settings.public_origin(),
+            https: settings.https(),
+            pages: PageCache::new(store.clone()),
+            metrics: HttpMetrics::default(),
+        }
+    }
+
+    /// The layer to add to the router.
+    pub fn layer(self) -> GateLayer {
+        GateLayer(Arc::new(self))
+    }
+
+    async fn handle<S>(&self, inner: S, mut request: Request) -> Response
+    where
+        S: Service<Request, Response = Response, Error = Infallible>,
+    {
+        let started = Instant::now();
+        let id = match request.headers().get(&REQUEST_ID) {
+            Some(id) => id.clone(),
+            None => {
+                let id = HeaderValue::try_from(uuid::Uuid::new_v4().to_string())
+                    .unwrap_or(HeaderValue::from_static("-"));
+                request.headers_mut().insert(REQUEST_ID.clone(), id.clone());
+                id
+            }
+        };
+        let method = request.method().clone();
+        let path = request.uri().path();
+        let api = path.starts_with("/api/");
+        let rpc = path.starts_with("/rpc/");
+        let route = request
+            .extensions()
+            .get::<MatchedPath>()
+            .map(|p| p.as_str().to_owned());
+        let span = tracing::info_span!(
+            "request",
+            request_id = %id.to_str().unwrap_or("-"),
+            method = %method,
+            path = %path,
+        );
+
+        let answer = async {
+            let served = tokio::time::timeout(
+                REQUEST_TIMEOUT,
+                crate::page_cache::serve(&self.pages, request, |request| async {
+                    let request = match body::read_whole(request).await {
+                        Ok(request) => request,
+                        Err(refused) => return refused,
+                    };
+                    if !csrf::allows(&self.own_origin, &request) {
+                        return csrf::refused();
+                    }
+                    let Ok(response) = inner.oneshot(request).await;
+                    if rpc {
+                        error::server_fn_status(response).await
+                    } else {
+                        response
+                    }
+                }),
+            )
+            .await;
+            let response = served.unwrap_or_else(|_| StatusCode::REQUEST_TIMEOUT.into_response());
+            let mut response = error::json_errors(api, response);
+            let headers = response.headers_mut();
+            security::add_headers(headers, self.https);
+            headers.insert(REQUEST_ID.clone(), id);
+            let status = response.status();
+            let took = started.elapsed();
+            if status.is_server_error() {
+                tracing::error!(
+                    status = status.as_u16(),
+                    latency_ms = took.as_millis() as u64,
+                    "request failed"
+                );
+            } else {
+                tracing::debug!(
+                    status = status.as_u16(),
+                    latency_ms = took.as_millis() as u64,
+                    "finished"
+                );
+            }
+            self.metrics.record(&method, route.as_deref(), status, took);
+            response
+        };
+        answer.instrument(span).await
+    }
+}
+
+/// [`Gate`] as a tower layer.
+#[derive(Clone)]
+pub struct GateLayer(Arc<Gate>);
+
+impl<S> Layer<S> for GateLayer {
+    type Service = GateService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        GateService {
+            gate: self.0.clone(),
+            inner,
+        }
+    }
+}
+
+/// One route's handler behind the [`Gate`].
+#[derive(Clone)]
+pub struct GateService<S> {
+    gate: Arc<Gate>,
+    inner: S,
+}
+
+impl<S> Service<Request> for GateService<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        // Axum's routes are always ready; readiness is taken by the clone in `call`.
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        // The clone is the one that was polled ready (tower's usual swap).
+        let clone = self.inner.clone();
+        let inner = std::mem::replace(&mut self.inner, clone);
+        let gate = self.gate.clone();
+        Box::pin(async move { Ok(gate.handle(inner, request).await) })
+    }
+}
