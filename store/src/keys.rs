@@ -193,11 +193,15 @@ impl<'a> Keys<'a> {
 
         let txn = crate::db::begin_write(self.store.db()).await?;
         // The item's row lock orders imports against each other and against checkouts' stock.
-        items::Entity::find_by_id(item_id)
+        let item = items::Entity::find_by_id(item_id)
             .lock_exclusive()
             .one(&txn)
             .await?
             .ok_or(Error::NotFound("item"))?;
+        if item.stock.is_none() {
+            // Its stock is about to follow the pool: count the units it has sold unlimited.
+            crate::orders::recount_committed(&txn, item_id).await?;
+        }
         let mut added = 0u64;
         for chunk in rows.chunks(500) {
             added += license_keys::Entity::insert_many(chunk.to_vec())

@@ -380,6 +380,55 @@ async fn fifty_checkouts_for_the_last_unit_sell_it_once() {
 }
 
 #[tokio::test]
+async fn units_sold_while_unlimited_count_once_the_item_is_limited_even_mid_checkout() {
+    let app = TestApp::spawn_with(silent_provider()).await;
+    let tonic = app.item("Unlimited Tonic").consumable().create().await;
+    // Unlimited: twenty concurrent checkouts all go through (none waits on another).
+    let mut buyers = Vec::new();
+    for _ in 0..20 {
+        let user = app.customer().await;
+        set_line(&app, &user, tonic.id, json!(2)).await;
+        buyers.push(user);
+    }
+    let (first, rest) = buyers.split_at(10);
+    let placed = futures::future::join_all(first.iter().map(|u| checkout(&app, u))).await;
+    assert!(placed.iter().all(|r| r.status() == StatusCode::ACCEPTED));
+
+    // The operator limits it while ten more checkouts run: however they interleave, the units
+    // of every order placed count against the new stock, so at most 50 are ever taken.
+    let admin = app.admin().await;
+    let limit = app
+        .as_user(&admin, Method::PATCH, &format!("/api/items/{}", tonic.id))
+        .json(&json!({ "stock": 50 }))
+        .send();
+    let (limited, placed) = tokio::join!(
+        limit,
+        futures::future::join_all(rest.iter().map(|u| checkout(&app, u)))
+    );
+    assert_eq!(limited.expect("request").status(), StatusCode::OK);
+    let placed_units: i64 = 20
+        + 2 * placed
+            .iter()
+            .filter(|r| r.status() == StatusCode::ACCEPTED)
+            .count() as i64;
+    let now = item_json(&app, tonic.id).await;
+    assert_eq!(now.stock, Some(50));
+    assert_eq!(now.available, Some(50 - placed_units));
+
+    // And from here on it sells what is left, and no more.
+    let last = app.customer().await;
+    set_line(&app, &last, tonic.id, json!(50 - placed_units)).await;
+    assert_eq!(checkout(&app, &last).await.status(), StatusCode::ACCEPTED);
+    assert_eq!(item_json(&app, tonic.id).await.available, Some(0));
+    let late = app.customer().await;
+    let refused = set_line(&app, &late, tonic.id, json!(1)).await;
+    assert_eq!(
+        error_code(refused).await,
+        (StatusCode::CONFLICT, "INSUFFICIENT_STOCK".to_owned())
+    );
+}
+
+#[tokio::test]
 async fn an_expired_order_gives_its_units_back_exactly_once() {
     let app = TestApp::spawn_with(silent_provider()).await;
     let relic = app.item("Expiring Relic").consumable().create().await;

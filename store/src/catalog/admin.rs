@@ -3,7 +3,8 @@
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait as _, ColumnTrait as _, EntityTrait as _, QueryFilter as _, Set, SqlErr,
+    ActiveModelTrait as _, ColumnTrait as _, EntityTrait as _, QueryFilter as _, QuerySelect as _,
+    Set, SqlErr,
 };
 use serde_json::json;
 
@@ -205,6 +206,18 @@ impl Catalog<'_> {
         }
         row.updated_at = Set(Utc::now());
         let txn = crate::db::begin_write(self.store.db()).await?;
+        if matches!(row.stock, sea_orm::ActiveValue::Set(Some(_))) {
+            // Unlimited items do not count their units: becoming limited counts them, under
+            // the row lock that checkouts of the item wait for (see `orders::take_units`).
+            let was = items::Entity::find_by_id(id)
+                .lock_exclusive()
+                .one(&txn)
+                .await?
+                .ok_or(Error::NotFound("item"))?;
+            if was.stock.is_none() {
+                row.committed = Set(crate::orders::recount_committed(&txn, id).await?);
+            }
+        }
         let updated = row.update(&txn).await.map_err(sku_conflict)?;
         audit::record(
             &txn,

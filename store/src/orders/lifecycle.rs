@@ -377,22 +377,22 @@ async fn mark_refunded(conn: &impl ConnectionTrait, lines: &[order_lines::Model]
     crate::keys::revoke(conn, &ids).await
 }
 
-/// Gives an order's units back to its items. Returns whether any of them has limited stock.
+/// Gives an order's units back to its items of limited stock (unlimited ones count none, see
+/// `take_units`). Returns whether any of them has limited stock.
 async fn release_units(conn: &impl ConnectionTrait, lines: &[order_lines::Model]) -> Result<bool> {
     let mut limited = false;
     for line in lines {
-        items::Entity::update_many()
+        let released = items::Entity::update_many()
             .col_expr(
                 items::Column::Committed,
                 Expr::col(items::Column::Committed).sub(i64::from(line.quantity)),
             )
             .filter(items::Column::Id.eq(line.item_id))
+            .filter(items::Column::Stock.is_not_null())
             .exec(conn)
-            .await?;
-        limited |= items::Entity::find_by_id(line.item_id)
-            .one(conn)
             .await?
-            .is_some_and(|item| item.stock.is_some());
+            .rows_affected;
+        limited |= released > 0;
     }
     Ok(limited)
 }

@@ -13,8 +13,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait as _};
 use sea_orm::{
-    ActiveModelTrait as _, ColumnTrait as _, Condition, ConnectionTrait, EntityTrait as _,
-    LoaderTrait as _, QueryFilter as _, QueryOrder as _, QuerySelect as _, Set, SqlErr,
+    ActiveModelTrait as _, ColumnTrait as _, Condition, ConnectionTrait, DbBackend,
+    EntityTrait as _, LoaderTrait as _, QueryFilter as _, QueryOrder as _, QuerySelect as _, Set,
+    SqlErr, Statement,
 };
 use sha2::{Digest as _, Sha256};
 use uuid::Uuid;
@@ -922,7 +923,34 @@ async fn checked_lines(
 
 /// Takes `quantity` units of an item, if that many are left: one conditional update, so
 /// concurrent orders can never take more than the stock between them.
+///
+/// An item of unlimited stock takes no units and so writes nothing: its row would otherwise be
+/// one hot lock that every checkout of a best seller queues on. A shared row lock confirms it
+/// is still on sale and still unlimited; shared locks do not wait on each other, and an
+/// operator limiting the item meanwhile waits for this order and then counts it
+/// ([`recount_committed`]).
 async fn take_units(conn: &impl ConnectionTrait, item: &items::Model, quantity: i64) -> Result<()> {
+    let insufficient = || {
+        Error::conflict(
+            "INSUFFICIENT_STOCK",
+            format!("not enough {} left", item.name),
+        )
+    };
+    if item.stock.is_none() {
+        let now = items::Entity::find_by_id(item.id)
+            .select_only()
+            .column(items::Column::Active)
+            .column(items::Column::Stock)
+            .lock_shared()
+            .into_tuple::<(bool, Option<i64>)>()
+            .one(conn)
+            .await?;
+        match now {
+            Some((true, None)) => return Ok(()),
+            Some((true, Some(_))) => {} // limited since it was read: count the units below
+            _ => return Err(insufficient()),
+        }
+    }
     let taken = items::Entity::update_many()
         .col_expr(
             items::Column::Committed,
@@ -943,11 +971,43 @@ async fn take_units(conn: &impl ConnectionTrait, item: &items::Model, quantity: 
     if taken == 1 {
         Ok(())
     } else {
-        Err(Error::conflict(
-            "INSUFFICIENT_STOCK",
-            format!("not enough {} left", item.name),
-        ))
+        Err(insufficient())
     }
+}
+
+/// Sets an item's `committed` to the units of its pending, paid and refunded orders. Called
+/// when an item of unlimited stock becomes limited (unlimited items do not count their units),
+/// by a caller holding the item's row lock: checkouts that confirmed the item unlimited have
+/// committed by then (they hold a shared lock on the row until they do), and later ones wait
+/// and see the stock.
+pub(crate) async fn recount_committed(conn: &impl ConnectionTrait, item_id: i64) -> Result<i64> {
+    let backend = conn.get_database_backend();
+    let p = match backend {
+        DbBackend::Postgres => "$1",
+        _ => "?1",
+    };
+    let sql = format!(
+        "SELECT CAST(COALESCE(SUM(l.quantity), 0) AS BIGINT) AS units FROM order_lines l \
+           JOIN orders o ON o.id = l.order_id \
+          WHERE l.item_id = {p} AND o.status IN ('pending', 'paid', 'partially_refunded', 'refunded')"
+    );
+    let row = conn
+        .query_one_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [item_id.into()],
+        ))
+        .await?;
+    let units: i64 = match row {
+        Some(row) => row.try_get("", "units")?,
+        None => 0,
+    };
+    items::Entity::update_many()
+        .col_expr(items::Column::Committed, Expr::value(units))
+        .filter(items::Column::Id.eq(item_id))
+        .exec(conn)
+        .await?;
+    Ok(units)
 }
 
 /// Runs the expiry sweep forever, every `interval`.
