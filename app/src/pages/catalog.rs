@@ -204,6 +204,7 @@ fn Results(page: Page, params: CatalogQuery) -> impl IntoView {
             }.into_any()
         } else {
             view! {
+                <h2 class="sr-only">"Items"</h2>
                 <div class="grid" data-testid="catalog-grid">
                     {page.items.into_iter().map(|item| view! { <ItemCard item/> }).collect_view()}
                 </div>
