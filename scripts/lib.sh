@@ -90,6 +90,22 @@ ensure_e2e_tools() {
   fi
 }
 
+# Lighthouse (npm) for the benchmark harness, in a directory of its own; driven against
+# Debian's Chromium. Prints the path of its CLI, or fails.
+LIGHTHOUSE_VERSION="12.8.2"
+LIGHTHOUSE_DIR="${LIGHTHOUSE_DIR:-$HOME/.cache/gamestore/lighthouse}"
+ensure_lighthouse() {
+  local cli="$LIGHTHOUSE_DIR/node_modules/lighthouse/cli/index.js"
+  if ! grep -q "\"version\": \"$LIGHTHOUSE_VERSION\"" "$LIGHTHOUSE_DIR/node_modules/lighthouse/package.json" 2>/dev/null; then
+    log "installing Lighthouse $LIGHTHOUSE_VERSION (npm) into $LIGHTHOUSE_DIR"
+    mkdir -p "$LIGHTHOUSE_DIR"
+    (cd "$LIGHTHOUSE_DIR" && { [ -f package.json ] || echo '{"private":true}' >package.json; } \
+      && npm install --no-audit --no-fund --silent "lighthouse@$LIGHTHOUSE_VERSION") >&2 || return 1
+  fi
+  [ -x /usr/bin/chromium ] || [ -n "${CHROMIUM_PATH:-}" ] || apt_install chromium >&2 || return 1
+  echo "$cli"
+}
+
 # A real SMTP server for the email tests: PyPI's aiosmtpd in a venv of its own. The tests find
 # its Python through MAIL_SINK_PYTHON.
 AIOSMTPD_VERSION="1.4.6"

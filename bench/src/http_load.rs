@@ -53,6 +53,8 @@ pub struct Spec {
     pub connections: usize,
     pub warmup: Duration,
     pub duration: Duration,
+    /// A `Cookie` header for every request (a logged-in shopper's session).
+    pub cookie: Option<String>,
 }
 
 #[derive(Default)]
@@ -86,6 +88,19 @@ pub async fn command(args: &Args) -> Result<()> {
         connections: args.parse_or("connections", 64)?,
         warmup: Duration::from_secs_f64(args.parse_or("warmup", 2.0)?),
         duration: Duration::from_secs_f64(args.parse_or("duration", 10.0)?),
+        cookie: None,
+    };
+    // `--logged-in BASE`: one fresh customer, registered through the API, makes every request.
+    let spec = match args.get("logged-in") {
+        Some(base) => {
+            let store = crate::sessions::Store::new(base, None)?;
+            let session = store.customers(1).await?.remove(0);
+            Spec {
+                cookie: Some(session.cookie()),
+                ..spec
+            }
+        }
+        None => spec,
     };
     let result = run(&spec, args.get("server-pid")).await?;
     eprintln!(
@@ -107,7 +122,14 @@ pub async fn run(spec: &Spec, server_pid: Option<&str>) -> Result<HttpRun> {
         meters.usage()
     });
     let tasks: Vec<_> = (0..spec.connections)
-        .map(|_| tokio::spawn(connection(spec.target.clone(), measure_from, end)))
+        .map(|_| {
+            tokio::spawn(connection(
+                spec.target.clone(),
+                spec.cookie.clone(),
+                measure_from,
+                end,
+            ))
+        })
         .collect();
     let mut total = ConnStats::default();
     for task in tasks {
@@ -141,7 +163,12 @@ pub async fn run(spec: &Spec, server_pid: Option<&str>) -> Result<HttpRun> {
 
 /// One connection's loop; it reconnects after the server closes or an error, and only counts
 /// requests that both started and finished inside the measured window.
-async fn connection(target: Target, measure_from: Instant, end: Instant) -> ConnStats {
+async fn connection(
+    target: Target,
+    cookie: Option<String>,
+    measure_from: Instant,
+    end: Instant,
+) -> ConnStats {
     let mut stats = ConnStats::default();
     let in_window = |t: Instant| t >= measure_from && t <= end;
     'connect: while Instant::now() < end {
@@ -173,11 +200,13 @@ async fn connection(target: Target, measure_from: Instant, end: Instant) -> Conn
                 stats.reconnects += 1;
                 continue 'connect;
             }
-            let Ok(request) = http::Request::get(target.path.as_str())
+            let mut builder = http::Request::get(target.path.as_str())
                 .header(http::header::HOST, target.host.as_str())
-                .header(http::header::ACCEPT, "*/*")
-                .body(Empty::<Bytes>::new())
-            else {
+                .header(http::header::ACCEPT, "*/*");
+            if let Some(cookie) = &cookie {
+                builder = builder.header(http::header::COOKIE, cookie.as_str());
+            }
+            let Ok(request) = builder.body(Empty::<Bytes>::new()) else {
                 stats.errors += 1;
                 break 'connect;
             };

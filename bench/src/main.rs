@@ -30,7 +30,9 @@ const USAGE: &str = "\
 usage: bench <command> [--key value ...]
 
 commands (times in seconds):
-  http        --url U [--connections 64] [--warmup 2] [--duration 10] [--server-pid P] --out F
+  http        --url U [--connections 64] [--warmup 2] [--duration 10] [--server-pid P]
+              [--logged-in BASE] --out F
+              --logged-in: as one customer registered at BASE (its session cookie on every request)
   ceiling     --listen ADDR --source URL        serve SOURCE's body from memory
   pipeline    --base U --provider-listen ADDR --secret whsec_... [--buyers 100] [--item 4]
               [--warmup 3] [--duration 20] [--rate PER_S] [--provider-delay-ms 0]

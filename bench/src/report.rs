@@ -22,10 +22,17 @@ use crate::results::{
 struct Run {
     catalog_server: Option<HttpRun>,
     catalog_ceiling: Option<HttpRun>,
+    /// nginx serving the catalog's bytes from a file: issue 18's ceiling.
+    catalog_nginx: Option<HttpRun>,
     catalog_server_postgres: Option<HttpRun>,
     ssr_home: Option<HttpRun>,
     ssr_item: Option<HttpRun>,
     ssr_home_all_cores: Option<HttpRun>,
+    ssr_item_all_cores: Option<HttpRun>,
+    ssr_home_logged_in: Option<HttpRun>,
+    ssr_home_logged_in_all_cores: Option<HttpRun>,
+    /// Lighthouse's own JSON reports, by page.
+    lighthouse: Vec<(&'static str, serde_json::Value)>,
     pipeline: Option<PipelineRun>,
     pipeline_paced: Option<PipelineRun>,
     idle_ws: Option<IdleSockets>,
@@ -60,10 +67,18 @@ impl Run {
         Self {
             catalog_server: read(dir, "catalog_server"),
             catalog_ceiling: read(dir, "catalog_ceiling"),
+            catalog_nginx: read(dir, "catalog_nginx"),
             catalog_server_postgres: read(dir, "catalog_server_postgres"),
             ssr_home: read(dir, "ssr_home"),
             ssr_item: read(dir, "ssr_item"),
             ssr_home_all_cores: read(dir, "ssr_home_all_cores"),
+            ssr_item_all_cores: read(dir, "ssr_item_all_cores"),
+            ssr_home_logged_in: read(dir, "ssr_home_logged_in"),
+            ssr_home_logged_in_all_cores: read(dir, "ssr_home_logged_in_all_cores"),
+            lighthouse: ["home", "item", "cart"]
+                .into_iter()
+                .filter_map(|page| Some((page, read(dir, &format!("lighthouse_{page}"))?)))
+                .collect(),
             pipeline: read(dir, "pipeline"),
             pipeline_paced: read(dir, "pipeline_paced"),
             idle_ws: read(dir, "idle_ws"),
@@ -338,6 +353,216 @@ fn catalog<'a>(run: &'a Run, table: &mut Table) -> CatalogResults<'a> {
         server,
         ceiling,
         ratio,
+    }
+}
+
+/// `results.speed`: issue 18's targets, beside the original ones.
+#[derive(Serialize)]
+struct SpeedResults<'a> {
+    nginx: Option<&'a HttpRun>,
+    /// Catalog ÷ nginx, embedded and on PostgreSQL + Redis.
+    catalog_ratio: Option<f64>,
+    catalog_ratio_postgres: Option<f64>,
+    item_all_cores: Option<&'a HttpRun>,
+    logged_in: Option<&'a HttpRun>,
+    logged_in_all_cores: Option<&'a HttpRun>,
+    lighthouse: Vec<LighthouseScores>,
+}
+
+/// One page's Lighthouse scores (0–100) and largest contentful paint.
+#[derive(Debug, PartialEq, Serialize)]
+struct LighthouseScores {
+    page: &'static str,
+    url: String,
+    performance: Option<f64>,
+    accessibility: Option<f64>,
+    best_practices: Option<f64>,
+    seo: Option<f64>,
+    lcp_ms: Option<f64>,
+    transferred_kb: Option<f64>,
+}
+
+impl LighthouseScores {
+    fn from_report(page: &'static str, report: &serde_json::Value) -> Self {
+        let score = |category: &str| {
+            report["categories"][category]["score"]
+                .as_f64()
+                .map(|s| (s * 100.0).round())
+        };
+        let audit = |name: &str| report["audits"][name]["numericValue"].as_f64();
+        Self {
+            page,
+            url: report["finalDisplayedUrl"]
+                .as_str()
+                .or(report["requestedUrl"].as_str())
+                .unwrap_or_default()
+                .to_owned(),
+            performance: score("performance"),
+            accessibility: score("accessibility"),
+            best_practices: score("best-practices"),
+            seo: score("seo"),
+            lcp_ms: audit("largest-contentful-paint"),
+            transferred_kb: audit("total-byte-weight").map(|b| b / 1024.0),
+        }
+    }
+
+    fn lowest(&self) -> Option<f64> {
+        [
+            self.performance,
+            self.accessibility,
+            self.best_practices,
+            self.seo,
+        ]
+        .into_iter()
+        .collect::<Option<Vec<f64>>>()?
+        .into_iter()
+        .reduce(f64::min)
+    }
+}
+
+fn ratio(a: Option<&HttpRun>, b: Option<&HttpRun>) -> Option<f64> {
+    match (a, b) {
+        (Some(a), Some(b)) if b.rps > 0.0 => Some(a.rps / b.rps),
+        _ => None,
+    }
+}
+
+/// Issue 18: the catalog against nginx, cached anonymous pages, logged-in pages.
+fn speed<'a>(run: &'a Run, table: &mut Table) -> SpeedResults<'a> {
+    let nginx = run.catalog_nginx.as_ref();
+    match nginx {
+        Some(n) => table.figure(
+            "18 ceiling: nginx, same bytes from a file, 1 worker",
+            load_line(n),
+            cpu_note(&n.cpu),
+        ),
+        None => table.figure(
+            "18 nginx ceiling",
+            run.not_run("catalog_nginx"),
+            String::new(),
+        ),
+    }
+    for (scenario, result) in [
+        (
+            "18 SSR GET /items/1, server on all cores",
+            run.ssr_item_all_cores.as_ref(),
+        ),
+        (
+            "18 SSR GET / logged in, server on CPU 0",
+            run.ssr_home_logged_in.as_ref(),
+        ),
+        (
+            "18 SSR GET / logged in, server on all cores",
+            run.ssr_home_logged_in_all_cores.as_ref(),
+        ),
+    ] {
+        if let Some(r) = result {
+            table.figure(scenario, load_line(r), cpu_note(&r.cpu));
+        }
+    }
+    let catalog_ratio = ratio(run.catalog_server.as_ref(), nginx);
+    let catalog_ratio_postgres = ratio(run.catalog_server_postgres.as_ref(), nginx);
+    table.check(Check {
+        id: "catalog_nginx_ratio",
+        scenario: "18.1 catalog ÷ nginx, embedded".into(),
+        measured: catalog_ratio,
+        unit: "",
+        bound: Bound::AtLeast(0.8),
+    });
+    table.check(Check {
+        id: "catalog_nginx_ratio_postgres",
+        scenario: "18.1 catalog ÷ nginx, PostgreSQL + Redis".into(),
+        measured: catalog_ratio_postgres,
+        unit: "",
+        bound: Bound::AtLeast(0.6),
+    });
+    // "On 2 cores": judged with the server on every core where that run exists.
+    let home = run.ssr_home_all_cores.as_ref().or(run.ssr_home.as_ref());
+    let item = run.ssr_item_all_cores.as_ref().or(run.ssr_item.as_ref());
+    for (id, id_p99, page, result) in [
+        ("anonymous_home_rps", "anonymous_home_p99", "/", home),
+        ("anonymous_item_rps", "anonymous_item_p99", "/items/1", item),
+    ] {
+        table.check(Check {
+            id,
+            scenario: format!("18.2 anonymous {page} throughput"),
+            measured: result.map(|r| r.rps),
+            unit: "req/s",
+            bound: Bound::AtLeast(8000.0),
+        });
+        table.check(Check {
+            id: id_p99,
+            scenario: format!("18.2 anonymous {page} p99"),
+            measured: result.map(|r| r.latency.p99_ms),
+            unit: "ms",
+            bound: Bound::AtMost(20.0),
+        });
+    }
+    let logged_in_judged = run
+        .ssr_home_logged_in_all_cores
+        .as_ref()
+        .or(run.ssr_home_logged_in.as_ref());
+    table.check(Check {
+        id: "logged_in_home_rps",
+        scenario: "18.2 logged-in / throughput".into(),
+        measured: logged_in_judged.map(|r| r.rps),
+        unit: "req/s",
+        bound: Bound::AtLeast(3000.0),
+    });
+    let lighthouse: Vec<LighthouseScores> = run
+        .lighthouse
+        .iter()
+        .map(|(page, report)| LighthouseScores::from_report(page, report))
+        .collect();
+    for scores in &lighthouse {
+        let show = |s: Option<f64>| s.map_or_else(|| "–".to_owned(), |s| format!("{s:.0}"));
+        table.figure(
+            format!("18 Lighthouse {} ({})", scores.page, scores.url),
+            format!(
+                "performance {} · accessibility {} · best practices {} · SEO {} · LCP {} · {} transferred",
+                show(scores.performance),
+                show(scores.accessibility),
+                show(scores.best_practices),
+                show(scores.seo),
+                scores
+                    .lcp_ms
+                    .map_or_else(|| "–".to_owned(), |ms| format!("{:.1} s", ms / 1000.0)),
+                scores
+                    .transferred_kb
+                    .map_or_else(|| "–".to_owned(), |kb| format!("{kb:.0} KiB")),
+            ),
+            String::new(),
+        );
+    }
+    for (page, id_score, id_lcp) in [
+        ("home", "lighthouse_home_lowest", "lighthouse_home_lcp"),
+        ("item", "lighthouse_item_lowest", "lighthouse_item_lcp"),
+        ("cart", "lighthouse_cart_lowest", "lighthouse_cart_lcp"),
+    ] {
+        let scores = lighthouse.iter().find(|s| s.page == page);
+        table.check(Check {
+            id: id_score,
+            scenario: format!("18.4 Lighthouse {page}: lowest of the four categories"),
+            measured: scores.and_then(LighthouseScores::lowest),
+            unit: "",
+            bound: Bound::AtLeast(98.0),
+        });
+        table.check(Check {
+            id: id_lcp,
+            scenario: format!("18.4 Lighthouse {page}: LCP"),
+            measured: scores.and_then(|s| s.lcp_ms).map(|ms| ms / 1000.0),
+            unit: "s",
+            bound: Bound::AtMost(2.0),
+        });
+    }
+    SpeedResults {
+        lighthouse,
+        nginx,
+        catalog_ratio,
+        catalog_ratio_postgres,
+        item_all_cores: run.ssr_item_all_cores.as_ref(),
+        logged_in: run.ssr_home_logged_in.as_ref(),
+        logged_in_all_cores: run.ssr_home_logged_in_all_cores.as_ref(),
     }
 }
 
@@ -636,6 +861,7 @@ struct Results<'a> {
     idle_websockets: Option<&'a IdleSockets>,
     frontend: FrontendResults<'a>,
     console: ConsoleResults<'a>,
+    speed: SpeedResults<'a>,
 }
 
 /// Where and from what the run was made.
@@ -713,6 +939,7 @@ pub fn command(args: &Args) -> Result<()> {
     let sizes = bundle_sizes(&run, &mut table);
     let start_up = start_up(&run, &mut table);
     let console = console(&run, &mut table);
+    let speed = speed(&run, &mut table);
     let document = Document {
         info: &info,
         targets: table.checks.iter().map(Check::record).collect(),
@@ -724,6 +951,7 @@ pub fn command(args: &Args) -> Result<()> {
             idle_websockets,
             frontend: FrontendResults { sizes, start_up },
             console,
+            speed,
         },
     };
 
@@ -926,6 +1154,45 @@ mod tests {
         assert_eq!(json["ratio"], 0.75);
         assert_eq!(json["server"]["latency"]["p99_ms"], 4.25);
         assert_eq!(json["server"]["server_cpu_pct"], 95.4);
+    }
+
+    #[test]
+    fn lighthouse_reports_give_scores_lcp_and_the_lowest_category() {
+        let report = serde_json::json!({
+            "requestedUrl": "http://127.0.0.1:1/",
+            "finalDisplayedUrl": "http://127.0.0.1:1/",
+            "categories": {
+                "performance": { "score": 0.97 },
+                "accessibility": { "score": 1.0 },
+                "best-practices": { "score": 1.0 },
+                "seo": { "score": 0.99 },
+            },
+            "audits": {
+                "largest-contentful-paint": { "numericValue": 1520.4 },
+                "total-byte-weight": { "numericValue": 102400.0 },
+            },
+        });
+        let scores = LighthouseScores::from_report("home", &report);
+        assert_eq!(scores.performance, Some(97.0));
+        assert_eq!(scores.lowest(), Some(97.0));
+        assert_eq!(scores.lcp_ms, Some(1520.4));
+        assert_eq!(scores.transferred_kb, Some(100.0));
+        let run = Run {
+            lighthouse: vec![("home", report)],
+            ..Run::default()
+        };
+        let mut table = Table::default();
+        speed(&run, &mut table);
+        let verdict = |id: &str| {
+            table
+                .checks
+                .iter()
+                .find(|c| c.id == id)
+                .and_then(|c| c.met())
+        };
+        assert_eq!(verdict("lighthouse_home_lowest"), Some(false));
+        assert_eq!(verdict("lighthouse_home_lcp"), Some(true));
+        assert_eq!(verdict("lighthouse_cart_lcp"), None, "not measured");
     }
 
     #[test]
