@@ -1,5 +1,8 @@
 //! Rendered HTML of the anonymous catalog pages (`/` with its query, `/items/{id}`), kept in
-//! memory and served without rendering, with a fresh CSP nonce in every response.
+//! memory and served without rendering, with a fresh CSP nonce in every response; and, the same
+//! way, the catalog API's list (`GET /api/items` with its query), kept whole as JSON with its
+//! paging headers (`X-Total-Count`, `Link`), so a cached catalog read skips routing and the
+//! handler as well.
 //!
 //! - **What is cached**: a `GET` of one of those pages from a visitor without a session cookie,
 //!   answered 200 as HTML with a nonce CSP and no `Set-Cookie`. Anything else passes through.
@@ -21,7 +24,7 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::Request;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use bytes::{BufMut as _, Bytes, BytesMut};
@@ -50,7 +53,14 @@ struct Page {
     csp: Vec<String>,
     content_type: HeaderValue,
     length: usize,
+    /// Headers of the rendered answer sent again with every copy (the catalog's paging).
+    kept: Vec<(HeaderName, HeaderValue)>,
+    /// A page without a nonce (JSON): its whole gzip member, made once.
+    fixed_gzip: Option<Bytes>,
 }
+
+/// Headers of a cached answer that belong to its content, so are sent with every copy.
+const KEPT_HEADERS: [&str; 3] = ["x-total-count", "link", "access-control-expose-headers"];
 
 pub struct PageCache {
     store: Store,
@@ -79,6 +89,8 @@ fn cacheable(request: &Request) -> bool {
     }
     let path = request.uri().path();
     let page = path == "/"
+        || path == "/api/items"
+        || path == "/api/items/"
         || path.strip_prefix("/items/").is_some_and(|id| {
             !id.is_empty() && id.len() <= 18 && id.bytes().all(|b| b.is_ascii_digit())
         });
@@ -202,13 +214,16 @@ impl Page {
     /// Keeps a rendered page when it may be shared; otherwise gives the response back whole.
     async fn from_response(response: Response) -> Result<Self, Response> {
         let headers = response.headers();
+        let content_type = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let html = content_type.starts_with("text/html");
+        let json = content_type.starts_with("application/json");
         let shareable = response.status() == StatusCode::OK
             && !headers.contains_key(header::SET_COOKIE)
             && !headers.contains_key(header::CONTENT_ENCODING)
-            && headers
-                .get(header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(|ct| ct.starts_with("text/html"));
+            && (html || json);
         let csp = headers
             .get(header::CONTENT_SECURITY_POLICY)
             .and_then(|v| v.to_str().ok())
@@ -218,12 +233,23 @@ impl Page {
             let len = csp[start..].find('\'')?;
             Some(csp[start..start + len].to_owned())
         });
-        let (Some(csp), Some(old_nonce), true) = (csp, old_nonce, shareable) else {
-            return Err(response);
-        };
-        if old_nonce.len() < 16 {
+        if !shareable {
             return Err(response);
         }
+        // HTML is kept only with its nonce CSP (so each copy gets a nonce of its own); JSON has
+        // neither and is kept whole.
+        let (csp, old_nonce) = match (html, csp, old_nonce) {
+            (true, Some(csp), Some(nonce)) if nonce.len() >= 16 => (Some(csp), Some(nonce)),
+            (false, _, _) => (None, None),
+            _ => return Err(response),
+        };
+        let kept: Vec<(HeaderName, HeaderValue)> = KEPT_HEADERS
+            .iter()
+            .filter_map(|name| {
+                let value = headers.get(*name)?.clone();
+                Some((HeaderName::from_static(name), value))
+            })
+            .collect();
         let content_type = headers
             .get(header::CONTENT_TYPE)
             .cloned()
@@ -236,10 +262,13 @@ impl Page {
                 return Err((StatusCode::INTERNAL_SERVER_ERROR, "").into_response());
             }
         };
-        let pieces: Vec<Bytes> = split_at(&body, old_nonce.as_bytes())
-            .into_iter()
-            .map(Bytes::copy_from_slice)
-            .collect();
+        let pieces: Vec<Bytes> = match &old_nonce {
+            Some(nonce) => split_at(&body, nonce.as_bytes())
+                .into_iter()
+                .map(Bytes::copy_from_slice)
+                .collect(),
+            None => vec![body.clone()],
+        };
         let deflated = pieces
             .iter()
             .map(|p| deflate_piece(p))
@@ -247,28 +276,47 @@ impl Page {
         let Ok(deflated) = deflated else {
             return Err(Response::from_parts(parts, Body::from(body)));
         };
-        Ok(Self {
+        let mut page = Self {
             pieces,
             deflated,
-            csp: csp.split(old_nonce.as_str()).map(str::to_owned).collect(),
+            csp: match (&csp, &old_nonce) {
+                (Some(csp), Some(nonce)) => csp.split(nonce.as_str()).map(str::to_owned).collect(),
+                _ => Vec::new(),
+            },
             content_type,
             length: body.len(),
-        })
+            kept,
+            fixed_gzip: None,
+        };
+        if page.csp.is_empty() {
+            page.fixed_gzip = Some(page.gzip(b""));
+        }
+        Ok(page)
     }
 
     /// The page with a nonce of its own, gzipped when the client takes it.
     fn respond(&self, gzip: bool, how: &'static str) -> Response {
-        let nonce = nonce();
-        let body = if gzip {
-            self.gzip(nonce.as_bytes())
+        let nonce = if self.csp.is_empty() {
+            String::new()
         } else {
-            self.join(nonce.as_bytes())
+            nonce()
+        };
+        let body = match (&self.fixed_gzip, gzip) {
+            (Some(whole), true) => whole.clone(),
+            (Some(_), false) => self.pieces.first().cloned().unwrap_or_default(),
+            (None, true) => self.gzip(nonce.as_bytes()),
+            (None, false) => self.join(nonce.as_bytes()),
         };
         let mut response = Response::new(Body::from(body));
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, self.content_type.clone());
-        if let Ok(csp) = HeaderValue::from_str(&self.csp.join(&nonce)) {
+        if !self.csp.is_empty()
+            && let Ok(csp) = HeaderValue::from_str(&self.csp.join(&nonce))
+        {
             headers.insert(header::CONTENT_SECURITY_POLICY, csp);
+        }
+        for (name, value) in &self.kept {
+            headers.insert(name.clone(), value.clone());
         }
         headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
         headers.insert(HEADER, HeaderValue::from_static(how));
@@ -337,6 +385,8 @@ mod tests {
                 .collect(),
             content_type: HeaderValue::from_static("text/html"),
             length: html.len(),
+            kept: Vec::new(),
+            fixed_gzip: None,
         }
     }
 

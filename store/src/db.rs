@@ -25,7 +25,9 @@ pub async fn connect(settings: &Settings) -> Result<DatabaseConnection> {
         .acquire_timeout(Duration::from_secs(5))
         .sqlx_logging(false);
     if settings.is_postgres() {
-        options.max_connections(32).min_connections(2);
+        options
+            .max_connections(settings.database_pool_size)
+            .min_connections(2.min(settings.database_pool_size));
     } else {
         // WAL lets readers proceed during a write; writers queue on the busy timeout.
         let busy_timeout = settings.sqlite_busy_timeout;

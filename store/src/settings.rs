@@ -70,6 +70,8 @@ pub struct Settings {
     pub session_ttl: Duration,
     /// How long a SQLite writer waits for the write lock before the request is answered 503.
     pub sqlite_busy_timeout: Duration,
+    /// Connections to PostgreSQL per replica (`DATABASE_POOL_SIZE`).
+    pub database_pool_size: u32,
     pub seed_catalog: bool,
     pub login_throttle: LoginThrottle,
     pub registration_limit: RegistrationLimit,
@@ -403,6 +405,9 @@ impl Settings {
                 "SQLITE_BUSY_TIMEOUT_MS",
                 10_000,
             )? as u64),
+            database_pool_size: u32::try_from(parse_count("DATABASE_POOL_SIZE", 32)?)
+                .unwrap_or(u32::MAX)
+                .clamp(1, 1000),
             seed_catalog: parse_bool("SEED_CATALOG", true)?,
             login_throttle: LoginThrottle::default(),
             registration_limit,

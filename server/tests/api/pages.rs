@@ -311,3 +311,71 @@ async fn anonymous_catalog_pages_come_from_the_page_cache_with_a_nonce_of_their_
     let login = fetch("/login".to_owned(), false).await;
     assert!(login.headers().get(server::page_cache::HEADER).is_none());
 }
+
+#[tokio::test]
+async fn the_catalog_list_is_served_from_the_cache_with_its_paging_headers() {
+    let app = TestApp::spawn().await;
+    app.items(5).await;
+    let path = "/api/items?per_page=2&page=2&sort=price";
+    let first = app.get(path).send().await.expect("request");
+    assert_eq!(first.headers()[server::page_cache::HEADER], "miss");
+    let (total, link) = (
+        first.headers()["x-total-count"].clone(),
+        first.headers()["link"].clone(),
+    );
+    let first_body = first.bytes().await.expect("body");
+
+    let second = app.get(path).send().await.expect("request");
+    assert_eq!(second.headers()[server::page_cache::HEADER], "hit");
+    assert_eq!(second.headers()["x-total-count"], total);
+    assert_eq!(second.headers()["link"], link);
+    assert_eq!(second.headers()["content-type"], "application/json");
+    assert!(second.headers().get("content-security-policy").is_some());
+    assert_eq!(second.bytes().await.expect("body"), first_body);
+
+    let zipped = app
+        .get(path)
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(zipped.headers()["content-encoding"], "gzip");
+    assert_eq!(zipped.headers()[server::page_cache::HEADER], "hit");
+    let bytes = zipped.bytes().await.expect("body");
+    let mut json = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut json)
+        .expect("gzip");
+    assert_eq!(json, first_body);
+
+    // A write turns it over; bad queries and logged-in callers are answered, not kept.
+    let added = app
+        .item("Newest Cached Potion")
+        .price_cents(1)
+        .create()
+        .await;
+    let after = app
+        .get("/api/items?sort=price")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(after.headers()[server::page_cache::HEADER], "miss");
+    let items: Vec<api_types::Item> = after.json().await.expect("items");
+    assert_eq!(items.first().map(|i| i.id), Some(added.id));
+    for _ in 0..2 {
+        let bad = app
+            .get("/api/items?per_page=0")
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(bad.headers().get(server::page_cache::HEADER).is_none());
+    }
+    let user = app.customer().await;
+    let mine = app
+        .as_user(&user, Method::GET, "/api/items")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(mine.status(), StatusCode::OK);
+    assert!(mine.headers().get(server::page_cache::HEADER).is_none());
+}
