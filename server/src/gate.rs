@@ -10,12 +10,14 @@
 //! 3. the body read whole up to [`crate::BODY_LIMIT`] ([`crate::body`]) and the cross-site check
 //!    for state-changing requests ([`crate::csrf`]);
 //! 4. the routed handler, within [`crate::REQUEST_TIMEOUT`] (then 408);
-//! 5. on the way out: a server function's error gets its own status, a framework error under
-//!    `/api/` the API's JSON shape ([`crate::error`]), every answer the security headers
+//! 5. on the way out: a framework error under `/api/` gets the API's JSON shape
+//!    ([`crate::error`]), every answer the security headers
 //!    ([`crate::security`]); the request is counted by route ([`crate::metrics`]) and logged
 //!    (5xx as errors).
 //!
-//! It is added with `Router::layer`, so it runs after routing and sees the matched route.
+//! It is added with `Router::layer`, so it runs after routing and sees the matched route. A
+//! server function's error status is set by a layer of its own inside the compression
+//! ([`crate::error::server_fn_status`]), since it reads the error body.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -78,7 +80,6 @@ impl Gate {
         let method = request.method().clone();
         let path = request.uri().path();
         let api = path.starts_with("/api/");
-        let rpc = path.starts_with("/rpc/");
         let route = request
             .extensions()
             .get::<MatchedPath>()
@@ -102,11 +103,7 @@ impl Gate {
                         return csrf::refused();
                     }
                     let Ok(response) = inner.oneshot(request).await;
-                    if rpc {
-                        error::server_fn_status(response).await
-                    } else {
-                        response
-                    }
+                    response
                 }),
             )
             .await;

@@ -232,6 +232,8 @@ pub fn router(state: AppState) -> Router {
         ))
         // Compression where it pays: not for bodies the handler already compressed (they carry
         // Content-Encoding), nor for small ones or images (the default predicate).
+        // Inside the compression, which would hide the error body it reads.
+        .layer(axum::middleware::map_response(error::server_fn_status))
         .layer(CompressionLayer::new())
         .layer(gate::Gate::new(state.store.clone()).layer())
         .with_state(state)

@@ -28,6 +28,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header}
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use bytes::{BufMut as _, Bytes, BytesMut};
+use futures::StreamExt as _;
 use http_body_util::BodyExt as _;
 use rand::RngCore as _;
 use store::Store;
@@ -72,8 +73,10 @@ impl PageCache {
         let pages = moka::sync::Cache::builder()
             .max_capacity(CAPACITY_BYTES)
             .weigher(|key: &String, page: &Arc<Page>| {
-                let bytes =
-                    key.len() + page.length + page.deflated.iter().map(Bytes::len).sum::<usize>();
+                let bytes = key.len()
+                    + page.length
+                    + page.deflated.iter().map(Bytes::len).sum::<usize>()
+                    + page.fixed_gzip.as_ref().map_or(0, Bytes::len);
                 u32::try_from(bytes).unwrap_or(u32::MAX)
             })
             .time_to_live(PAGE_TTL)
@@ -210,6 +213,29 @@ fn stored_block(out: &mut BytesMut, data: &[u8]) {
     out.put_slice(&data[..usize::from(len)]);
 }
 
+/// Reads `body` whole when it is at most `limit` bytes. A longer one is given back as a body
+/// with the same bytes (what was read, then the rest); `Err(None)` when it cannot be read.
+async fn read_up_to(mut body: Body, limit: usize) -> Result<Bytes, Option<Body>> {
+    let mut read = BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| {
+            tracing::warn!(error = %e, "a page could not be read for the page cache");
+            None
+        })?;
+        if let Ok(data) = frame.into_data() {
+            read.extend_from_slice(&data);
+            if read.len() > limit {
+                let head = read.freeze();
+                let rest = body.into_data_stream();
+                let whole =
+                    futures::stream::once(async move { Ok::<_, axum::Error>(head) }).chain(rest);
+                return Err(Some(Body::from_stream(whole)));
+            }
+        }
+    }
+    Ok(read.freeze())
+}
+
 impl Page {
     /// Keeps a rendered page when it may be shared; otherwise gives the response back whole.
     async fn from_response(response: Response) -> Result<Self, Response> {
@@ -255,12 +281,11 @@ impl Page {
             .cloned()
             .unwrap_or(HeaderValue::from_static("text/html; charset=utf-8"));
         let (parts, body) = response.into_parts();
-        let body = match http_body_util::Limited::new(body, MAX_PAGE).collect().await {
-            Ok(collected) => collected.to_bytes(),
-            Err(e) => {
-                tracing::warn!(error = %e, "a page could not be read for the page cache");
-                return Err((StatusCode::INTERNAL_SERVER_ERROR, "").into_response());
-            }
+        let body = match read_up_to(body, MAX_PAGE).await {
+            Ok(body) => body,
+            // Too large to keep: answered as it is.
+            Err(Some(whole)) => return Err(Response::from_parts(parts, whole)),
+            Err(None) => return Err((StatusCode::INTERNAL_SERVER_ERROR, "").into_response()),
         };
         let pieces: Vec<Bytes> = match &old_nonce {
             Some(nonce) => split_at(&body, nonce.as_bytes())
@@ -366,6 +391,20 @@ impl Page {
 mod tests {
     use super::*;
     use std::io::Read as _;
+
+    #[tokio::test]
+    async fn answers_too_large_to_keep_are_given_back_whole() {
+        let big = "x".repeat(MAX_PAGE + 1);
+        let response = ([(header::CONTENT_TYPE, "application/json")], big.clone()).into_response();
+        let Err(passed) = Page::from_response(response).await else {
+            panic!("a page over the limit was kept");
+        };
+        assert_eq!(passed.status(), StatusCode::OK);
+        let body = axum::body::to_bytes(passed.into_body(), usize::MAX)
+            .await
+            .expect("body");
+        assert_eq!(body, big.as_bytes());
+    }
 
     fn page(html: &str, nonce: &str) -> Page {
         let pieces: Vec<Bytes> = split_at(html.as_bytes(), nonce.as_bytes())

@@ -406,6 +406,18 @@ async fn units_sold_while_unlimited_count_once_the_item_is_limited_even_mid_chec
         futures::future::join_all(rest.iter().map(|u| checkout(&app, u)))
     );
     assert_eq!(limited.expect("request").status(), StatusCode::OK);
+    // Each of them is placed, or refused asking to try again (it read the item unlimited and
+    // found it limited): never a 5xx.
+    for response in &placed {
+        assert!(
+            matches!(
+                response.status(),
+                StatusCode::ACCEPTED | StatusCode::CONFLICT
+            ),
+            "{}",
+            response.status()
+        );
+    }
     let placed_units: i64 = 20
         + 2 * placed
             .iter()

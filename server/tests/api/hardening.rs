@@ -457,6 +457,18 @@ async fn server_functions_with_malformed_arguments_answer_400() {
         assert_eq!(status, StatusCode::BAD_REQUEST, "{path} {form:?}: {body}");
         assert_eq!(body["status"], 400);
     }
+    // A browser asks for gzip: the status is still the error's own (it is set before the body
+    // is compressed).
+    let zipped = app
+        .post(get_item)
+        .header(header::ORIGIN, app.origin.clone())
+        .header(header::ACCEPT, "application/json")
+        .header(header::ACCEPT_ENCODING, "gzip")
+        .form(&[("id", "abc")])
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(zipped.status(), StatusCode::BAD_REQUEST);
 }
 
 // 10. A reused webhook-id with another body.

@@ -24,7 +24,7 @@ use chrono::Utc;
 use sea_orm::sea_query::{Expr, ExprTrait as _};
 use sea_orm::{
     ActiveModelTrait as _, ColumnTrait as _, ConnectionTrait, EntityTrait as _, ModelTrait as _,
-    QueryFilter as _, Set,
+    QueryFilter as _, QuerySelect as _, Set,
 };
 use uuid::Uuid;
 
@@ -379,7 +379,13 @@ async fn mark_refunded(conn: &impl ConnectionTrait, lines: &[order_lines::Model]
 
 /// Gives an order's units back to its items of limited stock (unlimited ones count none, see
 /// `take_units`). Returns whether any of them has limited stock.
+///
+/// An unlimited item's row is share-locked instead, so that an operator limiting it meanwhile
+/// (whose recount takes the exclusive lock) counts this order as it is once committed, not as
+/// the pending order it was. Lines are taken in item order, as checkouts take them.
 async fn release_units(conn: &impl ConnectionTrait, lines: &[order_lines::Model]) -> Result<bool> {
+    let mut lines: Vec<&order_lines::Model> = lines.iter().collect();
+    lines.sort_by_key(|line| line.item_id);
     let mut limited = false;
     for line in lines {
         let released = items::Entity::update_many()
@@ -392,7 +398,17 @@ async fn release_units(conn: &impl ConnectionTrait, lines: &[order_lines::Model]
             .exec(conn)
             .await?
             .rows_affected;
-        limited |= released > 0;
+        if released > 0 {
+            limited = true;
+        } else {
+            items::Entity::find_by_id(line.item_id)
+                .select_only()
+                .column(items::Column::Id)
+                .lock_shared()
+                .into_tuple::<i64>()
+                .one(conn)
+                .await?;
+        }
     }
     Ok(limited)
 }

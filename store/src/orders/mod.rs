@@ -945,11 +945,20 @@ async fn take_units(conn: &impl ConnectionTrait, item: &items::Model, quantity: 
             .into_tuple::<(bool, Option<i64>)>()
             .one(conn)
             .await?;
-        match now {
-            Some((true, None)) => return Ok(()),
-            Some((true, Some(_))) => {} // limited since it was read: count the units below
-            _ => return Err(insufficient()),
-        }
+        return match now {
+            Some((true, None)) => Ok(()),
+            // Limited since it was read, by an operator whose recount has committed. Taking the
+            // units now would upgrade this transaction's shared lock, which two such checkouts
+            // would do at once (a deadlock): this one starts over instead.
+            Some((true, Some(_))) => Err(Error::conflict(
+                "STOCK_CHANGED",
+                format!(
+                    "the stock of {} changed while your order was placed; please try again",
+                    item.name
+                ),
+            )),
+            _ => Err(insufficient()),
+        };
     }
     let taken = items::Entity::update_many()
         .col_expr(
