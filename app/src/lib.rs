@@ -91,9 +91,22 @@ fn set_content_security_policy(options: &LeptosOptions) {
     else {
         return;
     };
-    let sockets = use_context::<store::Store>()
-        .map(|store| {
-            let origin = store.settings().public_origin();
+    let origin = use_context::<store::Store>().map(|store| store.settings().public_origin());
+    let policy = content_security_policy(&nonce, origin.as_deref(), options);
+    if let Ok(value) = http::HeaderValue::from_str(&policy) {
+        response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
+    }
+}
+
+/// The policy of a page rendered with `nonce`, for a store served from `origin`.
+#[cfg(feature = "ssr")]
+pub fn content_security_policy(
+    nonce: &str,
+    origin: Option<&str>,
+    options: &LeptosOptions,
+) -> String {
+    let sockets = origin
+        .map(|origin| {
             let ws = origin
                 .replacen("https://", "wss://", 1)
                 .replacen("http://", "ws://", 1);
@@ -109,14 +122,11 @@ fn set_content_security_policy(options: &LeptosOptions) {
     } else {
         String::new()
     };
-    let policy = format!(
+    format!(
         "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; \
          img-src 'self' data: https:; connect-src 'self'{sockets}{reload}; font-src 'self'; object-src 'none'; \
          base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
-    );
-    if let Ok(value) = http::HeaderValue::from_str(&policy) {
-        response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
-    }
+    )
 }
 
 /// Every page's `<title>`: "Name · Game Store". On the server the text is escaped here,

@@ -26,8 +26,8 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request};
-use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use tower::{Layer, Service, ServiceExt as _};
 use tracing::Instrument as _;
@@ -134,6 +134,66 @@ impl Gate {
     }
 }
 
+/// What [`page_policy`] needs.
+pub struct PolicyInputs {
+    pub own_origin: String,
+    pub leptos_options: Arc<leptos::prelude::LeptosOptions>,
+}
+
+/// A rendered page always leaves with its own nonce policy. Leptos sets it while rendering
+/// (`app::shell`), but end-to-end runs under load showed, rarely, a page whose nonce policy was
+/// not in the response: it then got the strict default (`default-src 'none'`, see
+/// [`crate::security`]), which blocks its stylesheet and hydration. For such a page the policy
+/// is made here from the nonce in its HTML, and the event is logged. A layer inside the
+/// compression (it reads the body).
+pub async fn page_policy(State(inputs): State<Arc<PolicyInputs>>, response: Response) -> Response {
+    let html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("text/html"));
+    if !html
+        || response
+            .headers()
+            .contains_key(header::CONTENT_SECURITY_POLICY)
+        || response.headers().contains_key(header::CONTENT_ENCODING)
+    {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 4 * 1024 * 1024).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let nonce = nonce_in(&bytes);
+    tracing::warn!(
+        found = nonce.is_some(),
+        "a rendered page came without its content security policy"
+    );
+    if let Some(nonce) = nonce
+        && let Ok(value) = HeaderValue::from_str(&app::content_security_policy(
+            nonce,
+            Some(&inputs.own_origin),
+            &inputs.leptos_options,
+        ))
+    {
+        parts.headers.insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+    Response::from_parts(parts, axum::body::Body::from(bytes))
+}
+
+/// The nonce of the first `nonce="…"` attribute in a page (letters, digits, `+/=_-` only).
+fn nonce_in(html: &[u8]) -> Option<&str> {
+    let marker = b"nonce=\"";
+    let start = html.windows(marker.len()).position(|w| w == marker)? + marker.len();
+    let len = html[start..].iter().position(|&b| b == b'"')?;
+    let nonce = std::str::from_utf8(&html[start..start + len]).ok()?;
+    let valid = (16..=128).contains(&nonce.len())
+        && nonce
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'_' | b'-'));
+    valid.then_some(nonce)
+}
+
 /// [`Gate`] as a tower layer.
 #[derive(Clone)]
 pub struct GateLayer(Arc<Gate>);
@@ -176,5 +236,23 @@ where
         let inner = std::mem::replace(&mut self.inner, clone);
         let gate = self.gate.clone();
         Box::pin(async move { Ok(gate.handle(inner, request).await) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::nonce_in;
+
+    #[test]
+    fn finds_the_page_nonce_and_nothing_else() {
+        let page = br#"<script type="module" nonce="m0P5rOkFY27t7V9cRF37PA">x</script>"#;
+        assert_eq!(nonce_in(page), Some("m0P5rOkFY27t7V9cRF37PA"));
+        assert_eq!(nonce_in(b"<p>no nonce here</p>"), None);
+        assert_eq!(nonce_in(br#"<x nonce="short">"#), None);
+        assert_eq!(
+            nonce_in(br#"<x nonce="abcdefghijklmnop'; script-src *">"#),
+            None
+        );
+        assert_eq!(nonce_in(br#"<x nonce="abcdefghijklmnopqrstu"#), None);
     }
 }

@@ -22,6 +22,7 @@ pub mod telemetry;
 pub mod ws;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -232,8 +233,15 @@ pub fn router(state: AppState) -> Router {
         ))
         // Compression where it pays: not for bodies the handler already compressed (they carry
         // Content-Encoding), nor for small ones or images (the default predicate).
-        // Inside the compression, which would hide the error body it reads.
+        // Inside the compression, which would hide the bodies they read.
         .layer(axum::middleware::map_response(error::server_fn_status))
+        .layer(axum::middleware::map_response_with_state(
+            Arc::new(gate::PolicyInputs {
+                own_origin: state.store.settings().public_origin(),
+                leptos_options: state.leptos_options.clone(),
+            }),
+            gate::page_policy,
+        ))
         .layer(CompressionLayer::new())
         .layer(gate::Gate::new(state.store.clone()).layer())
         .with_state(state)
