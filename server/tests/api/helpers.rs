@@ -130,6 +130,19 @@ impl Drop for TestApp {
 pub type Env = Vec<(&'static str, String)>;
 
 impl TestApp {
+    /// The Prometheus text from the metrics listener.
+    pub async fn scrape_metrics(&self) -> String {
+        let metrics = self.metrics_base.clone().expect("metrics listener");
+        self.http
+            .get(format!("{metrics}/metrics"))
+            .send()
+            .await
+            .expect("request")
+            .text()
+            .await
+            .expect("metrics text")
+    }
+
     pub async fn spawn() -> Self {
         Self::spawn_with(vec![]).await
     }

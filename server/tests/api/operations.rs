@@ -90,16 +90,7 @@ async fn metrics_count_requests_webhooks_and_sockets() {
     app.wait_for(&user, order.order_id, api_types::OrderStatus::Paid)
         .await;
 
-    let metrics = app.metrics_base.clone().expect("metrics listener");
-    let text = app
-        .http
-        .get(format!("{metrics}/metrics"))
-        .send()
-        .await
-        .expect("request")
-        .text()
-        .await
-        .expect("text");
+    let text = app.scrape_metrics().await;
     for needle in [
         "gamestore_http_requests_total{method=\"GET\",route=\"/api/items\",status=\"200\"}",
         "gamestore_http_request_duration_seconds_bucket",
@@ -254,16 +245,7 @@ async fn requests_are_counted_by_route_template_not_by_path() {
     ] {
         app.get(path).send().await.expect("request");
     }
-    let metrics = app.metrics_base.clone().expect("metrics listener");
-    let text = app
-        .http
-        .get(format!("{metrics}/metrics"))
-        .send()
-        .await
-        .expect("request")
-        .text()
-        .await
-        .expect("body");
+    let text = app.scrape_metrics().await;
     let count = |labels: &str| {
         text.lines()
             .find(|l| l.starts_with("gamestore_http_requests_total{") && l.contains(labels))

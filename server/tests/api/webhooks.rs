@@ -603,18 +603,9 @@ async fn simulator_duplicates_and_reordering_never_grant_twice() {
 
 /// Polls the metrics listener until it shows `line` (a metric with its labels and value).
 async fn wait_for_metric(app: &TestApp, line: &str) {
-    let metrics = app.metrics_base.clone().expect("metrics listener");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
     loop {
-        let text = app
-            .http
-            .get(format!("{metrics}/metrics"))
-            .send()
-            .await
-            .expect("request")
-            .text()
-            .await
-            .expect("text");
+        let text = app.scrape_metrics().await;
         if text.lines().any(|l| l == line) {
             return;
         }
