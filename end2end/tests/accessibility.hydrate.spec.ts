@@ -22,6 +22,8 @@ async function violations(page: Page): Promise<string[]> {
 }
 
 test("every operator page passes axe with no violations", async ({ browser }) => {
+  // Nine pages, each hydrated and scanned: 52 s on a loaded CI machine against the default 60 s.
+  test.setTimeout(180_000);
   const context = await browser.newContext({ bypassCSP: true });
   const page = await context.newPage();
   await login(page, true, admin.username, admin.password);
