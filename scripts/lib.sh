@@ -57,8 +57,11 @@ ensure_rust_tools() {
   rustup target list --installed 2>/dev/null | grep -q wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
 
   if ! cargo leptos --version 2>/dev/null | grep -q " $CARGO_LEPTOS_VERSION"; then
-    log "installing cargo-leptos $CARGO_LEPTOS_VERSION (about 10–15 minutes on 2 cores, once)"
-    cargo install cargo-leptos --locked --version "$CARGO_LEPTOS_VERSION"
+    log "installing cargo-leptos $CARGO_LEPTOS_VERSION (several minutes on 2 cores, once)"
+    # Its own release profile asks for fat LTO in one codegen unit, which alone made it the
+    # longest step of a cold start; the tool only drives the build, so it is built without.
+    CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+      cargo install cargo-leptos --locked --version "$CARGO_LEPTOS_VERSION"
   fi
   local wb
   wb="$(wasm_bindgen_version)"
