@@ -30,13 +30,31 @@ where
         .map_err(|edge::ApiError(e)| e.into())
 }
 
+/// What one request provides to everything rendered or run for it.
+pub fn provide_request_context(store: Store) {
+    provide_context(store);
+    provide_context(RequestCaller::default());
+}
+
+/// The request's caller, looked up once: a page's server functions (the header's user, the
+/// cart badge, the page's own data) run in the same request and would otherwise each
+/// authenticate the cookie again. Not kept on error, so a failed lookup is retried.
+#[derive(Clone, Default)]
+struct RequestCaller(std::sync::Arc<tokio::sync::OnceCell<Option<CurrentUser>>>);
+
 /// The logged-in caller, if any. An invalid or expired session is simply "not logged in".
 pub async fn current_user() -> Result<Option<CurrentUser>, AppError> {
     if use_context::<Parts>().is_none() {
         return Ok(None);
     }
-    let edge::Caller(user) = extract().await?;
-    Ok(user)
+    let lookup = || async {
+        let edge::Caller(user) = extract().await?;
+        Ok::<_, AppError>(user)
+    };
+    match use_context::<RequestCaller>() {
+        Some(RequestCaller(cell)) => cell.get_or_try_init(lookup).await.cloned(),
+        None => lookup().await,
+    }
 }
 
 pub async fn require_user() -> Result<CurrentUser, AppError> {

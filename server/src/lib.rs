@@ -206,7 +206,7 @@ fn leptos_options(addr: SocketAddr) -> LeptosOptions {
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(app::App);
     let store = state.store.clone();
-    let context = move || provide_context(store.clone());
+    let context = move || app::provide_request_context(store.clone());
     let options = LeptosOptions::clone(&state.leptos_options);
     let store_for_fallback = state.store.clone();
     let bundle = match state.assets.clone() {
@@ -228,7 +228,7 @@ pub fn router(state: AppState) -> Router {
             AppState,
             _,
         >(
-            move || provide_context(store_for_fallback.clone()),
+            move || app::provide_request_context(store_for_fallback.clone()),
             app::shell,
         ))
         // Compression where it pays: not for bodies the handler already compressed (they carry

@@ -57,15 +57,11 @@ impl Accounts<'_> {
         }
         let id = session_id(token);
         let now = Utc::now();
-        let Some(session) = sessions::Entity::find_by_id(id.clone())
+        // One statement for the session and its user: every logged-in request pays for it.
+        let Some((session, Some(user))) = sessions::Entity::find_by_id(id.clone())
             .filter(sessions::Column::RevokedAt.is_null())
             .filter(sessions::Column::ExpiresAt.gt(now))
-            .one(self.store.db())
-            .await?
-        else {
-            return Err(Error::Unauthenticated);
-        };
-        let Some(user) = users::Entity::find_by_id(session.user_id)
+            .find_also_related(users::Entity)
             .filter(users::Column::DeletedAt.is_null())
             .one(self.store.db())
             .await?
