@@ -150,11 +150,24 @@ pub async fn transition(
     event: Event,
     note: Note<'_>,
 ) -> Result<Applied> {
-    for _ in 0..ATTEMPTS {
-        let order = orders::Entity::find_by_id(order_id)
-            .one(conn)
-            .await?
-            .ok_or(Error::NotFound("order"))?;
+    let order = find(conn, order_id).await?;
+    transition_from(conn, order, event, note).await
+}
+
+/// [`transition`] for an order the caller has just read in the same transaction (a webhook
+/// reads it to check the amount first): the first decision is taken on that row, which saves
+/// reading it again; a lost race reads it anew.
+pub async fn transition_from(
+    conn: &impl ConnectionTrait,
+    mut order: orders::Model,
+    event: Event,
+    note: Note<'_>,
+) -> Result<Applied> {
+    let order_id = order.id;
+    for attempt in 0..ATTEMPTS {
+        if attempt > 0 {
+            order = find(conn, order_id).await?;
+        }
         let decision = decide(event, order.status);
         let Decision::Move(to) = decision else {
             return Ok(Applied {
@@ -172,15 +185,20 @@ pub async fn transition(
         metrics::counter!("gamestore_order_transitions_total", "to" => api_types::OrderStatus::from(to).as_str())
             .increment(1);
         record(conn, order_id, Some(order.status), to, Some(reason)).await?;
-        let mut lines = order.find_related(order_lines::Entity).all(conn).await?;
-        let mut gift = None;
-        if to == Status::Paid {
-            // Stamped once, here: what the dashboard's best sellers read.
+        let mut lines = if to == Status::Paid {
+            // Stamped once, here: what the dashboard's best sellers read. The stamp reads the
+            // lines back (`RETURNING`), one statement for both.
             order_lines::Entity::update_many()
                 .col_expr(order_lines::Column::PaidAt, Expr::value(Utc::now()))
                 .filter(order_lines::Column::OrderId.eq(order_id))
-                .exec(conn)
-                .await?;
+                .exec_with_returning(conn)
+                .await?
+        } else {
+            order.find_related(order_lines::Entity).all(conn).await?
+        };
+        lines.sort_unstable_by_key(|line| line.id);
+        let mut gift = None;
+        if to == Status::Paid {
             // Fulfilment: one license key per unit of a keyed item, in this same transaction.
             crate::keys::assign(conn, &order, &lines).await?;
             gift = gift_message(conn, &order, &lines).await?;
@@ -216,10 +234,7 @@ pub async fn transition(
             gift,
         });
     }
-    let order = orders::Entity::find_by_id(order_id)
-        .one(conn)
-        .await?
-        .ok_or(Error::NotFound("order"))?;
+    let order = find(conn, order_id).await?;
     tracing::warn!(%order_id, ?event, "an order kept changing under a transition; left as it is");
     Ok(Applied {
         decision: Decision::Unchanged,
@@ -411,6 +426,14 @@ async fn release_units(conn: &impl ConnectionTrait, lines: &[order_lines::Model]
         }
     }
     Ok(limited)
+}
+
+/// The order as it stands now.
+async fn find(conn: &impl ConnectionTrait, order_id: Uuid) -> Result<orders::Model> {
+    orders::Entity::find_by_id(order_id)
+        .one(conn)
+        .await?
+        .ok_or(Error::NotFound("order"))
 }
 
 /// Records a new order's first state (`pending`, "order placed").

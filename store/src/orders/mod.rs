@@ -902,7 +902,14 @@ async fn checked_lines(
         .into_iter()
         .map(|i| (i.id, i))
         .collect();
-    let held = held_units(conn, user_id, &ids).await?;
+    // Holdings only matter to items sold once or limited per customer: a consumable without a
+    // limit (bought again and again) skips a lookup that grows with the buyer's history.
+    let limited: Vec<i64> = items
+        .values()
+        .filter(|item| !item.consumable || item.max_per_user.is_some())
+        .map(|item| item.id)
+        .collect();
+    let held = held_units(conn, user_id, &limited).await?;
     let mut lines = Vec::with_capacity(wanted.len());
     for (id, quantity) in wanted {
         let item = items.get(id).cloned().ok_or(Error::NotFound("item"))?;

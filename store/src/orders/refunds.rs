@@ -549,8 +549,9 @@ pub(crate) struct SelfRefunds {
 }
 
 impl SelfRefunds {
-    /// Two queries whatever the number of orders: their moves to `paid`, and the keys their
-    /// lines (`lines`, per order; may be empty) were given.
+    /// At most two queries whatever the number of orders: their moves to `paid`, and the keys
+    /// their lines (`lines`, per order; may be empty) were given, both for the orders a buyer
+    /// may still refund only.
     pub(crate) async fn load(
         store: &crate::Store,
         rows: &[orders::Model],
@@ -576,7 +577,14 @@ impl SelfRefunds {
                     .or_insert(change.at);
             }
         }
-        let line_ids: Vec<i64> = lines.iter().flatten().map(|l| l.id).collect();
+        // Only a candidate's lines are ever judged: a pending order (a purchase's own answer)
+        // or a gift costs no key lookup.
+        let line_ids: Vec<i64> = rows
+            .iter()
+            .zip(lines)
+            .filter(|(r, _)| refundable(r.status) && !r.is_gift())
+            .flat_map(|(_, lines)| lines.iter().map(|l| l.id))
+            .collect();
         let keyed = if line_ids.is_empty() {
             Default::default()
         } else {

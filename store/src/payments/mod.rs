@@ -404,7 +404,7 @@ impl<'a> Payments<'a> {
                 .filter(|_| kind != Kind::Canceled),
             detail: None,
         };
-        let applied = lifecycle::transition(txn, order_id, event, note).await?;
+        let applied = lifecycle::transition_from(txn, order, event, note).await?;
         let mut messages: Vec<LiveMessage> = applied
             .message
             .clone()
