@@ -57,6 +57,20 @@ pub async fn current_user() -> Result<Option<CurrentUser>, AppError> {
     }
 }
 
+/// The caller's cart line count when the edge already knows it for this request (the page
+/// cache looks it up for a customer's catalog page, and renders its shared copy with a
+/// placeholder: see `server/src/page_cache.rs`).
+#[derive(Debug, Clone, Copy)]
+pub struct KnownCartLines(pub u64);
+
+/// The count the edge put on the request, if any.
+pub fn known_cart_lines() -> Option<u64> {
+    use_context::<Parts>()?
+        .extensions
+        .get::<KnownCartLines>()
+        .map(|KnownCartLines(n)| *n)
+}
+
 pub async fn require_user() -> Result<CurrentUser, AppError> {
     let edge::Auth(user) = extract().await?;
     Ok(user)

@@ -5,8 +5,8 @@
 //! In order, for each request:
 //! 1. its id: `X-Request-Id` as sent, or a new UUID; kept on the request, echoed on the answer,
 //!    and carried by the request's `tracing` span;
-//! 2. the page cache for anonymous catalog pages ([`crate::page_cache`]), which answers without
-//!    the rest;
+//! 2. the page cache for catalog pages ([`crate::page_cache`]: anonymous ones, and customers'
+//!    catalog page with their own values put in), which answers without the rest;
 //! 3. the body read whole up to [`crate::BODY_LIMIT`] ([`crate::body`]) and the cross-site check
 //!    for state-changing requests ([`crate::csrf`]);
 //! 4. the routed handler, within [`crate::REQUEST_TIMEOUT`] (then 408);
@@ -65,7 +65,7 @@ impl Gate {
 
     async fn handle<S>(&self, inner: S, mut request: Request) -> Response
     where
-        S: Service<Request, Response = Response, Error = Infallible>,
+        S: Service<Request, Response = Response, Error = Infallible> + Clone,
     {
         let started = Instant::now();
         let id = match request.headers().get(&REQUEST_ID) {
@@ -94,16 +94,20 @@ impl Gate {
         let answer = async {
             let served = tokio::time::timeout(
                 REQUEST_TIMEOUT,
-                crate::page_cache::serve(&self.pages, request, |request| async {
-                    let request = match body::read_whole(request).await {
-                        Ok(request) => request,
-                        Err(refused) => return refused,
-                    };
-                    if !csrf::allows(&self.own_origin, &request) {
-                        return csrf::refused();
+                crate::page_cache::serve(&self.pages, request, move |request| {
+                    // Called once, or twice for a customer's page the cache could not keep.
+                    let inner = inner.clone();
+                    async move {
+                        let request = match body::read_whole(request).await {
+                            Ok(request) => request,
+                            Err(refused) => return refused,
+                        };
+                        if !csrf::allows(&self.own_origin, &request) {
+                            return csrf::refused();
+                        }
+                        let Ok(response) = inner.oneshot(request).await;
+                        response
                     }
-                    let Ok(response) = inner.oneshot(request).await;
-                    response
                 }),
             )
             .await;

@@ -2,10 +2,21 @@
 //! memory and served without rendering, with a fresh CSP nonce in every response; and, the same
 //! way, the catalog API's list (`GET /api/items` with its query), kept whole as JSON with its
 //! paging headers (`X-Total-Count`, `Link`), so a cached catalog read skips routing and the
-//! handler as well.
+//! handler as well. A customer's catalog page (`/` with its query, logged in) is served from
+//! one shared copy too, with their own parts put in per response (below).
 //!
 //! - **What is cached**: a `GET` of one of those pages from a visitor without a session cookie,
 //!   answered 200 as HTML with a nonce CSP and no `Set-Cookie`. Anything else passes through.
+//! - **Customers**: their catalog page differs from one customer to the next only in the
+//!   header (their name, their cart's line count) and in the same values serialized for
+//!   hydration. The shared copy is rendered once for a placeholder customer whose name, ids,
+//!   creation time and line count are random values that occur nowhere else in the page (like
+//!   the nonce), and is kept cut at each of them. A request authenticates the session and
+//!   counts the cart's lines (what the render would have done), and gets the copy with its
+//!   own values put in; those values are checked to be of characters that mean the same in
+//!   HTML text, attributes and the serialized JSON (a username is `a-z 0-9 _ -`), or the page
+//!   is rendered for it as before. Operators' pages (an Admin link) are always rendered. The
+//!   label "1 item in your cart" differs from "N items", so one line is a copy of its own.
 //! - **Key**: the catalog's generation (its version, which every item write bumps on every
 //!   replica, and the number of sale starts and ends that have passed) and the path and query.
 //!   A write, or a sale starting, turns every key over; entries also live at most
@@ -44,10 +55,13 @@ const MAX_PAGE: usize = 512 * 1024;
 /// What marks a response as served from here, for tests and the benchmark.
 pub const HEADER: &str = "x-page-cache";
 
-/// One rendered page, cut at its nonce.
+/// One rendered page, cut at its nonce (and a customer's page at their values).
 struct Page {
-    /// The HTML between the nonce's occurrences (one more piece than occurrences).
+    /// The HTML between the holes (one more piece than holes).
     pieces: Vec<Bytes>,
+    /// What goes between `pieces[i]` and `pieces[i + 1]`: an index into the values a response
+    /// is made with, 0 being its nonce (see [`Customer::values`]).
+    holes: Vec<u8>,
     /// Each piece raw-deflated on its own, ending byte-aligned (a sync flush).
     deflated: Vec<Bytes>,
     /// The CSP with the nonce cut out: `csp[0] + nonce + csp[1] + …`.
@@ -85,10 +99,17 @@ impl PageCache {
     }
 }
 
-/// Whether a request asks for a page that may be served from the cache.
-fn cacheable(request: &Request) -> bool {
+/// Who a cacheable page is asked for.
+enum Visitor {
+    Anonymous,
+    /// A session cookie's token, on the catalog page `/`.
+    Session(String),
+}
+
+/// Whether a request asks for a page that may be served from the cache, and for whom.
+fn cacheable(request: &Request) -> Option<Visitor> {
     if request.method() != Method::GET {
-        return false;
+        return None;
     }
     let path = request.uri().path();
     let page = path == "/"
@@ -98,13 +119,13 @@ fn cacheable(request: &Request) -> bool {
             !id.is_empty() && id.len() <= 18 && id.bytes().all(|b| b.is_ascii_digit())
         });
     if !page {
-        return false;
+        return None;
     }
     let query = request.uri().query().unwrap_or("");
     if query.len() > MAX_QUERY || query.contains("__err") || query.contains("__path") {
-        return false;
+        return None;
     }
-    !request
+    let has_cookie = request
         .headers()
         .get_all(header::COOKIE)
         .iter()
@@ -113,7 +134,15 @@ fn cacheable(request: &Request) -> bool {
             cookies
                 .split(';')
                 .any(|c| c.trim_start().starts_with(edge::session::SESSION_COOKIE))
-        })
+        });
+    if !has_cookie {
+        return Some(Visitor::Anonymous);
+    }
+    // A session's item pages show what it owns and has wished for: rendered each time.
+    if path != "/" {
+        return None;
+    }
+    edge::session::token(request.headers()).map(Visitor::Session)
 }
 
 pub(crate) fn accepts_gzip(headers: &HeaderMap) -> bool {
@@ -143,11 +172,15 @@ pub(crate) fn accepts(headers: &HeaderMap, coding: &str) -> bool {
 /// the stack) on a miss and keeping what it renders; anything else goes straight to `render`.
 pub async fn serve<F, Fut>(cache: &PageCache, request: Request, render: F) -> Response
 where
-    F: FnOnce(Request) -> Fut,
+    F: Fn(Request) -> Fut,
     Fut: Future<Output = Response>,
 {
-    if !cacheable(&request) {
-        return render(request).await;
+    match cacheable(&request) {
+        None => return render(request).await,
+        Some(Visitor::Session(token)) => {
+            return serve_customer(cache, request, &token, render).await;
+        }
+        Some(Visitor::Anonymous) => {}
     }
     let Ok(Some(generation)) = cache.store.catalog().generation().await else {
         return render(request).await;
@@ -160,20 +193,191 @@ where
     let gzip = accepts_gzip(request.headers());
     if let Some(page) = cache.pages.get(&key) {
         metrics::counter!("gamestore_page_cache_total", "result" => "hit").increment(1);
-        return page.respond(gzip, "hit");
+        return page.respond(gzip, "hit", &[]);
     }
     metrics::counter!("gamestore_page_cache_total", "result" => "miss").increment(1);
     // Rendered uncompressed: the cache keeps the HTML and compresses it once.
     let mut request = request;
     request.headers_mut().remove(header::ACCEPT_ENCODING);
     let response = render(request).await;
-    match Page::from_response(response).await {
+    match Page::from_response(response, &[]).await {
         Ok(page) => {
             let page = Arc::new(page);
             cache.pages.insert(key, page.clone());
-            page.respond(gzip, "miss")
+            page.respond(gzip, "miss", &[])
         }
         Err(passed) => passed,
+    }
+}
+
+/// A logged-in visitor's catalog page: from the customers' shared copy when they are a
+/// customer whose values can be put in it; otherwise rendered for them (with the session
+/// already looked up, so the render does not look it up again).
+async fn serve_customer<F, Fut>(
+    cache: &PageCache,
+    mut request: Request,
+    token: &str,
+    render: F,
+) -> Response
+where
+    F: Fn(Request) -> Fut,
+    Fut: Future<Output = Response>,
+{
+    let store = &cache.store;
+    let caller = match store.accounts().authenticate(token).await {
+        Ok(user) => Some(user),
+        Err(store::Error::Unauthenticated) => None,
+        // The render meets the same failure and answers it as it always does.
+        Err(_) => return render(request).await,
+    };
+    request
+        .extensions_mut()
+        .insert(edge::Caller(caller.clone()));
+    let Some(user) = caller.filter(|u| u.user.role == api_types::Role::Customer) else {
+        return render(request).await;
+    };
+    let Ok(lines) = store.carts().line_count(&user).await else {
+        return render(request).await;
+    };
+    request.extensions_mut().insert(app::KnownCartLines(lines));
+    let Some(customer) = Customer::of(&user.user, lines) else {
+        return render(request).await;
+    };
+    let Ok(Some(generation)) = store.catalog().generation().await else {
+        return render(request).await;
+    };
+    let key = format!(
+        "{generation}|customer:{}|/?{}",
+        if lines == 1 { "one" } else { "many" },
+        request.uri().query().unwrap_or("")
+    );
+    let gzip = accepts_gzip(request.headers());
+    if let Some(page) = cache.pages.get(&key) {
+        metrics::counter!("gamestore_page_cache_total", "result" => "customer_hit").increment(1);
+        return private(page.respond(gzip, "hit", &customer.values()));
+    }
+    metrics::counter!("gamestore_page_cache_total", "result" => "customer_miss").increment(1);
+    // The shared copy is rendered for the placeholder, without the visitor's cookie, and
+    // uncompressed.
+    let (placeholder, as_user, as_lines) = Customer::placeholder(lines == 1);
+    let (parts, _) = request.into_parts();
+    let mut shared = Request::from_parts(parts.clone(), Body::empty());
+    shared.headers_mut().remove(header::COOKIE);
+    shared.headers_mut().remove(header::ACCEPT_ENCODING);
+    shared.extensions_mut().insert(edge::Caller(Some(as_user)));
+    shared
+        .extensions_mut()
+        .insert(app::KnownCartLines(as_lines));
+    let needles = placeholder.needles();
+    let kept = match Page::from_response(render(shared).await, &needles).await {
+        Ok(page) if page.holes.contains(&1) => Some(page),
+        _ => None,
+    };
+    match kept {
+        Some(page) => {
+            let page = Arc::new(page);
+            cache.pages.insert(key, page.clone());
+            private(page.respond(gzip, "miss", &customer.values()))
+        }
+        // Not a page that can be shared (an error, say): the visitor's own render.
+        None => render(Request::from_parts(parts, Body::empty())).await,
+    }
+}
+
+/// A page made for one visitor at a URL others share: no shared cache may keep it.
+fn private(mut response: Response) -> Response {
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-cache"),
+    );
+    response
+}
+
+/// A customer's own values in their catalog page, as they appear there (the same text in the
+/// HTML and in the JSON it is hydrated from).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Customer {
+    username: String,
+    id: String,
+    user_id: String,
+    created_at: String,
+    /// The cart's line count; `None` for one line, which has a copy of its own.
+    lines: Option<String>,
+}
+
+impl Customer {
+    /// `user`'s values, when every one of them is made of characters that need no escaping
+    /// anywhere in a page (HTML text and attributes, JSON strings, script).
+    fn of(user: &api_types::User, lines: u64) -> Option<Self> {
+        let created_at = serde_json::to_string(&user.created_at).ok()?;
+        let customer = Self {
+            username: user.username.clone(),
+            id: user.id.to_string(),
+            user_id: user.user_id.to_string(),
+            created_at: created_at.trim_matches('"').to_owned(),
+            lines: (lines != 1).then(|| lines.to_string()),
+        };
+        let plain = |value: &str, extra: &[u8]| {
+            !value.is_empty()
+                && value.len() <= 64
+                && value
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || extra.contains(&b))
+        };
+        (plain(&customer.username, b"_-")
+            && plain(&customer.id, b"-")
+            && plain(&customer.user_id, b"-")
+            && plain(&customer.created_at, b"-:.+TZ"))
+        .then_some(customer)
+    }
+
+    /// A customer that does not exist, whose every value is random, and the user and line
+    /// count the shared copy is rendered with.
+    fn placeholder(one_line: bool) -> (Self, store::accounts::CurrentUser, u64) {
+        let mut rng = rand::thread_rng();
+        let username: String = (0..24)
+            .map(|_| char::from(b'a' + rand::Rng::gen_range(&mut rng, 0..26u8)))
+            .collect();
+        let seconds = rand::Rng::gen_range(&mut rng, 1_000_000_000..4_000_000_000i64);
+        let nanos = rand::Rng::gen_range(&mut rng, 100_000_001..999_999_999u32);
+        let created_at = chrono::DateTime::from_timestamp(seconds, nanos).unwrap_or_default();
+        let lines = if one_line {
+            1
+        } else {
+            rand::Rng::gen_range(&mut rng, 100_000_000_000..1_000_000_000_000u64)
+        };
+        let user = api_types::User {
+            id: uuid::Uuid::new_v4(),
+            user_id: uuid::Uuid::new_v4(),
+            username,
+            role: api_types::Role::Customer,
+            created_at,
+        };
+        let customer = Self::of(&user, lines).expect("placeholder values are plain");
+        let current = store::accounts::CurrentUser {
+            user,
+            session_id: String::new(),
+        };
+        (customer, current, lines)
+    }
+
+    /// The values a response is made with after its nonce, in the order of [`Self::needles`].
+    fn values(&self) -> Vec<&[u8]> {
+        let mut values = vec![
+            self.username.as_bytes(),
+            self.id.as_bytes(),
+            self.user_id.as_bytes(),
+            self.created_at.as_bytes(),
+        ];
+        if let Some(lines) = &self.lines {
+            values.push(lines.as_bytes());
+        }
+        values
+    }
+
+    /// The placeholder's values, to cut its page at.
+    fn needles(&self) -> Vec<Vec<u8>> {
+        self.values().into_iter().map(<[u8]>::to_vec).collect()
     }
 }
 
@@ -183,16 +387,29 @@ fn nonce() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// Cuts `haystack` at every occurrence of `needle`.
-fn split_at<'a>(haystack: &'a [u8], needle: &[u8]) -> Vec<&'a [u8]> {
-    let mut pieces = Vec::new();
-    let mut rest = haystack;
-    while let Some(at) = rest.windows(needle.len()).position(|w| w == needle) {
-        pieces.push(&rest[..at]);
-        rest = &rest[at + needle.len()..];
+/// Cuts `haystack` at every occurrence of each of `needles` (none of them empty, none
+/// overlapping another), and says which needle each cut was.
+fn cut<'a>(haystack: &'a [u8], needles: &[&[u8]]) -> (Vec<&'a [u8]>, Vec<u8>) {
+    let mut found: Vec<(usize, u8)> = Vec::new();
+    for (index, needle) in (0u8..).zip(needles) {
+        let mut from = 0;
+        while let Some(at) = memchr::memmem::find(&haystack[from..], needle) {
+            found.push((from + at, index));
+            from += at + needle.len();
+        }
     }
-    pieces.push(rest);
-    pieces
+    found.sort_unstable();
+    let (mut pieces, mut holes, mut from) = (Vec::new(), Vec::new(), 0);
+    for (at, index) in found {
+        if at < from {
+            continue;
+        }
+        pieces.push(&haystack[from..at]);
+        holes.push(index);
+        from = at + needles[usize::from(index)].len();
+    }
+    pieces.push(&haystack[from..]);
+    (pieces, holes)
 }
 
 /// Raw deflate of one piece with no reference outside it, ending byte-aligned and not final.
@@ -237,8 +454,9 @@ async fn read_up_to(mut body: Body, limit: usize) -> Result<Bytes, Option<Body>>
 }
 
 impl Page {
-    /// Keeps a rendered page when it may be shared; otherwise gives the response back whole.
-    async fn from_response(response: Response) -> Result<Self, Response> {
+    /// Keeps a rendered page when it may be shared, cut at its nonce and at each of `values`
+    /// (a placeholder customer's); otherwise gives the response back whole.
+    async fn from_response(response: Response, values: &[Vec<u8>]) -> Result<Self, Response> {
         let headers = response.headers();
         let content_type = headers
             .get(header::CONTENT_TYPE)
@@ -259,7 +477,7 @@ impl Page {
             let len = csp[start..].find('\'')?;
             Some(csp[start..start + len].to_owned())
         });
-        if !shareable {
+        if !shareable || (!html && !values.is_empty()) {
             return Err(response);
         }
         // HTML is kept only with its nonce CSP (so each copy gets a nonce of its own); JSON has
@@ -287,12 +505,17 @@ impl Page {
             Err(Some(whole)) => return Err(Response::from_parts(parts, whole)),
             Err(None) => return Err((StatusCode::INTERNAL_SERVER_ERROR, "").into_response()),
         };
-        let pieces: Vec<Bytes> = match &old_nonce {
-            Some(nonce) => split_at(&body, nonce.as_bytes())
-                .into_iter()
-                .map(Bytes::copy_from_slice)
-                .collect(),
-            None => vec![body.clone()],
+        let (pieces, holes) = match &old_nonce {
+            Some(nonce) => {
+                let mut needles: Vec<&[u8]> = vec![nonce.as_bytes()];
+                needles.extend(values.iter().map(Vec::as_slice));
+                let (pieces, holes) = cut(&body, &needles);
+                (
+                    pieces.into_iter().map(Bytes::copy_from_slice).collect(),
+                    holes,
+                )
+            }
+            None => (vec![body.clone()], Vec::new()),
         };
         let deflated = pieces
             .iter()
@@ -303,6 +526,7 @@ impl Page {
         };
         let mut page = Self {
             pieces,
+            holes,
             deflated,
             csp: match (&csp, &old_nonce) {
                 (Some(csp), Some(nonce)) => csp.split(nonce.as_str()).map(str::to_owned).collect(),
@@ -314,23 +538,26 @@ impl Page {
             fixed_gzip: None,
         };
         if page.csp.is_empty() {
-            page.fixed_gzip = Some(page.gzip(b""));
+            page.fixed_gzip = Some(page.gzip(&[]));
         }
         Ok(page)
     }
 
-    /// The page with a nonce of its own, gzipped when the client takes it.
-    fn respond(&self, gzip: bool, how: &'static str) -> Response {
+    /// The page with a nonce of its own and `values` put in its other holes (a customer's,
+    /// [`Customer::values`]), gzipped when the client takes it.
+    fn respond(&self, gzip: bool, how: &'static str, values: &[&[u8]]) -> Response {
         let nonce = if self.csp.is_empty() {
             String::new()
         } else {
             nonce()
         };
+        let mut all: Vec<&[u8]> = vec![nonce.as_bytes()];
+        all.extend_from_slice(values);
         let body = match (&self.fixed_gzip, gzip) {
             (Some(whole), true) => whole.clone(),
             (Some(_), false) => self.pieces.first().cloned().unwrap_or_default(),
-            (None, true) => self.gzip(nonce.as_bytes()),
-            (None, false) => self.join(nonce.as_bytes()),
+            (None, true) => self.gzip(&all),
+            (None, false) => self.join(&all),
         };
         let mut response = Response::new(Body::from(body));
         let headers = response.headers_mut();
@@ -351,30 +578,46 @@ impl Page {
         response
     }
 
-    fn join(&self, nonce: &[u8]) -> Bytes {
-        let mut out = BytesMut::with_capacity(self.length + nonce.len() * self.pieces.len());
+    /// What goes in hole `i`: one of `values` (an index out of them is left empty, which
+    /// cannot happen for a page kept with as many values as it is answered with).
+    fn fill<'v>(&self, i: usize, values: &[&'v [u8]]) -> &'v [u8] {
+        values
+            .get(usize::from(self.holes[i]))
+            .copied()
+            .unwrap_or_default()
+    }
+
+    fn join(&self, values: &[&[u8]]) -> Bytes {
+        let extra: usize = (0..self.holes.len())
+            .map(|i| self.fill(i, values).len())
+            .sum();
+        let mut out = BytesMut::with_capacity(self.length + extra);
         for (i, piece) in self.pieces.iter().enumerate() {
             if i > 0 {
-                out.put_slice(nonce);
+                out.put_slice(self.fill(i - 1, values));
             }
             out.put_slice(piece);
         }
         out.freeze()
     }
 
-    /// A gzip member: the precompressed pieces with the nonce between them in stored blocks,
+    /// A gzip member: the precompressed pieces with the values between them in stored blocks,
     /// an empty final block, and the CRC and length of the whole page.
-    fn gzip(&self, nonce: &[u8]) -> Bytes {
+    fn gzip(&self, values: &[&[u8]]) -> Bytes {
         let size: usize = self.deflated.iter().map(Bytes::len).sum();
-        let mut out = BytesMut::with_capacity(size + 32 + (nonce.len() + 5) * self.pieces.len());
+        let extra: usize = (0..self.holes.len())
+            .map(|i| self.fill(i, values).len() + 5)
+            .sum();
+        let mut out = BytesMut::with_capacity(size + 32 + extra);
         out.put_slice(&[0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0x00, 0xff]);
         let mut crc = crc32fast::Hasher::new();
         let mut total: u32 = 0;
         for (i, (piece, deflated)) in self.pieces.iter().zip(&self.deflated).enumerate() {
             if i > 0 {
-                stored_block(&mut out, nonce);
-                crc.update(nonce);
-                total = total.wrapping_add(nonce.len() as u32);
+                let value = self.fill(i - 1, values);
+                stored_block(&mut out, value);
+                crc.update(value);
+                total = total.wrapping_add(value.len() as u32);
             }
             out.put_slice(deflated);
             crc.update(piece);
@@ -396,7 +639,7 @@ mod tests {
     async fn answers_too_large_to_keep_are_given_back_whole() {
         let big = "x".repeat(MAX_PAGE + 1);
         let response = ([(header::CONTENT_TYPE, "application/json")], big.clone()).into_response();
-        let Err(passed) = Page::from_response(response).await else {
+        let Err(passed) = Page::from_response(response, &[]).await else {
             panic!("a page over the limit was kept");
         };
         assert_eq!(passed.status(), StatusCode::OK);
@@ -407,16 +650,15 @@ mod tests {
     }
 
     fn page(html: &str, nonce: &str) -> Page {
-        let pieces: Vec<Bytes> = split_at(html.as_bytes(), nonce.as_bytes())
-            .into_iter()
-            .map(Bytes::copy_from_slice)
-            .collect();
+        let (pieces, holes) = cut(html.as_bytes(), &[nonce.as_bytes()]);
+        let pieces: Vec<Bytes> = pieces.into_iter().map(Bytes::copy_from_slice).collect();
         let deflated = pieces
             .iter()
             .map(|p| deflate_piece(p).expect("deflate"))
             .collect();
         Page {
             pieces,
+            holes,
             deflated,
             csp: format!("script-src 'nonce-{nonce}'")
                 .split(nonce)
@@ -440,8 +682,8 @@ mod tests {
         assert_eq!(page.pieces.len(), 3);
         let fresh = "FRESHNONCEFRESHNONCEFR";
         let expected = html.replace(old, fresh);
-        assert_eq!(&page.join(fresh.as_bytes())[..], expected.as_bytes());
-        let gz = page.gzip(fresh.as_bytes());
+        assert_eq!(&page.join(&[fresh.as_bytes()])[..], expected.as_bytes());
+        let gz = page.gzip(&[fresh.as_bytes()]);
         let mut unzipped = String::new();
         flate2::read::GzDecoder::new(&gz[..])
             .read_to_string(&mut unzipped)
@@ -460,10 +702,66 @@ mod tests {
         let page = page("<p>no scripts</p>", "NONCENONCENONCENONCE12");
         assert_eq!(page.pieces.len(), 1);
         let mut out = String::new();
-        flate2::read::GzDecoder::new(&page.gzip(b"x")[..])
+        flate2::read::GzDecoder::new(&page.gzip(&[b"x"])[..])
             .read_to_string(&mut out)
             .expect("gzip");
         assert_eq!(out, "<p>no scripts</p>");
+    }
+
+    #[test]
+    fn a_page_is_cut_at_each_value_and_filled_in_order() {
+        let html = b"<a>NAME</a><script nonce=\"NONCE\">{\"u\":\"NAME\",\"n\":42}</script>";
+        let (pieces, holes) = cut(html, &[b"NONCE", b"NAME", b"42"]);
+        assert_eq!(holes, [1, 0, 1, 2]);
+        assert_eq!(pieces.len(), 5);
+        let pieces: Vec<Bytes> = pieces.into_iter().map(Bytes::copy_from_slice).collect();
+        let deflated = pieces
+            .iter()
+            .map(|p| deflate_piece(p).expect("deflate"))
+            .collect();
+        let page = Page {
+            pieces,
+            holes,
+            deflated,
+            csp: Vec::new(),
+            content_type: HeaderValue::from_static("text/html"),
+            length: html.len(),
+            kept: Vec::new(),
+            fixed_gzip: None,
+        };
+        let values: [&[u8]; 3] = [b"fresh", b"bob", b"7"];
+        let expected = r#"<a>bob</a><script nonce="fresh">{"u":"bob","n":7}</script>"#;
+        assert_eq!(&page.join(&values)[..], expected.as_bytes());
+        let mut unzipped = String::new();
+        flate2::read::GzDecoder::new(&page.gzip(&values)[..])
+            .read_to_string(&mut unzipped)
+            .expect("gzip");
+        assert_eq!(unzipped, expected);
+    }
+
+    #[test]
+    fn only_values_that_need_no_escaping_are_put_in_a_page() {
+        let user = |username: &str| api_types::User {
+            id: uuid::Uuid::new_v4(),
+            user_id: uuid::Uuid::new_v4(),
+            username: username.to_owned(),
+            role: api_types::Role::Customer,
+            created_at: chrono::Utc::now(),
+        };
+        let plain = Customer::of(&user("bob_the-3rd"), 2).expect("a plain username");
+        assert_eq!(plain.lines.as_deref(), Some("2"));
+        assert_eq!(Customer::of(&user("bob"), 1).expect("plain").lines, None);
+        for unsafe_name in ["<b>", "a\"b", "Bob", "a&b", "a'b", "", "é"] {
+            assert!(
+                Customer::of(&user(unsafe_name), 0).is_none(),
+                "{unsafe_name}"
+            );
+        }
+        let (placeholder, _, lines) = Customer::placeholder(false);
+        assert!(lines >= 100_000_000_000);
+        assert_eq!(placeholder.needles().len(), 5);
+        let (one, _, lines) = Customer::placeholder(true);
+        assert_eq!((one.needles().len(), lines), (4, 1));
     }
 
     #[test]

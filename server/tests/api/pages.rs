@@ -281,10 +281,10 @@ async fn anonymous_catalog_pages_come_from_the_page_cache_with_a_nonce_of_their_
         assert_eq!(html.replace(&nonce, &first_nonce), first_html);
     }
 
-    // A logged-in shopper's page is never shared.
+    // A logged-in shopper's item page is never shared (it shows what they own).
     let user = app.customer().await;
     let mine = app
-        .as_user(&user, Method::GET, "/")
+        .as_user(&user, Method::GET, &format!("/items/{}", sword.id))
         .send()
         .await
         .expect("request");
@@ -310,6 +310,119 @@ async fn anonymous_catalog_pages_come_from_the_page_cache_with_a_nonce_of_their_
     assert!(missing.headers().get(server::page_cache::HEADER).is_none());
     let login = fetch("/login".to_owned(), false).await;
     assert!(login.headers().get(server::page_cache::HEADER).is_none());
+}
+
+/// A page with its nonce (from its CSP) replaced by a fixed one, gunzipped if it came zipped.
+async fn normalized(response: reqwest::Response) -> String {
+    let nonce = csp_nonce(&response);
+    let zipped = response
+        .headers()
+        .get("content-encoding")
+        .is_some_and(|v| v == "gzip");
+    let bytes = response.bytes().await.expect("body");
+    let html = if zipped {
+        let mut html = String::new();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut html)
+            .expect("gzip");
+        html
+    } else {
+        String::from_utf8(bytes.to_vec()).expect("utf-8")
+    };
+    html.replace(&nonce, "NONCE")
+}
+
+#[tokio::test]
+async fn a_customers_catalog_page_is_the_shared_copy_with_their_own_values_put_in() {
+    let app = TestApp::spawn().await;
+    let sword = app.item("Shared Sword").price_cents(1_500).create().await;
+    let shield = app.item("Shared Shield").price_cents(2_500).create().await;
+    let axe = app.item("Shared Axe").price_cents(3_500).create().await;
+    // A query longer than the cache keeps is rendered every time, and unknown parameters
+    // change nothing: the same page, rendered, is the reference.
+    let rendered_path = format!("/?pad={}", "x".repeat(300));
+    let anonymous = app.get("/").send().await.expect("request");
+    assert_eq!(anonymous.headers()[server::page_cache::HEADER], "miss");
+    let reference = app.get(&rendered_path).send().await.expect("request");
+    assert!(
+        reference
+            .headers()
+            .get(server::page_cache::HEADER)
+            .is_none()
+    );
+    assert_eq!(normalized(anonymous).await, normalized(reference).await);
+
+    let (alice, bob, carol) = (
+        app.customer().await,
+        app.customer().await,
+        app.customer().await,
+    );
+    app.put_in_cart(&bob, &sword, 1).await;
+    for item in [&sword, &shield, &axe] {
+        app.put_in_cart(&carol, item, 1).await;
+    }
+    for (user, lines) in [(&alice, 0), (&bob, 1), (&carol, 3), (&alice, 0)] {
+        let reference = app
+            .as_user(user, Method::GET, &rendered_path)
+            .send()
+            .await
+            .expect("request");
+        assert!(
+            reference
+                .headers()
+                .get(server::page_cache::HEADER)
+                .is_none()
+        );
+        let reference = normalized(reference).await;
+        assert!(reference.contains(&user.username));
+        assert!(reference.contains(&format!("data-count=\"{lines}\"")));
+        for gzip in [false, true, false] {
+            let mut request = app.as_user(user, Method::GET, "/");
+            if gzip {
+                request = request.header("accept-encoding", "gzip");
+            }
+            let shared = request.send().await.expect("request");
+            assert_eq!(shared.status(), StatusCode::OK);
+            assert!(shared.headers().get(server::page_cache::HEADER).is_some());
+            assert!(shared.headers().get("set-cookie").is_none());
+            assert_eq!(shared.headers()["cache-control"], "private, no-cache");
+            assert_eq!(
+                normalized(shared).await,
+                reference,
+                "{} with {lines} line(s), gzip {gzip}",
+                user.username
+            );
+        }
+    }
+
+    // A session that has ended sees the anonymous page; an operator's page is rendered.
+    let logout = app
+        .as_user(&alice, Method::POST, "/api/users/logout")
+        .send()
+        .await
+        .expect("request");
+    assert!(logout.status().is_success(), "{}", logout.status());
+    let ended = app
+        .as_user(&alice, Method::GET, "/")
+        .send()
+        .await
+        .expect("request");
+    assert!(ended.headers().get(server::page_cache::HEADER).is_none());
+    let ended = ended.text().await.expect("html");
+    assert!(!ended.contains(&alice.username) && ended.contains("Sign up"));
+    let admin = app.admin().await;
+    let operator = app
+        .as_user(&admin, Method::GET, "/")
+        .send()
+        .await
+        .expect("request");
+    assert!(operator.headers().get(server::page_cache::HEADER).is_none());
+    assert!(
+        operator
+            .text()
+            .await
+            .expect("html")
+            .contains("href=\"/admin\"")
+    );
 }
 
 #[tokio::test]
