@@ -80,6 +80,9 @@ const KEPT_HEADERS: [&str; 3] = ["x-total-count", "link", "access-control-expose
 pub struct PageCache {
     store: Store,
     pages: moka::sync::Cache<String, Arc<Page>>,
+    /// Keys of customers' pages that could not be shared (an error page, say): rendered for
+    /// each visitor until they expire, instead of for the placeholder first, then again.
+    unshared: moka::sync::Cache<String, ()>,
 }
 
 impl PageCache {
@@ -95,7 +98,15 @@ impl PageCache {
             })
             .time_to_live(PAGE_TTL)
             .build();
-        Self { store, pages }
+        let unshared = moka::sync::Cache::builder()
+            .max_capacity(10_000)
+            .time_to_live(PAGE_TTL)
+            .build();
+        Self {
+            store,
+            pages,
+            unshared,
+        }
     }
 }
 
@@ -228,23 +239,23 @@ where
         Ok(user) => Some(user),
         Err(store::Error::Unauthenticated) => None,
         // The render meets the same failure and answers it as it always does.
-        Err(_) => return render(request).await,
+        Err(_) => return private(render(request).await),
     };
     request
         .extensions_mut()
         .insert(edge::Caller(caller.clone()));
     let Some(user) = caller.filter(|u| u.user.role == api_types::Role::Customer) else {
-        return render(request).await;
+        return private(render(request).await);
     };
     let Ok(lines) = store.carts().line_count(&user).await else {
-        return render(request).await;
+        return private(render(request).await);
     };
     request.extensions_mut().insert(app::KnownCartLines(lines));
     let Some(customer) = Customer::of(&user.user, lines) else {
-        return render(request).await;
+        return private(render(request).await);
     };
     let Ok(Some(generation)) = store.catalog().generation().await else {
-        return render(request).await;
+        return private(render(request).await);
     };
     let key = format!(
         "{generation}|customer:{}|/?{}",
@@ -254,7 +265,10 @@ where
     let gzip = accepts_gzip(request.headers());
     if let Some(page) = cache.pages.get(&key) {
         metrics::counter!("gamestore_page_cache_total", "result" => "customer_hit").increment(1);
-        return private(page.respond(gzip, "hit", &customer.values()));
+        return private(page.respond(gzip, "shared", &customer.values()));
+    }
+    if cache.unshared.contains_key(&key) {
+        return private(render(request).await);
     }
     metrics::counter!("gamestore_page_cache_total", "result" => "customer_miss").increment(1);
     // The shared copy is rendered for the placeholder, without the visitor's cookie, and
@@ -277,14 +291,19 @@ where
         Some(page) => {
             let page = Arc::new(page);
             cache.pages.insert(key, page.clone());
-            private(page.respond(gzip, "miss", &customer.values()))
+            private(page.respond(gzip, "shared", &customer.values()))
         }
         // Not a page that can be shared (an error, say): the visitor's own render.
-        None => render(Request::from_parts(parts, Body::empty())).await,
+        None => {
+            cache.unshared.insert(key, ());
+            private(render(Request::from_parts(parts, Body::empty())).await)
+        }
     }
 }
 
-/// A page made for one visitor at a URL others share: no shared cache may keep it.
+/// A page made for one visitor at a URL others share: no shared cache may keep it. (Its
+/// `x-page-cache` says `shared`, never hit or miss: that would tell one customer whether
+/// another had just asked for the same search.)
 fn private(mut response: Response) -> Response {
     response.headers_mut().insert(
         header::CACHE_CONTROL,

@@ -394,6 +394,30 @@ async fn a_customers_catalog_page_is_the_shared_copy_with_their_own_values_put_i
         }
     }
 
+    // A page that cannot be shared (a bad query: 4xx) is rendered for the visitor, and the
+    // next visitor's is not rendered for the placeholder first again.
+    let misses = |metrics: String| {
+        metrics
+            .lines()
+            .find(|l| l.starts_with("gamestore_page_cache_total{result=\"customer_miss\"}"))
+            .and_then(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    for (i, user) in [&bob, &carol, &bob].into_iter().enumerate() {
+        let before = misses(app.scrape_metrics().await);
+        let bad = app
+            .as_user(user, Method::GET, "/?page=abc")
+            .send()
+            .await
+            .expect("request");
+        assert!(bad.status().is_client_error(), "{}", bad.status());
+        assert!(bad.headers().get(server::page_cache::HEADER).is_none());
+        assert_eq!(bad.headers()["cache-control"], "private, no-cache");
+        assert!(bad.text().await.expect("html").contains(&user.username));
+        let after = misses(app.scrape_metrics().await);
+        assert_eq!(after - before, u64::from(i < 2), "request {i}");
+    }
+
     // A session that has ended sees the anonymous page; an operator's page is rendered.
     let logout = app
         .as_user(&alice, Method::POST, "/api/users/logout")
