@@ -1,5 +1,5 @@
 import { test, expect } from "@playwright/test";
-import { hydrated } from "./support";
+import { hydrated, register, uniqueName } from "./support";
 
 test("changing the sort re-sorts at once after hydration", async ({ page }) => {
   await page.goto("/");
@@ -10,4 +10,26 @@ test("changing the sort re-sorts at once after hydration", async ({ page }) => {
   await page.getByLabel("Max price").selectOption("1000");
   await expect(page).toHaveURL(/max_price=1000/);
   await expect(page.getByTestId("item-card").first()).toHaveAttribute("data-sku", "gold-pouch");
+});
+
+test("a customer's catalog page, served from the customers' shared copy, is theirs and hydrates", async ({ page }) => {
+  const name = uniqueName("shared");
+  await register(page, true, name);
+  await page.goto("/items/4"); // Health Potion
+  await hydrated(page, true);
+  await page.getByTestId("add-to-cart").first().click();
+  await expect(page).toHaveURL(/\/cart$/);
+  // Full page loads: the first may make the copy, the second is served from it.
+  for (let load = 0; load < 2; load++) {
+    const response = await page.goto("/?sort=-price");
+    expect(response?.headers()["x-page-cache"]).toBe("shared");
+    await hydrated(page, true);
+    await expect(page.getByTestId("current-user")).toContainText(name);
+    await expect(page.getByTestId("cart-count")).toHaveAttribute("data-count", "1");
+  }
+  // Hydrated: changing the sort navigates in the page, still as this customer.
+  await page.getByLabel("Sort by").selectOption("name");
+  await expect(page).toHaveURL(/sort=name/);
+  await expect(page.getByTestId("item-card").first()).toBeVisible();
+  await expect(page.getByTestId("current-user")).toContainText(name);
 });
