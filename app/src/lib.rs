@@ -12,7 +12,7 @@ mod pages;
 #[cfg(feature = "ssr")]
 mod ssr;
 #[cfg(feature = "ssr")]
-pub use ssr::{KnownCartLines, provide_request_context};
+pub use ssr::{KnownCartLines, KnownWish, provide_request_context};
 
 use leptos::prelude::*;
 use leptos_meta::{Link, Meta, MetaTags, Title, provide_meta_context};

@@ -71,6 +71,23 @@ pub fn known_cart_lines() -> Option<u64> {
         .map(|KnownCartLines(n)| *n)
 }
 
+/// Whether the caller has wished for an item, when the edge already knows it for this request
+/// (the page cache looks it up for a customer's item page: see `server/src/page_cache.rs`).
+#[derive(Debug, Clone, Copy)]
+pub struct KnownWish {
+    pub item_id: i64,
+    pub wished: bool,
+}
+
+/// What the edge put on the request about `item_id`, if anything.
+pub fn known_wish(item_id: i64) -> Option<bool> {
+    use_context::<Parts>()?
+        .extensions
+        .get::<KnownWish>()
+        .filter(|known| known.item_id == item_id)
+        .map(|known| known.wished)
+}
+
 pub async fn require_user() -> Result<CurrentUser, AppError> {
     let edge::Auth(user) = extract().await?;
     Ok(user)

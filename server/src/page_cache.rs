@@ -2,8 +2,9 @@
 //! memory and served without rendering, with a fresh CSP nonce in every response; and, the same
 //! way, the catalog API's list (`GET /api/items` with its query), kept whole as JSON with its
 //! paging headers (`X-Total-Count`, `Link`), so a cached catalog read skips routing and the
-//! handler as well. A customer's catalog page (`/` with its query, logged in) is served from
-//! one shared copy too, with their own parts put in per response (below).
+//! handler as well. A customer's catalog page (`/` with its query, logged in) and item page
+//! (`/items/{id}` without a query) are served from one shared copy too, with their own parts
+//! put in per response (below).
 //!
 //! - **What is cached**: a `GET` of one of those pages from a visitor without a session cookie,
 //!   answered 200 as HTML with a nonce CSP and no `Set-Cookie`. Anything else passes through.
@@ -17,6 +18,10 @@
 //!   HTML text, attributes and the serialized JSON (a username is `a-z 0-9 _ -`), or the page
 //!   is rendered for it as before. Operators' pages (an Admin link) are always rendered. The
 //!   label "1 item in your cart" differs from "N items", so one line is a copy of its own.
+//!   An item page also shows whether the customer wished for the item (looked up per request
+//!   and given to the render, so there is one copy for each answer); a bundle's page shows
+//!   what they own of it and its price for them, so it is always rendered, as is an item page
+//!   with a query (`?confirm=1` holds a purchase's idempotency key, new in every render).
 //! - **Key**: the catalog's generation (its version, which every item write bumps on every
 //!   replica, and the number of sale starts and ends that have passed) and the path and query.
 //!   A write, or a sale starting, turns every key over; entries also live at most
@@ -113,8 +118,17 @@ impl PageCache {
 /// Who a cacheable page is asked for.
 enum Visitor {
     Anonymous,
-    /// A session cookie's token, on the catalog page `/`.
+    /// A session cookie's token, on the catalog page `/` or an item page without a query.
     Session(String),
+}
+
+/// The item a path `/items/{id}` names, if it is one.
+fn item_id(path: &str) -> Option<i64> {
+    let id = path.strip_prefix("/items/")?;
+    if id.is_empty() || id.len() > 18 || !id.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    id.parse().ok()
 }
 
 /// Whether a request asks for a page that may be served from the cache, and for whom.
@@ -123,12 +137,8 @@ fn cacheable(request: &Request) -> Option<Visitor> {
         return None;
     }
     let path = request.uri().path();
-    let page = path == "/"
-        || path == "/api/items"
-        || path == "/api/items/"
-        || path.strip_prefix("/items/").is_some_and(|id| {
-            !id.is_empty() && id.len() <= 18 && id.bytes().all(|b| b.is_ascii_digit())
-        });
+    let page =
+        path == "/" || path == "/api/items" || path == "/api/items/" || item_id(path).is_some();
     if !page {
         return None;
     }
@@ -149,8 +159,9 @@ fn cacheable(request: &Request) -> Option<Visitor> {
     if !has_cookie {
         return Some(Visitor::Anonymous);
     }
-    // A session's item pages show what it owns and has wished for: rendered each time.
-    if path != "/" {
+    // A customer's item page is shared only without a query: `?confirm=1` carries a purchase's
+    // idempotency key, made for each render.
+    if path != "/" && !(item_id(path).is_some() && query.is_empty()) {
         return None;
     }
     edge::session::token(request.headers()).map(Visitor::Session)
@@ -221,9 +232,9 @@ where
     }
 }
 
-/// A logged-in visitor's catalog page: from the customers' shared copy when they are a
-/// customer whose values can be put in it; otherwise rendered for them (with the session
-/// already looked up, so the render does not look it up again).
+/// A logged-in visitor's catalog or item page: from the customers' shared copy when they are
+/// a customer whose values can be put in it; otherwise rendered for them (with what was
+/// already looked up given to the render, so it does not look it up again).
 async fn serve_customer<F, Fut>(
     cache: &PageCache,
     mut request: Request,
@@ -254,13 +265,37 @@ where
     let Some(customer) = Customer::of(&user.user, lines) else {
         return private(render(request).await);
     };
+    // An item page also shows whether they wished for it: one copy for each answer.
+    let (page, wish) = match item_id(request.uri().path()) {
+        None => (format!("/?{}", request.uri().query().unwrap_or("")), None),
+        Some(id) => {
+            // A bundle's page shows which of its items they own, and its price for them: theirs
+            // alone. (An unknown item is a 404, answered by the render.)
+            let bundle = store
+                .catalog()
+                .get_entry(id)
+                .await
+                .map(|entry| entry.item.is_bundle());
+            if !matches!(bundle, Ok(false)) {
+                return private(render(request).await);
+            }
+            let Ok(wished) = store.wishlists().contains(&user, &[id]).await else {
+                return private(render(request).await);
+            };
+            let wish = app::KnownWish {
+                item_id: id,
+                wished: !wished.is_empty(),
+            };
+            request.extensions_mut().insert(wish);
+            (format!("/items/{id}|wished:{}", wish.wished), Some(wish))
+        }
+    };
     let Ok(Some(generation)) = store.catalog().generation().await else {
         return private(render(request).await);
     };
     let key = format!(
-        "{generation}|customer:{}|/?{}",
+        "{generation}|customer:{}|{page}",
         if lines == 1 { "one" } else { "many" },
-        request.uri().query().unwrap_or("")
     );
     let gzip = accepts_gzip(request.headers());
     if let Some(page) = cache.pages.get(&key) {
@@ -282,6 +317,9 @@ where
     shared
         .extensions_mut()
         .insert(app::KnownCartLines(as_lines));
+    if let Some(wish) = wish {
+        shared.extensions_mut().insert(wish);
+    }
     let needles = placeholder.needles();
     let kept = match Page::from_response(render(shared).await, &needles).await {
         Ok(page) if page.holes.contains(&1) => Some(page),

@@ -32,6 +32,9 @@ pub async fn set_wish(item_id: i64, wish: Option<String>) -> Result<bool, AppErr
 /// Whether the logged-in user wishes for an item (false for anonymous visitors).
 #[server(prefix = "/rpc")]
 pub async fn is_wished(item_id: i64) -> Result<bool, AppError> {
+    if let Some(wished) = crate::ssr::known_wish(item_id) {
+        return Ok(wished);
+    }
     match crate::ssr::current_user().await? {
         None => Ok(false),
         Some(user) => Ok(!crate::ssr::store()?

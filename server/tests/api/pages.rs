@@ -2,7 +2,7 @@
 
 use reqwest::{Method, StatusCode};
 
-use crate::helpers::{TestApp, call_server_fn};
+use crate::helpers::{TestApp, call_server_fn, payment_event, silent_provider};
 
 #[tokio::test]
 async fn the_catalog_page_is_server_rendered_with_items() {
@@ -281,14 +281,16 @@ async fn anonymous_catalog_pages_come_from_the_page_cache_with_a_nonce_of_their_
         assert_eq!(html.replace(&nonce, &first_nonce), first_html);
     }
 
-    // A logged-in shopper's item page is never shared (it shows what they own).
+    // A logged-in shopper's item page is their own (the customers' copy, with their values
+    // put in: see below), never the anonymous one.
     let user = app.customer().await;
     let mine = app
         .as_user(&user, Method::GET, &format!("/items/{}", sword.id))
         .send()
         .await
         .expect("request");
-    assert!(mine.headers().get(server::page_cache::HEADER).is_none());
+    assert_eq!(mine.headers()[server::page_cache::HEADER], "shared");
+    assert_eq!(mine.headers()["cache-control"], "private, no-cache");
     assert!(mine.text().await.expect("html").contains(&user.username));
 
     // A write turns the pages over at once.
@@ -447,6 +449,177 @@ async fn a_customers_catalog_page_is_the_shared_copy_with_their_own_values_put_i
             .expect("html")
             .contains("href=\"/admin\"")
     );
+}
+
+#[tokio::test]
+async fn a_customers_item_page_is_the_shared_copy_with_their_own_values_put_in() {
+    let app = TestApp::spawn_with(silent_provider()).await;
+    let sword = app
+        .item("Shared Item Sword")
+        .price_cents(1_500)
+        .create()
+        .await;
+    let shield = app
+        .item("Shared Item Shield")
+        .price_cents(2_500)
+        .create()
+        .await;
+    let (alice, bob, carol) = (
+        app.customer().await,
+        app.customer().await,
+        app.customer().await,
+    );
+    app.put_in_cart(&bob, &sword, 1).await;
+    app.put_in_cart(&carol, &sword, 1).await;
+    app.put_in_cart(&carol, &shield, 1).await;
+    for user in [&alice, &carol] {
+        let wished = app
+            .as_user(user, Method::PUT, &format!("/api/wishlist/{}", sword.id))
+            .send()
+            .await
+            .expect("request");
+        assert!(wished.status().is_success(), "{}", wished.status());
+    }
+    let page = format!("/items/{}", sword.id);
+    // A query is rendered every time, and this one changes nothing: the reference.
+    let rendered_path = format!("{page}?pad=x");
+    for (user, lines, wished) in [
+        (&alice, 0, true),
+        (&bob, 1, false),
+        (&carol, 2, true),
+        (&alice, 0, true),
+    ] {
+        let reference = app
+            .as_user(user, Method::GET, &rendered_path)
+            .send()
+            .await
+            .expect("request");
+        assert!(
+            reference
+                .headers()
+                .get(server::page_cache::HEADER)
+                .is_none()
+        );
+        let reference = normalized(reference).await;
+        assert!(reference.contains(&user.username));
+        assert!(reference.contains(&format!("data-count=\"{lines}\"")));
+        assert!(reference.contains(&format!("aria-pressed=\"{wished}\"")));
+        assert!(reference.contains("Shared Item Sword"));
+        for gzip in [false, true] {
+            let mut request = app.as_user(user, Method::GET, &page);
+            if gzip {
+                request = request.header("accept-encoding", "gzip");
+            }
+            let shared = request.send().await.expect("request");
+            assert_eq!(shared.status(), StatusCode::OK);
+            assert_eq!(shared.headers()[server::page_cache::HEADER], "shared");
+            assert!(shared.headers().get("set-cookie").is_none());
+            assert_eq!(shared.headers()["cache-control"], "private, no-cache");
+            assert_eq!(
+                normalized(shared).await,
+                reference,
+                "{} with {lines} line(s), wished {wished}, gzip {gzip}",
+                user.username
+            );
+        }
+    }
+
+    // Taking the wish back shows at once: the other copy.
+    let unwished = app
+        .as_user(
+            &alice,
+            Method::DELETE,
+            &format!("/api/wishlist/{}", sword.id),
+        )
+        .send()
+        .await
+        .expect("request");
+    assert!(unwished.status().is_success(), "{}", unwished.status());
+    let after = app
+        .as_user(&alice, Method::GET, &page)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(after.headers()[server::page_cache::HEADER], "shared");
+    assert!(
+        after
+            .text()
+            .await
+            .expect("html")
+            .contains("aria-pressed=\"false\"")
+    );
+
+    // The purchase confirmation carries an idempotency key of its own: rendered every time.
+    let mut keys = Vec::new();
+    for _ in 0..2 {
+        let confirm = app
+            .as_user(&bob, Method::GET, &format!("{page}?confirm=1"))
+            .send()
+            .await
+            .expect("request");
+        assert!(confirm.headers().get(server::page_cache::HEADER).is_none());
+        let html = confirm.text().await.expect("html");
+        let key = html
+            .split("name=\"idempotency_key\" value=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .expect("an idempotency key")
+            .to_owned();
+        keys.push(key);
+    }
+    assert_ne!(keys[0], keys[1]);
+
+    // A bundle's page shows what this customer owns of it and its price for them: theirs.
+    let admin = app.admin().await;
+    let bundle: api_types::Item = app
+        .as_user(&admin, Method::POST, "/api/items")
+        .json(&serde_json::json!({
+            "sku": "shared-set", "name": "Shared Set", "price_cents": 1,
+            "bundle_item_ids": [sword.id, shield.id], "bundle_discount_percent": 20,
+        }))
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("bundle");
+    let order: api_types::Order = app.buy(&bob, sword.id).await.json().await.expect("order");
+    app.deliver(
+        "msg_shared_sword",
+        &payment_event("payment.succeeded", &order),
+    )
+    .await;
+    app.wait_for(&bob, order.order_id, api_types::OrderStatus::Paid)
+        .await;
+    for (user, owns) in [(&bob, true), (&alice, false), (&bob, true)] {
+        let response = app
+            .as_user(user, Method::GET, &format!("/items/{}", bundle.id))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(response.headers().get(server::page_cache::HEADER).is_none());
+        assert_eq!(response.headers()["cache-control"], "private, no-cache");
+        let html = response.text().await.expect("html");
+        assert!(html.contains(&user.username));
+        assert_eq!(html.contains("badge owned"), owns, "{}", user.username);
+        // 20 % off what they do not own: the shield alone, or both.
+        let price = if owns { "$20.00" } else { "$32.00" };
+        assert!(
+            html.contains(&format!("Complete the set for {price}")),
+            "{}",
+            user.username
+        );
+    }
+
+    // An unknown item is the usual 404 page.
+    let missing = app
+        .as_user(&bob, Method::GET, "/items/999999")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    assert!(missing.headers().get(server::page_cache::HEADER).is_none());
 }
 
 #[tokio::test]
