@@ -88,6 +88,17 @@ pub fn known_wish(item_id: i64) -> Option<bool> {
         .map(|known| known.wished)
 }
 
+/// Marks the response as the caller's own (`Cache-Control: private, no-cache`): it shows them
+/// more than the page cache puts in a customer's shared copy, so no copy is kept of it.
+pub fn personal_page() {
+    if let Some(options) = use_context::<ResponseOptions>() {
+        options.insert_header(
+            http::header::CACHE_CONTROL,
+            http::HeaderValue::from_static("private, no-cache"),
+        );
+    }
+}
+
 pub async fn require_user() -> Result<CurrentUser, AppError> {
     let edge::Auth(user) = extract().await?;
     Ok(user)

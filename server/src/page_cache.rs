@@ -270,7 +270,8 @@ where
         None => (format!("/?{}", request.uri().query().unwrap_or("")), None),
         Some(id) => {
             // A bundle's page shows which of its items they own, and its price for them: theirs
-            // alone. (An unknown item is a 404, answered by the render.)
+            // alone. (An unknown item is a 404, answered by the render.) The render says so
+            // too, should the item have become a bundle since this replica's catalog was read.
             let bundle = store
                 .catalog()
                 .get_entry(id)
@@ -306,13 +307,17 @@ where
         return private(render(request).await);
     }
     metrics::counter!("gamestore_page_cache_total", "result" => "customer_miss").increment(1);
-    // The shared copy is rendered for the placeholder, without the visitor's cookie, and
-    // uncompressed.
+    // The shared copy is rendered for the placeholder from the bare request (its method, URL
+    // and host): nothing the visitor sent (a cookie, an encoding, a body's length) can change
+    // it or make it fail.
     let (placeholder, as_user, as_lines) = Customer::placeholder(lines == 1);
     let (parts, _) = request.into_parts();
-    let mut shared = Request::from_parts(parts.clone(), Body::empty());
-    shared.headers_mut().remove(header::COOKIE);
-    shared.headers_mut().remove(header::ACCEPT_ENCODING);
+    let mut bare = parts.clone();
+    bare.headers = HeaderMap::new();
+    if let Some(host) = parts.headers.get(header::HOST) {
+        bare.headers.insert(header::HOST, host.clone());
+    }
+    let mut shared = Request::from_parts(bare, Body::empty());
     shared.extensions_mut().insert(edge::Caller(Some(as_user)));
     shared
         .extensions_mut()
@@ -521,9 +526,17 @@ impl Page {
             .unwrap_or("");
         let html = content_type.starts_with("text/html");
         let json = content_type.starts_with("application/json");
+        // A render that says its page is the visitor's own (`Cache-Control: private`, as a
+        // bundle's page for a customer does) is never kept.
+        let personal = headers
+            .get_all(header::CACHE_CONTROL)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| v.contains("private") || v.contains("no-store"));
         let shareable = response.status() == StatusCode::OK
             && !headers.contains_key(header::SET_COOKIE)
             && !headers.contains_key(header::CONTENT_ENCODING)
+            && !personal
             && (html || json);
         let csp = headers
             .get(header::CONTENT_SECURITY_POLICY)

@@ -11,6 +11,7 @@ pub async fn get_item(id: i64) -> Result<Item, AppError> {
     if item.is_bundle()
         && let Some(user) = crate::ssr::current_user().await?
     {
+        crate::ssr::personal_page();
         return Ok(store.catalog().get_for(user.id(), id).await?);
     }
     Ok(item)

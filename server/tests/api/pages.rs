@@ -314,6 +314,20 @@ async fn anonymous_catalog_pages_come_from_the_page_cache_with_a_nonce_of_their_
     assert!(login.headers().get(server::page_cache::HEADER).is_none());
 }
 
+/// How many customers' shared copies have been made and served so far.
+async fn customer_copies(app: &TestApp) -> (u64, u64) {
+    let metrics = app.scrape_metrics().await;
+    let count = |result: &str| {
+        let prefix = format!("gamestore_page_cache_total{{result=\"{result}\"}}");
+        metrics
+            .lines()
+            .find(|l| l.starts_with(&prefix))
+            .and_then(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    (count("customer_miss"), count("customer_hit"))
+}
+
 /// A page with its nonce (from its CSP) replaced by a fixed one, gunzipped if it came zipped.
 async fn normalized(response: reqwest::Response) -> String {
     let nonce = csp_nonce(&response);
@@ -483,6 +497,7 @@ async fn a_customers_item_page_is_the_shared_copy_with_their_own_values_put_in()
     let page = format!("/items/{}", sword.id);
     // A query is rendered every time, and this one changes nothing: the reference.
     let rendered_path = format!("{page}?pad=x");
+    let before = customer_copies(&app).await;
     for (user, lines, wished) in [
         (&alice, 0, true),
         (&bob, 1, false),
@@ -523,6 +538,15 @@ async fn a_customers_item_page_is_the_shared_copy_with_their_own_values_put_in()
             );
         }
     }
+
+    // Alice's copy (no line, wished) is made once and served to Carol (two lines, wished)
+    // too; Bob's (one line, not wished) is a copy of its own.
+    let after = customer_copies(&app).await;
+    assert_eq!(
+        (after.0 - before.0, after.1 - before.1),
+        (2, 6),
+        "(copies made, copies served)"
+    );
 
     // Taking the wish back shows at once: the other copy.
     let unwished = app
@@ -610,6 +634,42 @@ async fn a_customers_item_page_is_the_shared_copy_with_their_own_values_put_in()
             "{}",
             user.username
         );
+    }
+
+    // An item that became a bundle after this replica last read the catalog: the render
+    // says the page is the customer's own, and no copy is kept of it.
+    let helm = app
+        .item("Shared Item Helm")
+        .price_cents(1_000)
+        .create()
+        .await;
+    // (The item API reads it through the catalog cache, where it stays a plain item.)
+    let warm = app
+        .get(&format!("/api/items/{}", helm.id))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(warm.status(), StatusCode::OK);
+    use sea_orm::ConnectionTrait as _;
+    app.store
+        .db()
+        .execute_unprepared(&format!(
+            "UPDATE items SET bundle_item_ids = ',{},{},', bundle_discount_percent = 20 WHERE id = {}",
+            sword.id, shield.id, helm.id
+        ))
+        .await
+        .expect("update");
+    for _ in 0..2 {
+        let stale = app
+            .as_user(&bob, Method::GET, &format!("/items/{}", helm.id))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(stale.status(), StatusCode::OK);
+        assert_eq!(stale.headers()["cache-control"], "private, no-cache");
+        let html = stale.text().await.expect("html");
+        assert!(html.contains(&bob.username));
+        assert!(html.contains("badge owned"), "Bob's own bundle view");
     }
 
     // An unknown item is the usual 404 page.
