@@ -57,11 +57,18 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// Loads the WASM and hydrates the page once the browser is idle after the page has loaded,
-/// in place of Leptos's `HydrationScripts`, which also preloads the bundle from the head: the
-/// ~0.5 MB download then competes with the page's first paint, and under Lighthouse's mobile
-/// throttling it put the largest paint at 3.6 s. The page is fully rendered and usable without
-/// it (every form works without JavaScript), so hydrating a moment later costs nothing.
+/// Loads the WASM and hydrates the page, in place of Leptos's `HydrationScripts`, which also
+/// preloads the bundle from the head: the ~0.5 MB download then competes with the page's first
+/// paint (under Lighthouse's mobile throttling it put the largest paint at 3.6 s). Every page is
+/// fully rendered and usable without it (every link and form works without JavaScript), so:
+///
+/// - a page with live updates to receive (a logged-in visitor's: their socket brings payment
+///   confirmations, see `live.rs`; it carries `data-live-updates`) hydrates as soon as it has
+///   loaded and the browser is idle;
+/// - any other page (an anonymous visitor's) hydrates at the visitor's first sign of intent: a
+///   pointer moving or pressed, a touch, a key, a focus, a scroll. One who only reads never
+///   downloads, compiles or runs the bundle; the first interaction starts it, and works as
+///   plain HTML meanwhile (docs/architecture.md, "Hydration").
 #[component]
 fn HydrationLoader(options: LeptosOptions) -> impl IntoView {
     let pkg = format!("/{}", options.site_pkg_dir);
@@ -74,9 +81,21 @@ fn HydrationLoader(options: LeptosOptions) -> impl IntoView {
     };
     let script = format!(
         "(() => {{\
-           const hydrate = () => import({js:?}).then(m => m.default({{module_or_path: {wasm:?}}}).then(() => m.hydrate()));\
-           const idle = () => ('requestIdleCallback' in window) ? requestIdleCallback(hydrate, {{timeout: 1000}}) : setTimeout(hydrate, 0);\
-           if (document.readyState === 'complete') idle(); else addEventListener('load', idle, {{once: true}});\
+           let started = false;\
+           const hydrate = () => {{\
+             if (started) return;\
+             started = true;\
+             import({js:?}).then(m => m.default({{module_or_path: {wasm:?}}}).then(() => m.hydrate()));\
+           }};\
+           const loaded = (then) => (document.readyState === 'complete') ? then() : addEventListener('load', then, {{once: true}});\
+           if (document.querySelector('[data-live-updates]')) {{\
+             loaded(() => ('requestIdleCallback' in window) ? requestIdleCallback(hydrate, {{timeout: 1000}}) : setTimeout(hydrate, 0));\
+           }} else {{\
+             const intent = () => loaded(hydrate);\
+             for (const type of ['pointermove', 'pointerdown', 'touchstart', 'keydown', 'focusin', 'scroll', 'wheel']) {{\
+               addEventListener(type, intent, {{once: true, passive: true, capture: true}});\
+             }}\
+           }}\
          }})();"
     );
     let nonce = leptos::nonce::use_nonce();

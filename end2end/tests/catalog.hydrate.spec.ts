@@ -33,3 +33,29 @@ test("a customer's catalog page, served from the customers' shared copy, is thei
   await expect(page.getByTestId("item-card").first()).toBeVisible();
   await expect(page.getByTestId("current-user")).toContainText(name);
 });
+
+test("an anonymous visitor's page hydrates at their first sign of intent, a customer's at once", async ({ page }) => {
+  const bundles: string[] = [];
+  page.on("request", (request) => {
+    if (request.url().endsWith(".wasm")) {
+      bundles.push(request.url());
+    }
+  });
+  await page.goto("/items/4");
+  // Loaded and idle, untouched: nothing downloaded, nothing hydrated, and the page works.
+  await page.waitForTimeout(2_000);
+  expect(bundles).toEqual([]);
+  await expect(page.locator("body[data-hydrated]")).toHaveCount(0);
+  await expect(page.getByTestId("item-detail")).toBeVisible();
+  // A pointer moving over the page is intent.
+  await page.mouse.move(40, 40);
+  await page.mouse.move(80, 90);
+  await expect(page.locator("body[data-hydrated='true']")).toBeAttached({ timeout: 20_000 });
+  expect(bundles.length).toBe(1);
+
+  // Logged in, a page has live updates to receive: it hydrates with nobody touching it.
+  await register(page, true, uniqueName("eager"));
+  await page.goto("/items/4");
+  await expect(page.locator("body[data-hydrated='true']")).toBeAttached({ timeout: 20_000 });
+  await expect(page.getByTestId("live-indicator")).toHaveAttribute("data-state", "live");
+});

@@ -16,6 +16,9 @@ export async function hydrated(page: Page, javaScriptEnabled: boolean): Promise<
   if (!javaScriptEnabled) {
     return;
   }
+  // A page without live updates (an anonymous visitor's) hydrates at the visitor's first sign
+  // of intent (app/src/lib.rs, HydrationLoader): a key press is one.
+  await page.keyboard.press("Shift");
   // Hydrated, or failed with a panic the WASM wrote on the page (frontend/src/lib.rs).
   await expect(page.locator("body[data-hydrated='true'], body[data-hydration-error]")).toBeAttached({ timeout: 20_000 });
   const error = await page.locator("body").getAttribute("data-hydration-error");

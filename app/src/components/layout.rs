@@ -102,7 +102,7 @@ fn LiveIndicator() -> impl IntoView {
         Connection::Offline => "live-dot off",
     };
     view! {
-        <span class=class role="status" title=label aria-label=label data-testid="live-indicator"
+        <span class=class role="status" title=label aria-label=label data-testid="live-indicator" data-live-updates=""
             data-state=move || format!("{:?}", live.connection.get()).to_lowercase()></span>
     }
 }
