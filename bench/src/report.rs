@@ -34,6 +34,9 @@ struct Run {
     ssr_item_logged_in_all_cores: Option<HttpRun>,
     /// Lighthouse's own JSON reports, by page.
     lighthouse: Vec<(&'static str, serde_json::Value)>,
+    /// Lighthouse timespans of an anonymous visitor's first interaction (which starts
+    /// hydration), by page.
+    lighthouse_interaction: Vec<(&'static str, serde_json::Value)>,
     pipeline: Option<PipelineRun>,
     pipeline_paced: Option<PipelineRun>,
     /// The production topology: one and then two replicas behind nginx (issue 18's
@@ -86,6 +89,12 @@ impl Run {
             lighthouse: ["home", "item", "cart"]
                 .into_iter()
                 .filter_map(|page| Some((page, read(dir, &format!("lighthouse_{page}"))?)))
+                .collect(),
+            lighthouse_interaction: ["home", "item"]
+                .into_iter()
+                .filter_map(|page| {
+                    Some((page, read(dir, &format!("lighthouse_interaction_{page}"))?))
+                })
                 .collect(),
             pipeline: read(dir, "pipeline"),
             pipeline_paced: read(dir, "pipeline_paced"),
@@ -432,6 +441,25 @@ impl LighthouseScores {
     }
 }
 
+/// What a timespan report says the first interaction cost: its total blocking time, its
+/// longest task and the bytes it fetched.
+fn first_interaction(report: &serde_json::Value) -> String {
+    let audit = |name: &str| report["audits"][name]["numericValue"].as_f64();
+    let longest = report["audits"]["long-tasks"]["details"]["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|task| task["duration"].as_f64())
+        .reduce(f64::max);
+    let ms = |v: Option<f64>| v.map_or_else(|| "–".to_owned(), |v| format!("{v:.0} ms"));
+    format!(
+        "total blocking time {} · longest task {} · {} fetched",
+        ms(audit("total-blocking-time")),
+        ms(longest),
+        audit("total-byte-weight").map_or_else(|| "–".to_owned(), |b| format!("{:.0} KiB", b / 1024.0)),
+    )
+}
+
 fn ratio(a: Option<&HttpRun>, b: Option<&HttpRun>) -> Option<f64> {
     match (a, b) {
         (Some(a), Some(b)) if b.rps > 0.0 => Some(a.rps / b.rps),
@@ -556,6 +584,13 @@ fn speed<'a>(run: &'a Run, table: &mut Table) -> SpeedResults<'a> {
                     .transferred_kb
                     .map_or_else(|| "–".to_owned(), |kb| format!("{kb:.0} KiB")),
             ),
+            String::new(),
+        );
+    }
+    for (page, report) in &run.lighthouse_interaction {
+        table.figure(
+            format!("18 first interaction on {page}: a pointer move → hydrated (Lighthouse timespan, devtools throttling)"),
+            first_interaction(report),
             String::new(),
         );
     }
@@ -1327,6 +1362,28 @@ mod tests {
         assert_eq!(verdict("lighthouse_home_lowest"), Some(false));
         assert_eq!(verdict("lighthouse_home_lcp"), Some(true));
         assert_eq!(verdict("lighthouse_cart_lcp"), None, "not measured");
+    }
+
+    #[test]
+    fn a_first_interaction_timespan_gives_its_blocking_time_and_longest_task() {
+        let report = serde_json::json!({
+            "gatherMode": "timespan",
+            "audits": {
+                "total-blocking-time": { "numericValue": 212.6 },
+                "total-byte-weight": { "numericValue": 512_000.0 },
+                "long-tasks": { "details": { "items": [
+                    { "duration": 80.0 }, { "duration": 190.4 }, { "duration": 55.0 },
+                ] } },
+            },
+        });
+        assert_eq!(
+            first_interaction(&report),
+            "total blocking time 213 ms · longest task 190 ms · 500 KiB fetched"
+        );
+        assert_eq!(
+            first_interaction(&serde_json::json!({})),
+            "total blocking time – · longest task – · – fetched"
+        );
     }
 
     #[test]
