@@ -456,7 +456,8 @@ fn first_interaction(report: &serde_json::Value) -> String {
         "total blocking time {} · longest task {} · {} fetched",
         ms(audit("total-blocking-time")),
         ms(longest),
-        audit("total-byte-weight").map_or_else(|| "–".to_owned(), |b| format!("{:.0} KiB", b / 1024.0)),
+        audit("total-byte-weight")
+            .map_or_else(|| "–".to_owned(), |b| format!("{:.0} KiB", b / 1024.0)),
     )
 }
 

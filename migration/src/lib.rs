@@ -12,6 +12,7 @@ mod m20261206_000001_license_keys;
 mod m20261207_000001_gifts;
 mod m20261208_000001_email;
 mod m20261209_000001_console;
+mod m20261210_000001_refund_deferred;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000001_gifts::Migration),
             Box::new(m20261208_000001_email::Migration),
             Box::new(m20261209_000001_console::Migration),
+            Box::new(m20261210_000001_refund_deferred::Migration),
         ]
     }
 }

@@ -844,3 +844,53 @@ async fn no_self_refunds_after_the_window_or_for_gifts() {
         (StatusCode::UNPROCESSABLE_ENTITY, "NOT_SELF_REFUNDABLE")
     );
 }
+
+/// A refund the provider sends before the payment it refunds is parked and applied when the
+/// payment lands; also when both arrive at the same moment, each on its own connection (the
+/// refund must then either see the order paid or be seen by the payment, never neither).
+#[tokio::test]
+async fn a_refund_racing_its_payment_is_applied_once_the_payment_lands() {
+    let app = TestApp::spawn_with(silent_provider()).await;
+    let potion = app
+        .item("Racing Refund Potion")
+        .price_cents(700)
+        .consumable()
+        .create()
+        .await;
+    let user = app.customer().await;
+    for round in 0..16 {
+        let order: Order = app.buy(&user, potion.id).await.json().await.expect("order");
+        let paid = payment_event("payment.succeeded", &order);
+        let refunded = payment_event("payment.refunded", &order);
+        let (pay_id, refund_id) = (
+            format!("msg_race_pay_{round}"),
+            format!("msg_race_ref_{round}"),
+        );
+        let (payment, refund) = if round % 2 == 0 {
+            tokio::join!(
+                app.deliver(&pay_id, &paid),
+                app.deliver(&refund_id, &refunded)
+            )
+        } else {
+            let (r, p) = tokio::join!(
+                app.deliver(&refund_id, &refunded),
+                app.deliver(&pay_id, &paid)
+            );
+            (p, r)
+        };
+        assert!(
+            payment.status().is_success(),
+            "round {round}: {}",
+            payment.status()
+        );
+        assert!(
+            refund.status().is_success(),
+            "round {round}: {}",
+            refund.status()
+        );
+        let done = app
+            .wait_for(&user, order.order_id, OrderStatus::Refunded)
+            .await;
+        assert_eq!(done.refunded_cents, 700, "round {round}");
+    }
+}

@@ -35,6 +35,8 @@ pub struct Model {
     /// The buyer's message to a gift's recipient.
     #[sea_orm(column_type = "Text", nullable)]
     pub gift_message: Option<String>,
+    /// A refund arrived before the payment and waits for it (applied when the payment lands).
+    pub refund_deferred: bool,
 }
 
 impl Model {

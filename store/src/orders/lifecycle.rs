@@ -127,6 +127,9 @@ pub struct Applied {
     pub stock_released: bool,
     /// A paid gift: `gift_received` for its recipient, published with `message`.
     pub gift: Option<LiveMessage>,
+    /// The order moved to paid with a refund parked before it (`refund_deferred`, as the move
+    /// itself read it back): the caller applies that refund now.
+    pub refund_waiting: bool,
 }
 
 impl Applied {
@@ -176,12 +179,13 @@ pub async fn transition_from(
                 message: None,
                 stock_released: false,
                 gift: None,
+                refund_waiting: false,
             });
         };
         let reason = note.reason.unwrap_or_else(|| default_reason(event, to));
-        if !update(conn, &order, to, reason, note).await? {
+        let Some(moved) = update(conn, &order, to, reason, note).await? else {
             continue;
-        }
+        };
         metrics::counter!("gamestore_order_transitions_total", "to" => api_types::OrderStatus::from(to).as_str())
             .increment(1);
         record(conn, order_id, Some(order.status), to, Some(reason)).await?;
@@ -232,6 +236,7 @@ pub async fn transition_from(
             message: Some(message),
             stock_released,
             gift,
+            refund_waiting: to == Status::Paid && moved.refund_deferred,
         });
     }
     let order = find(conn, order_id).await?;
@@ -242,6 +247,7 @@ pub async fn transition_from(
         message: None,
         stock_released: false,
         gift: None,
+        refund_waiting: false,
     })
 }
 
@@ -302,6 +308,7 @@ pub async fn refund(
                 message: None,
                 stock_released: false,
                 gift: None,
+                refund_waiting: false,
             });
         };
         let moved = orders::Entity::update_many()
@@ -341,6 +348,7 @@ pub async fn refund(
             message: Some(message),
             stock_released: false,
             gift: None,
+            refund_waiting: false,
         });
     }
     let order = orders::Entity::find_by_id(order_id)
@@ -354,6 +362,7 @@ pub async fn refund(
         message: None,
         stock_released: false,
         gift: None,
+        refund_waiting: false,
     })
 }
 
@@ -441,13 +450,16 @@ pub async fn record_placed(conn: &impl ConnectionTrait, order_id: Uuid) -> Resul
     record(conn, order_id, None, Status::Pending, Some("order placed")).await
 }
 
+/// Moves `order` to `to` if it is still in the state it was read in, and reads the moved row
+/// back (`None`: it had changed meanwhile). PostgreSQL's `UPDATE` waits for anyone holding the
+/// row, so the row read back includes what they committed (a refund parked at this moment).
 async fn update(
     conn: &impl ConnectionTrait,
     order: &orders::Model,
     to: Status,
     reason: &str,
     note: Note<'_>,
-) -> Result<bool> {
+) -> Result<Option<orders::Model>> {
     let mut update = orders::Entity::update_many()
         .col_expr(orders::Column::Status, Expr::value(to))
         .col_expr(orders::Column::UpdatedAt, Expr::value(Utc::now()))
@@ -472,7 +484,7 @@ async fn update(
         let detail: String = detail.chars().take(1000).collect();
         update = update.col_expr(orders::Column::FailureDetail, Expr::value(detail));
     }
-    Ok(update.exec(conn).await?.rows_affected == 1)
+    Ok(update.exec_with_returning(conn).await?.into_iter().next())
 }
 
 async fn record(

@@ -268,6 +268,7 @@ impl<'a> Orders<'a> {
             updated_at: Set(now),
             owner_id: Set(Some(owner_id)),
             gift_message: Set(gift.as_ref().and_then(|g| g.message.clone())),
+            refund_deferred: Set(false),
         }
         .insert(&txn)
         .await;

@@ -442,7 +442,7 @@ impl<'a> Payments<'a> {
                 }),
             ),
         };
-        if applied.decision == Decision::Move(lifecycle::Status::Paid) {
+        if applied.refund_waiting {
             messages.extend(self.apply_deferred_refunds(txn, order_id).await?);
         }
         Ok(Effects {
@@ -519,13 +519,36 @@ impl<'a> Payments<'a> {
             }
             None => {
                 if order.status == lifecycle::Status::Pending {
-                    return Ok(Effects::recorded(
-                        Outcome::Deferred,
-                        Some(
-                            "refund arrived before its payment; applied when the payment lands"
-                                .to_owned(),
-                        ),
-                    ));
+                    // Parked on the order's row, which a payment landing at this moment also
+                    // updates: whichever comes second waits for the first to commit, so the
+                    // payment reads the flag back and applies this refund, or this finds the
+                    // order no longer pending.
+                    let parked = orders::Entity::update_many()
+                        .col_expr(orders::Column::RefundDeferred, Expr::value(true))
+                        .filter(orders::Column::Id.eq(order.id))
+                        .filter(orders::Column::Status.eq(lifecycle::Status::Pending))
+                        .exec(txn)
+                        .await?
+                        .rows_affected
+                        == 1;
+                    if parked {
+                        return Ok(Effects::recorded(
+                            Outcome::Deferred,
+                            Some(
+                                "refund arrived before its payment; applied when the payment lands"
+                                    .to_owned(),
+                            ),
+                        ));
+                    }
+                    // The payment landed meanwhile: the refund applies to the order as it is.
+                    let now = orders::Entity::find_by_id(order.id)
+                        .one(txn)
+                        .await?
+                        .ok_or(Error::NotFound("order"))?;
+                    if now.status == lifecycle::Status::Pending {
+                        return Err(Error::internal("a pending order could not be updated"));
+                    }
+                    return Box::pin(self.apply_refund(txn, n, &now)).await;
                 }
                 // A whole-order refund after part was already given back: everything left.
                 let amount = if amount == order.amount_cents {

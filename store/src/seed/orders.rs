@@ -168,6 +168,7 @@ pub async fn bulk_orders(store: &Store, count: usize, days: u32) -> Result<Seede
                 created_at: Set(created),
                 updated_at: Set(created),
                 gift_message: Set(None),
+                refund_deferred: Set(false),
             });
         }
         lines_written += line_rows.len();
