@@ -1,7 +1,7 @@
 //! `orders.refund_deferred`: a refund arrived before the order's payment and waits for it. The
-//! refund sets it with an `UPDATE` of the order's row (so it and a payment landing at the same
-//! moment take the row in turn), and the payment reads it back from its own `UPDATE … RETURNING`
-//! (so it looks for parked refunds only when there is one).
+//! refund sets it with an `UPDATE` of the order's row, so it and a payment landing at the same
+//! moment (which also updates that row) take the row in turn: the payment then finds the parked
+//! refund, or the refund finds the order paid.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;

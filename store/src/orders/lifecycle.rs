@@ -127,9 +127,6 @@ pub struct Applied {
     pub stock_released: bool,
     /// A paid gift: `gift_received` for its recipient, published with `message`.
     pub gift: Option<LiveMessage>,
-    /// The order moved to paid with a refund parked before it (`refund_deferred`, as the move
-    /// itself read it back): the caller applies that refund now.
-    pub refund_waiting: bool,
 }
 
 impl Applied {
@@ -179,13 +176,12 @@ pub async fn transition_from(
                 message: None,
                 stock_released: false,
                 gift: None,
-                refund_waiting: false,
             });
         };
         let reason = note.reason.unwrap_or_else(|| default_reason(event, to));
-        let Some(moved) = update(conn, &order, to, reason, note).await? else {
+        if !update(conn, &order, to, reason, note).await? {
             continue;
-        };
+        }
         metrics::counter!("gamestore_order_transitions_total", "to" => api_types::OrderStatus::from(to).as_str())
             .increment(1);
         record(conn, order_id, Some(order.status), to, Some(reason)).await?;
@@ -236,7 +232,6 @@ pub async fn transition_from(
             message: Some(message),
             stock_released,
             gift,
-            refund_waiting: to == Status::Paid && moved.refund_deferred,
         });
     }
     let order = find(conn, order_id).await?;
@@ -247,7 +242,6 @@ pub async fn transition_from(
         message: None,
         stock_released: false,
         gift: None,
-        refund_waiting: false,
     })
 }
 
@@ -308,7 +302,6 @@ pub async fn refund(
                 message: None,
                 stock_released: false,
                 gift: None,
-                refund_waiting: false,
             });
         };
         let moved = orders::Entity::update_many()
@@ -348,7 +341,6 @@ pub async fn refund(
             message: Some(message),
             stock_released: false,
             gift: None,
-            refund_waiting: false,
         });
     }
     let order = orders::Entity::find_by_id(order_id)
@@ -362,7 +354,6 @@ pub async fn refund(
         message: None,
         stock_released: false,
         gift: None,
-        refund_waiting: false,
     })
 }
 
@@ -450,16 +441,16 @@ pub async fn record_placed(conn: &impl ConnectionTrait, order_id: Uuid) -> Resul
     record(conn, order_id, None, Status::Pending, Some("order placed")).await
 }
 
-/// Moves `order` to `to` if it is still in the state it was read in, and reads the moved row
-/// back (`None`: it had changed meanwhile). PostgreSQL's `UPDATE` waits for anyone holding the
-/// row, so the row read back includes what they committed (a refund parked at this moment).
+/// Moves `order` to `to` if it is still in the state it was read in (false: it had changed
+/// meanwhile). PostgreSQL's `UPDATE` waits for anyone holding the row (a refund parking itself
+/// at this moment) and decides on what they committed.
 async fn update(
     conn: &impl ConnectionTrait,
     order: &orders::Model,
     to: Status,
     reason: &str,
     note: Note<'_>,
-) -> Result<Option<orders::Model>> {
+) -> Result<bool> {
     let mut update = orders::Entity::update_many()
         .col_expr(orders::Column::Status, Expr::value(to))
         .col_expr(orders::Column::UpdatedAt, Expr::value(Utc::now()))
@@ -484,7 +475,7 @@ async fn update(
         let detail: String = detail.chars().take(1000).collect();
         update = update.col_expr(orders::Column::FailureDetail, Expr::value(detail));
     }
-    Ok(update.exec_with_returning(conn).await?.into_iter().next())
+    Ok(update.exec(conn).await?.rows_affected == 1)
 }
 
 async fn record(

@@ -442,7 +442,9 @@ impl<'a> Payments<'a> {
                 }),
             ),
         };
-        if applied.refund_waiting {
+        // Every payment looks for parked refunds, not only those whose order says one waits:
+        // a replica of the previous release parks them without setting `refund_deferred`.
+        if applied.decision == Decision::Move(lifecycle::Status::Paid) {
             messages.extend(self.apply_deferred_refunds(txn, order_id).await?);
         }
         Ok(Effects {
@@ -521,7 +523,7 @@ impl<'a> Payments<'a> {
                 if order.status == lifecycle::Status::Pending {
                     // Parked on the order's row, which a payment landing at this moment also
                     // updates: whichever comes second waits for the first to commit, so the
-                    // payment reads the flag back and applies this refund, or this finds the
+                    // payment then finds this refund parked and applies it, or this finds the
                     // order no longer pending.
                     let parked = orders::Entity::update_many()
                         .col_expr(orders::Column::RefundDeferred, Expr::value(true))
