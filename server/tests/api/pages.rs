@@ -2,7 +2,7 @@
 
 use reqwest::{Method, StatusCode};
 
-use crate::helpers::{TestApp, call_server_fn, payment_event, silent_provider};
+use crate::helpers::{TestApp, TestUser, call_server_fn, payment_event, silent_provider};
 
 #[tokio::test]
 async fn the_catalog_page_is_server_rendered_with_items() {
@@ -314,6 +314,32 @@ async fn anonymous_catalog_pages_come_from_the_page_cache_with_a_nonce_of_their_
     assert!(login.headers().get(server::page_cache::HEADER).is_none());
 }
 
+/// `path` rendered for `user` (a path the page cache does not serve), as [`normalized`].
+async fn rendered_for(app: &TestApp, user: &TestUser, path: &str) -> String {
+    let response = app
+        .as_user(user, Method::GET, path)
+        .send()
+        .await
+        .expect("request");
+    assert!(response.headers().get(server::page_cache::HEADER).is_none());
+    normalized(response).await
+}
+
+/// `path` for `user` from the customers' shared copy (gzipped if asked), checked to be sent as
+/// theirs alone, as [`normalized`].
+async fn shared_for(app: &TestApp, user: &TestUser, path: &str, gzip: bool) -> String {
+    let mut request = app.as_user(user, Method::GET, path);
+    if gzip {
+        request = request.header("accept-encoding", "gzip");
+    }
+    let shared = request.send().await.expect("request");
+    assert_eq!(shared.status(), StatusCode::OK);
+    assert_eq!(shared.headers()[server::page_cache::HEADER], "shared");
+    assert!(shared.headers().get("set-cookie").is_none());
+    assert_eq!(shared.headers()["cache-control"], "private, no-cache");
+    normalized(shared).await
+}
+
 /// How many customers' shared copies have been made and served so far.
 async fn customer_copies(app: &TestApp) -> (u64, u64) {
     let metrics = app.scrape_metrics().await;
@@ -377,32 +403,12 @@ async fn a_customers_catalog_page_is_the_shared_copy_with_their_own_values_put_i
         app.put_in_cart(&carol, item, 1).await;
     }
     for (user, lines) in [(&alice, 0), (&bob, 1), (&carol, 3), (&alice, 0)] {
-        let reference = app
-            .as_user(user, Method::GET, &rendered_path)
-            .send()
-            .await
-            .expect("request");
-        assert!(
-            reference
-                .headers()
-                .get(server::page_cache::HEADER)
-                .is_none()
-        );
-        let reference = normalized(reference).await;
+        let reference = rendered_for(&app, user, &rendered_path).await;
         assert!(reference.contains(&user.username));
         assert!(reference.contains(&format!("data-count=\"{lines}\"")));
         for gzip in [false, true, false] {
-            let mut request = app.as_user(user, Method::GET, "/");
-            if gzip {
-                request = request.header("accept-encoding", "gzip");
-            }
-            let shared = request.send().await.expect("request");
-            assert_eq!(shared.status(), StatusCode::OK);
-            assert!(shared.headers().get(server::page_cache::HEADER).is_some());
-            assert!(shared.headers().get("set-cookie").is_none());
-            assert_eq!(shared.headers()["cache-control"], "private, no-cache");
             assert_eq!(
-                normalized(shared).await,
+                shared_for(&app, user, "/", gzip).await,
                 reference,
                 "{} with {lines} line(s), gzip {gzip}",
                 user.username
@@ -412,15 +418,8 @@ async fn a_customers_catalog_page_is_the_shared_copy_with_their_own_values_put_i
 
     // A page that cannot be shared (a bad query: 4xx) is rendered for the visitor, and the
     // next visitor's is not rendered for the placeholder first again.
-    let misses = |metrics: String| {
-        metrics
-            .lines()
-            .find(|l| l.starts_with("gamestore_page_cache_total{result=\"customer_miss\"}"))
-            .and_then(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
     for (i, user) in [&bob, &carol, &bob].into_iter().enumerate() {
-        let before = misses(app.scrape_metrics().await);
+        let (before, _) = customer_copies(&app).await;
         let bad = app
             .as_user(user, Method::GET, "/?page=abc")
             .send()
@@ -430,7 +429,7 @@ async fn a_customers_catalog_page_is_the_shared_copy_with_their_own_values_put_i
         assert!(bad.headers().get(server::page_cache::HEADER).is_none());
         assert_eq!(bad.headers()["cache-control"], "private, no-cache");
         assert!(bad.text().await.expect("html").contains(&user.username));
-        let after = misses(app.scrape_metrics().await);
+        let (after, _) = customer_copies(&app).await;
         assert_eq!(after - before, u64::from(i < 2), "request {i}");
     }
 
@@ -504,34 +503,14 @@ async fn a_customers_item_page_is_the_shared_copy_with_their_own_values_put_in()
         (&carol, 2, true),
         (&alice, 0, true),
     ] {
-        let reference = app
-            .as_user(user, Method::GET, &rendered_path)
-            .send()
-            .await
-            .expect("request");
-        assert!(
-            reference
-                .headers()
-                .get(server::page_cache::HEADER)
-                .is_none()
-        );
-        let reference = normalized(reference).await;
+        let reference = rendered_for(&app, user, &rendered_path).await;
         assert!(reference.contains(&user.username));
         assert!(reference.contains(&format!("data-count=\"{lines}\"")));
         assert!(reference.contains(&format!("aria-pressed=\"{wished}\"")));
         assert!(reference.contains("Shared Item Sword"));
         for gzip in [false, true] {
-            let mut request = app.as_user(user, Method::GET, &page);
-            if gzip {
-                request = request.header("accept-encoding", "gzip");
-            }
-            let shared = request.send().await.expect("request");
-            assert_eq!(shared.status(), StatusCode::OK);
-            assert_eq!(shared.headers()[server::page_cache::HEADER], "shared");
-            assert!(shared.headers().get("set-cookie").is_none());
-            assert_eq!(shared.headers()["cache-control"], "private, no-cache");
             assert_eq!(
-                normalized(shared).await,
+                shared_for(&app, user, &page, gzip).await,
                 reference,
                 "{} with {lines} line(s), wished {wished}, gzip {gzip}",
                 user.username
