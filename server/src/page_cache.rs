@@ -57,7 +57,10 @@ const CAPACITY_BYTES: u64 = 64 * 1024 * 1024;
 const MAX_QUERY: usize = 256;
 /// Largest page kept.
 const MAX_PAGE: usize = 512 * 1024;
-/// What marks a response as served from here, for tests and the benchmark.
+/// What marks a response as served through here: `public` for an anonymous page, `shared` for a
+/// customer's copy. Never whether the page was already kept (a hit) or just rendered (a miss):
+/// that would tell anyone whether somebody else had just asked for the same URL, a search say.
+/// `gamestore_page_cache_total` on the metrics listener counts hits and misses instead.
 pub const HEADER: &str = "x-page-cache";
 
 /// One rendered page, cut at its nonce (and a customer's page at their values).
@@ -215,7 +218,7 @@ where
     let gzip = accepts_gzip(request.headers());
     if let Some(page) = cache.pages.get(&key) {
         metrics::counter!("gamestore_page_cache_total", "result" => "hit").increment(1);
-        return page.respond(gzip, "hit", &[]);
+        return page.respond(gzip, "public", &[]);
     }
     metrics::counter!("gamestore_page_cache_total", "result" => "miss").increment(1);
     // Rendered uncompressed: the cache keeps the HTML and compresses it once.
@@ -226,7 +229,7 @@ where
         Ok(page) => {
             let page = Arc::new(page);
             cache.pages.insert(key, page.clone());
-            page.respond(gzip, "miss", &[])
+            page.respond(gzip, "public", &[])
         }
         Err(passed) => passed,
     }
@@ -345,8 +348,7 @@ where
 }
 
 /// A page made for one visitor at a URL others share: no shared cache may keep it. (Its
-/// `x-page-cache` says `shared`, never hit or miss: that would tell one customer whether
-/// another had just asked for the same search.)
+/// `x-page-cache` says `shared` whether the copy was there or just made, see [`HEADER`].)
 fn private(mut response: Response) -> Response {
     response.headers_mut().insert(
         header::CACHE_CONTROL,

@@ -241,19 +241,30 @@ async fn anonymous_catalog_pages_come_from_the_page_cache_with_a_nonce_of_their_
         format!("/items/{}", sword.id),
         "/?q=cached&sort=price".to_owned(),
     ] {
+        let (misses, hits) = public_pages(&app).await;
         let first = fetch(path.clone(), false).await;
         assert_eq!(
             first.headers()[server::page_cache::HEADER],
-            "miss",
+            "public",
             "{path}"
+        );
+        assert_eq!(
+            public_pages(&app).await,
+            (misses + 1, hits),
+            "{path} rendered"
         );
         let first_nonce = csp_nonce(&first);
         let first_html = first.text().await.expect("html");
         let second = fetch(path.clone(), false).await;
         assert_eq!(
             second.headers()[server::page_cache::HEADER],
-            "hit",
-            "{path}"
+            "public",
+            "{path}: a hit looks the same as a miss"
+        );
+        assert_eq!(
+            public_pages(&app).await,
+            (misses + 1, hits + 1),
+            "{path} kept"
         );
         let second_nonce = csp_nonce(&second);
         assert_ne!(
@@ -272,7 +283,12 @@ async fn anonymous_catalog_pages_come_from_the_page_cache_with_a_nonce_of_their_
         // Gzipped, from the same entry.
         let zipped = fetch(path.clone(), true).await;
         assert_eq!(zipped.headers()["content-encoding"], "gzip");
-        assert_eq!(zipped.headers()[server::page_cache::HEADER], "hit");
+        assert_eq!(zipped.headers()[server::page_cache::HEADER], "public");
+        assert_eq!(
+            public_pages(&app).await,
+            (misses + 1, hits + 2),
+            "{path} kept"
+        );
         let nonce = csp_nonce(&zipped);
         let bytes = zipped.bytes().await.expect("body");
         let mut html = String::new();
@@ -302,8 +318,9 @@ async fn anonymous_catalog_pages_come_from_the_page_cache_with_a_nonce_of_their_
         .await
         .expect("request");
     assert_eq!(renamed.status(), StatusCode::OK);
+    let (misses, hits) = public_pages(&app).await;
     let after = fetch(format!("/items/{}", sword.id), false).await;
-    assert_eq!(after.headers()[server::page_cache::HEADER], "miss");
+    assert_eq!(public_pages(&app).await, (misses + 1, hits));
     assert!(after.text().await.expect("html").contains("Renamed Sword"));
 
     // Errors, other pages and server-function error redirects are not kept.
@@ -340,18 +357,33 @@ async fn shared_for(app: &TestApp, user: &TestUser, path: &str, gzip: bool) -> S
     normalized(shared).await
 }
 
+/// How many pages of one kind the cache has counted under `result` so far (its metric, since
+/// the response itself never says whether it was a hit).
+async fn page_cache_count(app: &TestApp, result: &str) -> u64 {
+    let metrics = app.scrape_metrics().await;
+    let prefix = format!("gamestore_page_cache_total{{result=\"{result}\"}}");
+    metrics
+        .lines()
+        .find(|l| l.starts_with(&prefix))
+        .and_then(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .unwrap_or(0)
+}
+
 /// How many customers' shared copies have been made and served so far.
 async fn customer_copies(app: &TestApp) -> (u64, u64) {
-    let metrics = app.scrape_metrics().await;
-    let count = |result: &str| {
-        let prefix = format!("gamestore_page_cache_total{{result=\"{result}\"}}");
-        metrics
-            .lines()
-            .find(|l| l.starts_with(&prefix))
-            .and_then(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    (count("customer_miss"), count("customer_hit"))
+    (
+        page_cache_count(app, "customer_miss").await,
+        page_cache_count(app, "customer_hit").await,
+    )
+}
+
+/// How many anonymous pages have been rendered and kept (misses), and answered from a kept
+/// copy (hits), so far.
+async fn public_pages(app: &TestApp) -> (u64, u64) {
+    (
+        page_cache_count(app, "miss").await,
+        page_cache_count(app, "hit").await,
+    )
 }
 
 /// A page with its nonce (from its CSP) replaced by a fixed one, gunzipped if it came zipped.
@@ -383,7 +415,7 @@ async fn a_customers_catalog_page_is_the_shared_copy_with_their_own_values_put_i
     // change nothing: the same page, rendered, is the reference.
     let rendered_path = format!("/?pad={}", "x".repeat(300));
     let anonymous = app.get("/").send().await.expect("request");
-    assert_eq!(anonymous.headers()[server::page_cache::HEADER], "miss");
+    assert_eq!(anonymous.headers()[server::page_cache::HEADER], "public");
     let reference = app.get(&rendered_path).send().await.expect("request");
     assert!(
         reference
@@ -666,8 +698,10 @@ async fn the_catalog_list_is_served_from_the_cache_with_its_paging_headers() {
     let app = TestApp::spawn().await;
     app.items(5).await;
     let path = "/api/items?per_page=2&page=2&sort=price";
+    let (misses, hits) = public_pages(&app).await;
     let first = app.get(path).send().await.expect("request");
-    assert_eq!(first.headers()[server::page_cache::HEADER], "miss");
+    assert_eq!(first.headers()[server::page_cache::HEADER], "public");
+    assert_eq!(public_pages(&app).await, (misses + 1, hits));
     let (total, link) = (
         first.headers()["x-total-count"].clone(),
         first.headers()["link"].clone(),
@@ -675,7 +709,8 @@ async fn the_catalog_list_is_served_from_the_cache_with_its_paging_headers() {
     let first_body = first.bytes().await.expect("body");
 
     let second = app.get(path).send().await.expect("request");
-    assert_eq!(second.headers()[server::page_cache::HEADER], "hit");
+    assert_eq!(second.headers()[server::page_cache::HEADER], "public");
+    assert_eq!(public_pages(&app).await, (misses + 1, hits + 1));
     assert_eq!(second.headers()["x-total-count"], total);
     assert_eq!(second.headers()["link"], link);
     assert_eq!(second.headers()["content-type"], "application/json");
@@ -689,7 +724,7 @@ async fn the_catalog_list_is_served_from_the_cache_with_its_paging_headers() {
         .await
         .expect("request");
     assert_eq!(zipped.headers()["content-encoding"], "gzip");
-    assert_eq!(zipped.headers()[server::page_cache::HEADER], "hit");
+    assert_eq!(public_pages(&app).await, (misses + 1, hits + 2));
     let bytes = zipped.bytes().await.expect("body");
     let mut json = Vec::new();
     std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut json)
@@ -707,7 +742,7 @@ async fn the_catalog_list_is_served_from_the_cache_with_its_paging_headers() {
         .send()
         .await
         .expect("request");
-    assert_eq!(after.headers()[server::page_cache::HEADER], "miss");
+    assert_eq!(public_pages(&app).await, (misses + 2, hits + 2));
     let items: Vec<api_types::Item> = after.json().await.expect("items");
     assert_eq!(items.first().map(|i| i.id), Some(added.id));
     for _ in 0..2 {
