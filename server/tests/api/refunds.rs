@@ -894,3 +894,95 @@ async fn a_refund_racing_its_payment_is_applied_once_the_payment_lands() {
         assert_eq!(done.refunded_cents, 700, "round {round}");
     }
 }
+
+/// The same race, made to happen rather than hoped for: the test holds the order's row lock
+/// (as a payment mid-transaction would), lets both webhooks arrive and queue behind it in a
+/// chosen order, then lets go. Payment first: the refund read the order as pending, and its
+/// park finds the order paid when it gets the row, so it applies to the paid order. Refund
+/// first: it parks, and the payment's move then finds it parked. Either way the order ends
+/// refunded, exactly once.
+#[tokio::test]
+async fn postgres_only_a_refund_queued_behind_its_payment_on_the_orders_row_is_applied_either_way()
+{
+    use sea_orm::{ConnectionTrait as _, Statement, TransactionTrait as _};
+    require_postgres();
+    let app = TestApp::spawn_with(silent_provider()).await;
+    let potion = app
+        .item("Queued Refund Potion")
+        .price_cents(900)
+        .consumable()
+        .create()
+        .await;
+    let user = app.customer().await;
+    let db = app.store.db();
+    // Backends of this database waiting for a lock (the webhooks queued behind the test's).
+    let waiting = || async {
+        let row = db
+            .query_one_raw(Statement::from_string(
+                db.get_database_backend(),
+                "SELECT count(*) AS n FROM pg_stat_activity \
+                 WHERE datname = current_database() AND wait_event_type = 'Lock'",
+            ))
+            .await
+            .expect("pg_stat_activity")
+            .expect("a row");
+        row.try_get::<i64>("", "n").expect("count")
+    };
+    let queued = |n: i64| async move {
+        for _ in 0..500 {
+            if waiting().await >= n {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("{n} webhook(s) never queued behind the order's row lock");
+    };
+    for payment_first in [true, false] {
+        let order: Order = app.buy(&user, potion.id).await.json().await.expect("order");
+        let paid = payment_event("payment.succeeded", &order);
+        let refunded = payment_event("payment.refunded", &order);
+        let (pay_id, refund_id) = (
+            format!("msg_queued_pay_{payment_first}"),
+            format!("msg_queued_ref_{payment_first}"),
+        );
+        let lock = db.begin().await.expect("begin");
+        lock.execute_raw(Statement::from_sql_and_values(
+            db.get_database_backend(),
+            "SELECT id FROM orders WHERE id = $1 FOR UPDATE",
+            [order.order_id.into()],
+        ))
+        .await
+        .expect("lock the order's row");
+        let first = async {
+            if payment_first {
+                app.deliver(&pay_id, &paid).await
+            } else {
+                app.deliver(&refund_id, &refunded).await
+            }
+        };
+        let second = async {
+            queued(1).await;
+            if payment_first {
+                app.deliver(&refund_id, &refunded).await
+            } else {
+                app.deliver(&pay_id, &paid).await
+            }
+        };
+        let release = async {
+            queued(2).await;
+            lock.commit().await.expect("release the row");
+        };
+        let (first, second, ()) = tokio::join!(first, second, release);
+        let (payment, refund) = if payment_first {
+            (first, second)
+        } else {
+            (second, first)
+        };
+        assert!(payment.status().is_success(), "{}", payment.status());
+        assert!(refund.status().is_success(), "{}", refund.status());
+        let done = app
+            .wait_for(&user, order.order_id, OrderStatus::Refunded)
+            .await;
+        assert_eq!(done.refunded_cents, 900, "payment first: {payment_first}");
+    }
+}
