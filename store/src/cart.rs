@@ -6,14 +6,15 @@
 use chrono::Utc;
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ColumnTrait as _, EntityTrait as _, PaginatorTrait as _, QueryFilter as _, QueryOrder as _, Set,
+    ColumnTrait as _, EntityTrait as _, PaginatorTrait as _, QueryFilter as _, QueryOrder as _,
+    QuerySelect as _, Set,
 };
 use uuid::Uuid;
 
 use api_types::{Cart, CartLine, CartWarning, LiveMessage};
 
 use crate::accounts::CurrentUser;
-use crate::entity::{cart_lines, carts, items, promo_codes};
+use crate::entity::{cart_lines, carts, items, promo_codes, users};
 use crate::live::{self, Envelope};
 use crate::orders::{MAX_QUANTITY, check_line, held_units};
 use crate::{Error, Result, Store, pricing, promotions};
@@ -328,11 +329,29 @@ impl<'a> Carts<'a> {
                 ),
             ));
         }
+        let seen = pricing::price_lines(
+            self.store,
+            user.id(),
+            vec![(item.clone(), quantity)],
+            Utc::now(),
+        )
+        .await?
+        .remove(0)
+        .unit_price_cents;
+        // The other lines are read and this one written under the shopper's row lock (as a
+        // checkout takes it), so two additions at once cannot both pass the currency or the
+        // size check.
+        let txn = crate::db::begin_write(self.store.db()).await?;
+        users::Entity::find_by_id(user.id())
+            .lock_exclusive()
+            .one(&txn)
+            .await?
+            .ok_or(Error::Unauthenticated)?;
         let others = cart_lines::Entity::find()
             .filter(cart_lines::Column::UserId.eq(user.id()))
             .filter(cart_lines::Column::ItemId.ne(item_id))
             .find_also_related(items::Entity)
-            .all(self.store.db())
+            .all(&txn)
             .await?;
         if others
             .iter()
@@ -350,15 +369,6 @@ impl<'a> Carts<'a> {
                 format!("a cart holds at most {MAX_LINES} different items"),
             ));
         }
-        let seen = pricing::price_lines(
-            self.store,
-            user.id(),
-            vec![(item.clone(), quantity)],
-            Utc::now(),
-        )
-        .await?
-        .remove(0)
-        .unit_price_cents;
         cart_lines::Entity::insert(cart_lines::ActiveModel {
             user_id: Set(user.id()),
             item_id: Set(item_id),
@@ -374,8 +384,9 @@ impl<'a> Carts<'a> {
                 ])
                 .to_owned(),
         )
-        .exec(self.store.db())
+        .exec(&txn)
         .await?;
+        txn.commit().await?;
         self.changed(user).await
     }
 

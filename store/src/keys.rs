@@ -199,6 +199,7 @@ impl<'a> Keys<'a> {
             .await?
             .ok_or(Error::NotFound("item"))?;
         if item.stock.is_none() {
+            crate::catalog::admin::refuse_if_bundled(&txn, &item).await?;
             // Its stock is about to follow the pool: count the units it has sold unlimited.
             crate::orders::recount_committed(&txn, item_id).await?;
         }

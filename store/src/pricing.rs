@@ -4,6 +4,8 @@
 //! cents; a discount is rounded half-even per line and never makes a line negative, and the
 //! lines always sum to the total.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
@@ -46,6 +48,10 @@ pub async fn price_lines(
     now: DateTime<Utc>,
 ) -> Result<Vec<Line>> {
     let mut lines = Vec::with_capacity(wanted.len());
+    // Every item the order would give, with its units, and what the buyer already holds of
+    // the items a bundle grants.
+    let mut given: Vec<(items::Model, i64)> = Vec::new();
+    let mut held: HashMap<i64, i64> = HashMap::new();
     for (item, quantity) in wanted {
         let (unit, granted) = match store.catalog().bundle_quote(user_id, &item).await? {
             None => (item.price_at(now), Vec::new()),
@@ -55,8 +61,16 @@ pub async fn price_lines(
                     format!("you already own everything in {}", item.name),
                 ));
             }
-            Some(quote) => (quote.price_cents, quote.missing_item_ids),
+            Some(quote) => {
+                for part in &quote.missing {
+                    check_part(&item, part, quote.held.get(&part.id).copied().unwrap_or(0))?;
+                    given.push((part.clone(), 1));
+                }
+                held.extend(quote.held);
+                (quote.price_cents, quote.missing_item_ids)
+            }
         };
+        given.push((item.clone(), quantity));
         lines.push(Line {
             item,
             quantity,
@@ -66,7 +80,82 @@ pub async fn price_lines(
             granted,
         });
     }
+    check_together(&given, &held)?;
     Ok(lines)
+}
+
+/// A bundle grants the items it holds that the buyer does not, as though each were bought
+/// with it: each must still be on sale, of unlimited stock (a bundle takes no units of its
+/// items, so a limited one, and so a keyed one, would be oversold), and within its limit per
+/// customer. Operators cannot put such items in a bundle or limit one that is in a bundle;
+/// this also refuses bundles made before those rules, or in a race with them.
+fn check_part(bundle: &items::Model, part: &items::Model, held: i64) -> Result<()> {
+    if !part.active {
+        return Err(Error::conflict(
+            "ITEM_UNAVAILABLE",
+            format!(
+                "{} is not on sale right now: {} is no longer sold",
+                bundle.name, part.name
+            ),
+        ));
+    }
+    if part.stock.is_some() {
+        return Err(Error::conflict(
+            "ITEM_UNAVAILABLE",
+            format!(
+                "{} is not on sale right now: {} is sold in limited numbers, on its own only",
+                bundle.name, part.name
+            ),
+        ));
+    }
+    if let Some(max) = part.max_per_user
+        && held + 1 > i64::from(max)
+    {
+        return Err(Error::conflict(
+            "PER_USER_LIMIT",
+            format!(
+                "at most {max} of {} per customer, and {} includes one",
+                part.name, bundle.name
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// One order never gives an item twice that is sold once (on its own and in a bundle, or in
+/// two bundles: it would be paid for twice), nor more of an item than its limit per customer
+/// across its lines. Each line on its own was checked already.
+fn check_together(given: &[(items::Model, i64)], held: &HashMap<i64, i64>) -> Result<()> {
+    let mut units: HashMap<i64, (&items::Model, i64)> = HashMap::new();
+    for (item, quantity) in given {
+        units.entry(item.id).or_insert((item, 0)).1 += quantity;
+    }
+    for (item, count) in units.into_values() {
+        if count == 1 {
+            continue;
+        }
+        if !item.consumable {
+            return Err(Error::conflict(
+                "DUPLICATE_IN_ORDER",
+                format!(
+                    "{} is in this order more than once (on its own or in a bundle); remove one",
+                    item.name
+                ),
+            ));
+        }
+        if let Some(max) = item.max_per_user
+            && held.get(&item.id).copied().unwrap_or(0) + count > i64::from(max)
+        {
+            return Err(Error::conflict(
+                "PER_USER_LIMIT",
+                format!(
+                    "at most {max} of {} per customer, counting the bundles in this order",
+                    item.name
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Applies a promo code's discount (already checked) to priced lines, and totals them.

@@ -567,3 +567,67 @@ async fn every_tab_hears_that_the_cart_changed() {
         }
     );
 }
+
+/// Additions at the same moment are checked against each other: a cart never ends up with two
+/// currencies or more than its 50 lines (found by an attacker's pass: both checks read the
+/// other lines before writing, outside any transaction).
+#[tokio::test]
+async fn additions_at_the_same_moment_keep_one_currency_and_the_line_limit() {
+    let app = TestApp::spawn().await;
+    let user = app.customer().await;
+    let dollars = app
+        .item("Race Dollar Sword")
+        .price_cents(500)
+        .create()
+        .await;
+    let yen = app
+        .item("Race Yen Sword")
+        .price_cents(500)
+        .currency("JPY")
+        .create()
+        .await;
+    for round in 0..8 {
+        let (a, b) = tokio::join!(
+            set_line(&app, &user, dollars.id, json!(1)),
+            set_line(&app, &user, yen.id, json!(1))
+        );
+        let statuses = [a.status(), b.status()];
+        assert!(
+            statuses.contains(&StatusCode::OK) && statuses.contains(&StatusCode::CONFLICT),
+            "round {round}: {statuses:?}"
+        );
+        let now = cart(&app, &user).await;
+        assert_eq!(now.lines.len(), 1, "round {round}");
+        let cleared = app
+            .as_user(&user, Method::DELETE, "/api/cart")
+            .send()
+            .await
+            .expect("request");
+        assert!(cleared.status().is_success());
+    }
+
+    let items = app.items(56).await;
+    for item in &items[..45] {
+        assert_eq!(
+            set_line(&app, &user, item.id, json!(1)).await.status(),
+            StatusCode::OK
+        );
+    }
+    let added = futures::future::join_all(
+        items[45..]
+            .iter()
+            .map(|item| set_line(&app, &user, item.id, json!(1))),
+    )
+    .await;
+    let ok = added
+        .iter()
+        .filter(|r| r.status() == StatusCode::OK)
+        .count();
+    assert_eq!(ok, 5, "exactly the 5 free lines were taken");
+    assert!(
+        added
+            .iter()
+            .all(|r| r.status() == StatusCode::OK || r.status() == StatusCode::UNPROCESSABLE_ENTITY)
+    );
+    assert_eq!(cart(&app, &user).await.lines.len(), 50);
+}

@@ -512,6 +512,178 @@ async fn bundles_price_what_you_do_not_own_and_grant_only_that() {
     );
 }
 
+/// A bundle grants its items as though each were bought with it, and takes no units of them:
+/// so its items are on sale and of unlimited stock (no license keys), each within its limit per
+/// customer, and an order never holds an item twice that is sold once (on its own and in a
+/// bundle, or in two bundles). Found by an attacker's pass: a bundle sold a part past its
+/// stock, an archived part, a part past its per-customer limit, and charged twice for a part.
+#[tokio::test]
+async fn a_bundle_grants_only_items_it_may_and_an_order_never_holds_one_twice() {
+    use sea_orm::ConnectionTrait as _;
+    let app = TestApp::spawn_with(silent_provider()).await;
+    let admin = app.admin().await;
+    let create_bundle = |sku: &str, ids: Vec<i64>| {
+        app.as_user(&admin, Method::POST, "/api/items")
+            .json(&json!({ "sku": sku, "name": sku, "price_cents": 1, "bundle_item_ids": ids, "bundle_discount_percent": 10 }))
+            .send()
+    };
+    let bow = app.item("Rule Bow").price_cents(1_000).create().await;
+    let quiver = app.item("Rule Quiver").price_cents(500).create().await;
+    let arrows = app
+        .item("Rule Arrows")
+        .price_cents(100)
+        .consumable()
+        .create()
+        .await;
+    assert_eq!(
+        patch_item(&app, arrows.id, json!({ "max_per_user": 1 }))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let limited = app
+        .item("Rule Limited Relic")
+        .price_cents(900)
+        .create()
+        .await;
+    assert_eq!(
+        patch_item(&app, limited.id, json!({ "stock": 3 }))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let archived = app.item("Rule Old Relic").price_cents(900).create().await;
+    assert_eq!(
+        patch_item(&app, archived.id, json!({ "active": false }))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let keyed = app.item("Rule Keyed Game").price_cents(900).create().await;
+    let keys = app
+        .as_user(
+            &admin,
+            Method::POST,
+            &format!("/api/admin/items/{}/keys", keyed.id),
+        )
+        .json(&json!({ "keys": ["RULE-KEY-0001"] }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(keys.status(), StatusCode::CREATED);
+
+    // Operators cannot make such a bundle, nor limit (or key) an item that is in one.
+    for part in [limited.id, archived.id, keyed.id] {
+        let refused = create_bundle("rule-bad", vec![bow.id, part])
+            .await
+            .expect("request");
+        assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY, "{part}");
+        let body: Value = refused.json().await.expect("json");
+        assert_eq!(body["error"]["field"], "bundle_item_ids");
+    }
+    let archery: Item = create_bundle("rule-archery", vec![bow.id, arrows.id])
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("bundle");
+    let hunter: Item = create_bundle("rule-hunter", vec![bow.id, quiver.id])
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("bundle");
+    let limit_bundled = patch_item(&app, bow.id, json!({ "stock": 10 })).await;
+    assert_eq!(
+        error_code(limit_bundled).await,
+        (StatusCode::CONFLICT, "ITEM_IN_BUNDLE".to_owned())
+    );
+    let key_bundled = app
+        .as_user(
+            &admin,
+            Method::POST,
+            &format!("/api/admin/items/{}/keys", quiver.id),
+        )
+        .json(&json!({ "keys": ["RULE-KEY-0002"] }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(
+        error_code(key_bundled).await,
+        (StatusCode::CONFLICT, "ITEM_IN_BUNDLE".to_owned())
+    );
+
+    // A part's limit per customer counts what the bundle grants.
+    let archer = app.customer().await;
+    let bought: Order = app
+        .buy(&archer, arrows.id)
+        .await
+        .json()
+        .await
+        .expect("order");
+    assert_eq!(bought.amount_cents, 100);
+    assert_eq!(
+        error_code(app.buy(&archer, archery.id).await).await,
+        (StatusCode::CONFLICT, "PER_USER_LIMIT".to_owned())
+    );
+
+    // An item on its own and in a bundle, or in two bundles, is one order too many.
+    let shopper = app.customer().await;
+    let put = |item_id: i64| {
+        app.as_user(&shopper, Method::PUT, &format!("/api/cart/lines/{item_id}"))
+            .json(&json!({ "quantity": 1 }))
+            .send()
+    };
+    let checkout = || {
+        app.as_user(&shopper, Method::POST, "/api/cart/checkout")
+            .send()
+    };
+    for (first, second) in [(hunter.id, bow.id), (hunter.id, archery.id)] {
+        for item_id in [first, second] {
+            assert_eq!(
+                put(item_id).await.expect("request").status(),
+                StatusCode::OK
+            );
+        }
+        assert_eq!(
+            error_code(checkout().await.expect("request")).await,
+            (StatusCode::CONFLICT, "DUPLICATE_IN_ORDER".to_owned())
+        );
+        let emptied = app
+            .as_user(&shopper, Method::DELETE, "/api/cart")
+            .send()
+            .await
+            .expect("request");
+        assert!(emptied.status().is_success(), "{}", emptied.status());
+    }
+    let orders: Vec<Order> = json_of(app.as_user(&shopper, Method::GET, "/api/purchases")).await;
+    assert!(orders.is_empty(), "nothing was placed");
+
+    // A part archived later, or one limited behind the rules' back (a bundle made before
+    // them), stops the bundle at the checkout, and no unit of the part is taken.
+    assert_eq!(
+        patch_item(&app, quiver.id, json!({ "active": false }))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        error_code(app.buy(&shopper, hunter.id).await).await,
+        (StatusCode::CONFLICT, "ITEM_UNAVAILABLE".to_owned())
+    );
+    app.store
+        .db()
+        .execute_unprepared(&format!("UPDATE items SET stock = 1 WHERE id = {}", bow.id))
+        .await
+        .expect("limit behind the rules' back");
+    assert_eq!(
+        error_code(app.buy(&shopper, archery.id).await).await,
+        (StatusCode::CONFLICT, "ITEM_UNAVAILABLE".to_owned())
+    );
+    let orders: Vec<Order> = json_of(app.as_user(&shopper, Method::GET, "/api/purchases")).await;
+    assert!(orders.is_empty(), "nothing was placed");
+}
+
 #[tokio::test]
 async fn wishlists_hear_once_when_a_sale_starts() {
     let app = TestApp::spawn_with(vec![("WISHLIST_ALERT_SECS", "3600".to_owned())]).await;

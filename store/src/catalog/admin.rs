@@ -199,6 +199,9 @@ impl Catalog<'_> {
                     "this item sells license keys: its stock is the keys left; add keys instead",
                 ));
             }
+            if stock.is_some() && current.stock.is_none() {
+                refuse_if_bundled(self.store.db(), &current).await?;
+            }
             row.stock = Set(stock);
         }
         if let Some(max) = patch.max_per_user {
@@ -299,6 +302,17 @@ impl Catalog<'_> {
                 "a bundle's items must be priced in its currency",
             ));
         }
+        // A bundle takes no units of its items (see `pricing::check_part`).
+        if let Some(p) = parts.iter().find(|p| !p.active || p.stock.is_some()) {
+            return Err(Error::invalid(
+                "bundle_item_ids",
+                format!(
+                    "{} cannot be in a bundle: a bundle's items must be on sale, in unlimited \
+                     stock and without license keys",
+                    p.name
+                ),
+            ));
+        }
         if let Some(id) = this
             && items::Entity::find()
                 .filter(items::Column::BundleItemIds.like(format!("%,{id},%")))
@@ -385,6 +399,29 @@ fn sku_conflict(e: sea_orm::DbErr) -> Error {
 
 /// Units that exist: 0 to a billion, or unlimited. Setting it below what is already taken is
 /// allowed (nothing more is sold until orders fail or expire).
+/// An item in a bundle stays of unlimited stock, without license keys: a bundle takes no
+/// units of its items (see `pricing::check_part`).
+pub(crate) async fn refuse_if_bundled(
+    conn: &impl sea_orm::ConnectionTrait,
+    item: &items::Model,
+) -> Result<()> {
+    if let Some(bundle) = items::Entity::find()
+        .filter(items::Column::BundleItemIds.like(format!("%,{},%", item.id)))
+        .one(conn)
+        .await?
+    {
+        return Err(Error::conflict(
+            "ITEM_IN_BUNDLE",
+            format!(
+                "{} is in the bundle {}, whose items are sold in unlimited numbers: take it out \
+                 of the bundle first",
+                item.name, bundle.name
+            ),
+        ));
+    }
+    Ok(())
+}
+
 fn check_stock(stock: Option<i64>) -> Result<Option<i64>> {
     match stock {
         Some(n) if !(0..=1_000_000_000).contains(&n) => Err(Error::invalid(

@@ -1,7 +1,7 @@
 //! The catalog: queries (search, filters, sorting, paging) served from a cache that every item
 //! change invalidates at once, and the operators' item editing.
 
-mod admin;
+pub(crate) mod admin;
 pub mod cache;
 mod query;
 
@@ -32,6 +32,10 @@ pub struct BundleQuote {
     pub owned_item_ids: Vec<i64>,
     pub missing_item_ids: Vec<i64>,
     pub price_cents: i64,
+    /// The items the bundle would grant (`missing_item_ids`), for the checkout's checks.
+    pub(crate) missing: Vec<items::Model>,
+    /// Units of each of the bundle's items the shopper already holds.
+    pub(crate) held: std::collections::HashMap<i64, i64>,
 }
 
 pub struct Catalog<'a> {
@@ -199,6 +203,8 @@ impl<'a> Catalog<'a> {
             owned_item_ids: owned.iter().map(|p| p.id).collect(),
             missing_item_ids: missing.iter().map(|p| p.id).collect(),
             price_cents: crate::domain::discount::mul_div_half_even(gross, 100 - percent, 100),
+            missing: missing.into_iter().cloned().collect(),
+            held,
         }))
     }
 
