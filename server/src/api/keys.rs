@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use api_types::{KeyPool, KeysAdded, NewKeys};
 
 use super::responses::{
-    BadRequest, Forbidden, NotFound, TooLarge, Unauthorized, Unavailable, Unprocessable,
+    BadRequest, Conflict, Forbidden, NotFound, TooLarge, Unauthorized, Unavailable, Unprocessable,
     UnsupportedMediaType,
 };
 use crate::AppState;
@@ -22,8 +22,8 @@ use crate::extract::Admin;
         (String = "text/csv"),
     ), description = "1–5,000 keys (4–128 printable ASCII characters, no spaces), as JSON or as a CSV whose first column holds them (a header row is skipped); at most 64 KiB"),
     responses(
-        (status = 201, description = "Added to the pool (encrypted at rest); keys already in it, or repeated, are counted as duplicates. The item's stock follows the pool from now on: what is left for sale is the keys not handed out, less units in pending orders", body = KeysAdded),
-        BadRequest, Unauthorized, Forbidden, NotFound, TooLarge, UnsupportedMediaType, Unprocessable, Unavailable,
+        (status = 201, description = "Added to the pool (encrypted at rest); keys already in it, or repeated, are counted as duplicates. The item's stock follows the pool from now on: what is left for sale is the keys not handed out, less units in pending orders. An item in a bundle cannot sell keys (409 ITEM_IN_BUNDLE)", body = KeysAdded),
+        BadRequest, Unauthorized, Forbidden, NotFound, Conflict, TooLarge, UnsupportedMediaType, Unprocessable, Unavailable,
     ))]
 /// `POST /api/admin/items/{id}/keys` (operators): adds license keys to an item's pool.
 pub async fn import_keys(

@@ -178,8 +178,12 @@ async fn login_redirects_stay_on_the_store() {
         ("https://evil.example/", "/"),
         ("/\r\nSet-Cookie: pwned=1", "/"),
         ("/\u{0}", "/"),
+        // Dot segments resolve to `//evil.example` (found by an attacker's pass).
+        ("/.//evil.example/x", "/"),
+        ("/a/..//evil.example", "/"),
+        ("/x/%2e%2e//evil.example/p", "/"),
     ] {
-        let next = if next.contains('%') {
+        let next = if next.contains("%09") {
             // What the browser sends after decoding the address bar's `%09`.
             next.replace("%09", "\t")
         } else {

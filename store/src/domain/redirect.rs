@@ -5,8 +5,9 @@ use url::Url;
 /// `next` comes from the address bar, so it is parsed strictly: one leading `/` (not `//`), no
 /// backslash (browsers read `/\evil` as `//evil`), no whitespace or control character (browsers
 /// strip a tab from `/\t/evil` and land on `//evil`; a CR or LF would break the `Location`
-/// header), and once resolved against `PUBLIC_URL` it must still be on the store's own origin.
-/// Anything else falls back to `/`.
+/// header), and once resolved against `PUBLIC_URL` it must still be on the store's own origin
+/// with a path that does not start with `//` (dot segments are resolved by then). Anything else
+/// falls back to `/`.
 pub fn redirect_target(next: Option<&str>, public_url: &Url) -> String {
     next.and_then(|next| same_site_path(next, public_url))
         .unwrap_or_else(|| "/".to_owned())
@@ -24,6 +25,11 @@ fn same_site_path(next: &str, public_url: &Url) -> Option<String> {
     }
     let resolved = public_url.join(next).ok()?;
     if resolved.origin() != public_url.origin() {
+        return None;
+    }
+    // Dot segments are resolved only now: `/.//evil` or `/a/..//evil` (also percent-encoded)
+    // become `//evil`, which a browser reads as another host.
+    if resolved.path().starts_with("//") {
         return None;
     }
     let mut target = resolved.path().to_owned();
@@ -66,6 +72,13 @@ mod tests {
             "/ /evil.example",
             "/\r\nSet-Cookie: x=1",
             "/\0",
+            "/.//evil.example/x",
+            "/a/..//evil.example",
+            "/%2e//evil.example",
+            "/%2e%2e//evil.example",
+            "/x/%2e%2e//evil.example/p",
+            "/x/%2E%2E/%2E//evil.example",
+            "/./%2e/..//evil.example",
             "javascript:alert(1)",
             "evil.example",
             "",
