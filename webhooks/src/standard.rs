@@ -120,10 +120,12 @@ pub fn verify(
         .trim()
         .parse()
         .map_err(|_| VerifyError::BadTimestamp)?;
-    if now - timestamp > TOLERANCE_SECS {
+    // Widened, so that no timestamp (i64::MIN included) can overflow the difference.
+    let age = i128::from(now) - i128::from(timestamp);
+    if age > i128::from(TOLERANCE_SECS) {
         return Err(VerifyError::TooOld);
     }
-    if timestamp - now > TOLERANCE_SECS {
+    if -age > i128::from(TOLERANCE_SECS) {
         return Err(VerifyError::TooNew);
     }
     if headers.signature.len() > MAX_SIGNATURE_HEADER {
@@ -263,6 +265,24 @@ mod tests {
             ),
             Err(VerifyError::TooNew)
         );
+        // The extremes neither overflow nor pass: far in the past is too old, far ahead too new.
+        for (ts, expected) in [
+            (i64::MIN, VerifyError::TooOld),
+            (i64::MIN + 1, VerifyError::TooOld),
+            (i64::MAX, VerifyError::TooNew),
+        ] {
+            let ts = ts.to_string();
+            assert_eq!(
+                verify(
+                    &[secret()],
+                    headers(&ts, VECTOR_SIG),
+                    VECTOR_BODY.as_bytes(),
+                    VECTOR_TS
+                ),
+                Err(expected),
+                "{ts}"
+            );
+        }
         assert_eq!(
             verify(
                 &[secret()],

@@ -927,3 +927,73 @@ async fn the_original_stores_paths_and_fields_are_answered() {
         StatusCode::UNAUTHORIZED
     );
 }
+
+/// A login refused because the hashing gate was full was never evaluated: it gives its slots
+/// back, so a burst that overflows the gate cannot lock the account's owner out (found by an
+/// attacker's pass: six 503s left the right password 429 for fifteen minutes).
+#[tokio::test]
+async fn logins_the_hashing_gate_turned_away_do_not_count_toward_a_lockout() {
+    let app = TestApp::spawn_with(env(&[
+        ("PASSWORD_HASH_CONCURRENCY", "1"),
+        ("PASSWORD_HASH_QUEUE", "0"),
+    ]))
+    .await;
+    // Six wrong guesses at once: the sixth is over the limit at once, the gate takes one and
+    // turns the others away. Had the turned-away ones counted, the owner would be locked out.
+    let mut checked = 0;
+    for round in 0..6 {
+        let name = format!("gated-{round}");
+        assert_eq!(
+            app.register(&name, "correct horse battery").await.status(),
+            StatusCode::CREATED
+        );
+        let burst =
+            futures::future::join_all((0..6).map(|_| app.login(&name, "wrong horse battery")))
+                .await;
+        let turned_away = burst
+            .iter()
+            .filter(|r| r.status() == StatusCode::SERVICE_UNAVAILABLE)
+            .count();
+        // Wait for the gate to empty, then see whether the owner still gets in.
+        let own = loop {
+            let response = app.login(&name, "correct horse battery").await;
+            if response.status() != StatusCode::SERVICE_UNAVAILABLE {
+                break response;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        // With two or more turned away, at most five attempts were evaluated or refused.
+        if turned_away >= 2 {
+            assert_eq!(own.status(), StatusCode::OK, "{turned_away} turned away");
+            checked += 1;
+        }
+    }
+    assert!(checked >= 1, "the gate never turned two away at once");
+}
+
+/// Closing an account checks its password, and that check counts in the account's
+/// failed-login window: a session cannot guess the password faster than the login form (found
+/// by an attacker's pass: about 80 guesses a second, and enough to fill the hashing gate).
+#[tokio::test]
+async fn closing_an_account_guesses_its_password_no_faster_than_logging_in() {
+    let app = TestApp::spawn().await;
+    let user = app.customer().await;
+    let close = |password: &'static str| {
+        app.as_user(&user, Method::DELETE, "/api/users/me")
+            .json(&json!({ "password": password }))
+            .send()
+    };
+    for _ in 0..5 {
+        let wrong = close("wrong horse battery").await.expect("request");
+        assert_eq!(wrong.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let refused = close("wrong horse battery").await.expect("request");
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(refused.headers().contains_key(header::RETRY_AFTER));
+    let me = app
+        .as_user(&user, Method::GET, "/api/users/me")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(me.status(), StatusCode::OK, "the account is still open");
+}

@@ -155,21 +155,18 @@ impl<'a> Accounts<'a> {
             return Err(refused.into());
         }
 
-        let user = match Username::parse(username) {
-            Ok(name) => {
-                users::Entity::find()
-                    .filter(users::Column::Username.eq(name.as_str()))
-                    .filter(users::Column::DeletedAt.is_null())
-                    .one(self.store.db())
-                    .await?
+        // An attempt that could not be evaluated (the hashing gate full, the database away)
+        // gives its slots back: only a password really checked counts toward a lockout.
+        let (user, matches) = match self.check_password(username, password).await {
+            Ok(checked) => checked,
+            Err(e) => {
+                self.give_back(&account_key).await;
+                if let Some(key) = &address_key {
+                    self.give_back(key).await;
+                }
+                return Err(e);
             }
-            Err(_) => None,
         };
-        let (hash, exists) = match &user {
-            Some(u) => (u.password_hash.clone(), true),
-            None => (self.store.dummy_hash().to_owned(), false),
-        };
-        let matches = self.verify(hash, password).await? && exists;
 
         let Some(user) = user.filter(|_| matches) else {
             self.audit_security(audit::action::LOGIN_FAILED, username, client, "password")
@@ -244,8 +241,35 @@ impl<'a> Accounts<'a> {
         }
     }
 
+    /// The user called `username` (not deleted), if any, and whether `password` is theirs. An
+    /// unknown name costs the same argon2 verification as a wrong password.
+    async fn check_password(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<(Option<users::Model>, bool)> {
+        let user = match Username::parse(username) {
+            Ok(name) => {
+                users::Entity::find()
+                    .filter(users::Column::Username.eq(name.as_str()))
+                    .filter(users::Column::DeletedAt.is_null())
+                    .one(self.store.db())
+                    .await?
+            }
+            Err(_) => None,
+        };
+        let (hash, exists) = match &user {
+            Some(u) => (u.password_hash.clone(), true),
+            None => (self.store.dummy_hash().to_owned(), false),
+        };
+        let matches = self.verify(hash, password).await? && exists;
+        Ok((user, matches))
+    }
+
     /// Closes the account after checking the password: it can no longer log in, every session
-    /// is revoked, and its orders stay for the store's records.
+    /// is revoked, and its orders stay for the store's records. The password check counts in
+    /// the account's failed-login window, as a login's does: a session (a stolen cookie, say)
+    /// cannot guess the password faster than the login form, nor fill the hashing gate.
     pub async fn delete_account(&self, current: &CurrentUser, password: &str) -> Result<()> {
         let Some(user) = users::Entity::find_by_id(current.id())
             .one(self.store.db())
@@ -253,8 +277,19 @@ impl<'a> Accounts<'a> {
         else {
             return Err(Error::Unauthenticated);
         };
-        if !self.verify(user.password_hash.clone(), password).await? {
-            return Err(Error::invalid("password", "the password is not correct"));
+        let limits = self.store.settings().login_throttle;
+        let account_key = format!("login:user:{}", throttle::throttle_name(&user.username));
+        self.take_attempt(&account_key, limits.per_account, limits.window)
+            .await?;
+        match self.verify(user.password_hash.clone(), password).await {
+            Ok(true) => {}
+            Ok(false) => {
+                return Err(Error::invalid("password", "the password is not correct"));
+            }
+            Err(e) => {
+                self.give_back(&account_key).await;
+                return Err(e);
+            }
         }
         let txn = crate::db::begin_write(self.store.db()).await?;
         let now = Utc::now();
