@@ -34,7 +34,7 @@ use tracing::Instrument as _;
 
 use crate::metrics::HttpMetrics;
 use crate::page_cache::PageCache;
-use crate::{REQUEST_TIMEOUT, body, csrf, error, security};
+use crate::{REQUEST_TIMEOUT, body, csrf, error, security, url_error};
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -45,6 +45,7 @@ pub struct Gate {
     https: bool,
     pages: PageCache,
     metrics: HttpMetrics,
+    store: store::Store,
 }
 
 impl Gate {
@@ -55,6 +56,7 @@ impl Gate {
             https: settings.https(),
             pages: PageCache::new(store.clone()),
             metrics: HttpMetrics::default(),
+            store,
         }
     }
 
@@ -68,7 +70,9 @@ impl Gate {
         S: Service<Request, Response = Response, Error = Infallible> + Clone,
     {
         let started = Instant::now();
-        let id = match request.headers().get(&REQUEST_ID) {
+        // A caller's own id is kept (to follow a request through a balancer) when it is short
+        // and plain; anything else is replaced, so the logs never carry what a caller made up.
+        let id = match request.headers().get(&REQUEST_ID).filter(|id| plain_id(id)) {
             Some(id) => id.clone(),
             None => {
                 let id = HeaderValue::try_from(uuid::Uuid::new_v4().to_string())
@@ -78,6 +82,7 @@ impl Gate {
             }
         };
         let method = request.method().clone();
+        let with_session = edge::session::token(request.headers()).is_some();
         let path = request.uri().path();
         let api = path.starts_with("/api/");
         let route = request
@@ -90,8 +95,22 @@ impl Gate {
             method = %method,
             path = %path,
         );
+        let seen = Seen {
+            api,
+            with_session,
+            id,
+            started,
+            method,
+            route,
+        };
 
+        let forged = (seen.method == axum::http::Method::GET && !api)
+            .then(|| url_error::refuse_untagged(&self.store, &request))
+            .flatten();
         let answer = async {
+            if let Some(refused) = forged {
+                return self.finish(refused, &seen);
+            }
             let served = tokio::time::timeout(
                 REQUEST_TIMEOUT,
                 crate::page_cache::serve(&self.pages, request, move |request| {
@@ -111,11 +130,48 @@ impl Gate {
                 }),
             )
             .await;
-            let response = served.unwrap_or_else(|_| StatusCode::REQUEST_TIMEOUT.into_response());
-            let mut response = error::json_errors(api, response);
+            let mut response =
+                served.unwrap_or_else(|_| StatusCode::REQUEST_TIMEOUT.into_response());
+            if response.status().is_redirection() {
+                url_error::tag_redirect(&self.store, &mut response);
+            }
+            self.finish(response, &seen)
+        };
+        answer.instrument(span).await
+    }
+
+    /// What every response gets on its way out: JSON errors under `/api`, the security headers
+    /// (and `Cache-Control` for a logged-in visitor's page), the request id, a log line and
+    /// the metrics.
+    fn finish(&self, response: Response, seen: &Seen) -> Response {
+        let Seen {
+            api,
+            with_session,
+            id,
+            started,
+            method,
+            route,
+        } = seen;
+        {
+            let mut response = error::json_errors(*api, response);
             let headers = response.headers_mut();
+            // A page rendered for a logged-in visitor is theirs alone (a library shows license
+            // keys, an account its email): no cache may keep it, unless it says otherwise (a
+            // customer's shared copy is `private, no-cache`).
+            if *with_session
+                && !headers.contains_key(header::CACHE_CONTROL)
+                && headers
+                    .get(header::CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|ct| ct.starts_with("text/html"))
+            {
+                headers.insert(
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static("private, no-store"),
+                );
+            }
             security::add_headers(headers, self.https);
-            headers.insert(REQUEST_ID.clone(), id);
+            headers.insert(REQUEST_ID.clone(), id.clone());
             let status = response.status();
             let took = started.elapsed();
             if status.is_server_error() {
@@ -131,11 +187,29 @@ impl Gate {
                     "finished"
                 );
             }
-            self.metrics.record(&method, route.as_deref(), status, took);
+            self.metrics.record(method, route.as_deref(), status, took);
             response
-        };
-        answer.instrument(span).await
+        }
     }
+}
+
+/// What the gate noted of a request on its way in, for its response on the way out.
+struct Seen {
+    api: bool,
+    with_session: bool,
+    id: HeaderValue,
+    started: Instant,
+    method: axum::http::Method,
+    route: Option<String>,
+}
+
+/// A request id worth keeping: 1–64 characters of letters, digits and `-_.:`.
+fn plain_id(id: &HeaderValue) -> bool {
+    let id = id.as_bytes();
+    (1..=64).contains(&id.len())
+        && id
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
 }
 
 /// What [`page_policy`] needs.

@@ -19,6 +19,7 @@ pub mod provider;
 pub mod security;
 pub mod state;
 pub mod telemetry;
+pub mod url_error;
 pub mod ws;
 
 use std::net::SocketAddr;
@@ -57,6 +58,7 @@ impl Application {
     /// assembles the router.
     pub async fn build(config: Config) -> Result<Self, StartError> {
         let provider = provider::from_config(&config)?;
+        let leptos_vars = config.leptos;
         let mut settings = config.store;
         let listener = TcpListener::bind(settings.site_addr)
             .await
@@ -103,7 +105,7 @@ impl Application {
         let store = Store::connect(settings, provider)
             .await
             .map_err(|e| StartError(format!("cannot start the store: {e}")))?;
-        let state = AppState::new(store.clone(), leptos_options(addr));
+        let state = AppState::new(store.clone(), leptos_options(addr, &leptos_vars));
         let background = vec![
             store::orders::spawn_expiry_task(store.clone(), expiry_interval),
             store::wishlist::spawn_alert_task(store.clone(), alert_interval),
@@ -181,25 +183,38 @@ impl Application {
 }
 
 /// Options for the Leptos renderer, from cargo-leptos's variables when present (`LEPTOS_*`),
-/// our defaults otherwise; blank values count as unset.
-fn leptos_options(addr: SocketAddr) -> LeptosOptions {
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-    let env = match var("LEPTOS_ENV").map(|v| v.to_ascii_lowercase()).as_deref() {
+/// our defaults otherwise.
+fn leptos_options(addr: SocketAddr, vars: &config::LeptosVars) -> LeptosOptions {
+    let env = match vars.env.as_deref().map(str::to_ascii_lowercase).as_deref() {
         Some("prod" | "production") => leptos::config::Env::PROD,
         _ => leptos::config::Env::DEV,
     };
+    let or =
+        |value: &Option<String>, default: &str| value.clone().unwrap_or_else(|| default.to_owned());
     LeptosOptions::builder()
-        .output_name(var("LEPTOS_OUTPUT_NAME").unwrap_or_else(|| "gamestore".to_owned()))
-        .site_root(var("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".to_owned()))
-        .site_pkg_dir(var("LEPTOS_SITE_PKG_DIR").unwrap_or_else(|| "pkg".to_owned()))
+        .output_name(or(&vars.output_name, "gamestore"))
+        .site_root(or(&vars.site_root, "target/site"))
+        .site_pkg_dir(or(&vars.site_pkg_dir, "pkg"))
         .env(env)
         .site_addr(addr)
         .reload_port(
-            var("LEPTOS_RELOAD_PORT")
+            vars.reload_port
+                .as_deref()
                 .and_then(|p| p.parse().ok())
                 .unwrap_or(3001),
         )
         .build()
+}
+
+/// Static files come from `public/` with their precompressed `.gz`/`.br` copies chosen by
+/// `Accept-Encoding`, so every answer varies on it, or a shared cache could hand a Brotli copy to
+/// a client that cannot read it.
+async fn vary_on_encoding(mut response: axum::response::Response) -> axum::response::Response {
+    response.headers_mut().insert(
+        axum::http::header::VARY,
+        axum::http::HeaderValue::from_static("accept-encoding"),
+    );
+    response
 }
 
 /// The whole HTTP surface, with its middleware.
@@ -224,12 +239,12 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(api::health::readyz))
         .route("/covers/{file}", get(api::covers::cover))
         .leptos_routes_with_context(&state, routes, context, move || app::shell(options.clone()))
-        .fallback(leptos_axum::file_and_error_handler_with_context::<
-            AppState,
-            _,
-        >(
-            move || app::provide_request_context(store_for_fallback.clone()),
-            app::shell,
+        .fallback(axum::handler::Handler::layer(
+            leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+                move || app::provide_request_context(store_for_fallback.clone()),
+                app::shell,
+            ),
+            axum::middleware::map_response(vary_on_encoding),
         ))
         // Compression where it pays: not for bodies the handler already compressed (they carry
         // Content-Encoding), nor for small ones or images (the default predicate).

@@ -84,7 +84,7 @@ impl Vault {
         String::from_utf8(plain).map_err(|_| undecryptable())
     }
 
-    fn fingerprint(&self, key: &str) -> String {
+    pub(crate) fn fingerprint(&self, key: &str) -> String {
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.fingerprint_key)
             .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
         mac.update(key.as_bytes());

@@ -167,6 +167,19 @@ impl Store {
         &self.inner.dummy_hash
     }
 
+    /// The tag of a form error the store puts in a page's URL (a JavaScript-off form post lands
+    /// back on its page with `?__path=…&__err=…`): the page shows the error only with its tag,
+    /// so nobody can make the store's own error notice say what they like. Keyed like license
+    /// keys' fingerprints (`KEYS_ENCRYPTION_KEY`, shared by every replica), with its own prefix.
+    pub fn url_error_tag(&self, path: &str, err: &str) -> String {
+        let mut tag = self
+            .inner
+            .vault
+            .fingerprint(&format!("url-error\u{0}{path}\u{0}{err}"));
+        tag.truncate(32);
+        tag
+    }
+
     pub(crate) fn vault(&self) -> &keys::Vault {
         &self.inner.vault
     }

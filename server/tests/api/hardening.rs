@@ -997,3 +997,159 @@ async fn closing_an_account_guesses_its_password_no_faster_than_logging_in() {
         .expect("request");
     assert_eq!(me.status(), StatusCode::OK, "the account is still open");
 }
+
+/// A page rendered for a logged-in visitor is theirs alone: `Cache-Control: private, no-store`
+/// (a customer's shared copy of `/` keeps its `private, no-cache`); and a request id is kept
+/// only when short and plain (found by an attacker's pass: no header at all on `/library`, which
+/// shows license keys, and a 60 KB request id logged as sent).
+#[tokio::test]
+async fn personal_pages_are_never_kept_and_request_ids_are_plain() {
+    let app = TestApp::spawn().await;
+    let item = app.item("Private Page Sword").create().await;
+    let user = app.customer().await;
+    for path in [
+        "/library".to_owned(),
+        "/account".to_owned(),
+        "/cart".to_owned(),
+        "/orders".to_owned(),
+        "/wishlist".to_owned(),
+        format!("/items/{}?confirm=1", item.id),
+    ] {
+        let page = app
+            .as_user(&user, Method::GET, &path)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(page.status(), StatusCode::OK, "{path}");
+        assert_eq!(
+            page.headers()[header::CACHE_CONTROL],
+            "private, no-store",
+            "{path}"
+        );
+    }
+    let home = app
+        .as_user(&user, Method::GET, "/")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(home.headers()[header::CACHE_CONTROL], "private, no-cache");
+    let anonymous = app.get("/login").send().await.expect("request");
+    assert!(anonymous.headers().get(header::CACHE_CONTROL).is_none());
+
+    let kept = app
+        .get("/healthz")
+        .header("x-request-id", "balancer-7f3a:42")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(kept.headers()["x-request-id"], "balancer-7f3a:42");
+    for made_up in ["x".repeat(65), "<script>".to_owned(), "a b".to_owned()] {
+        let replaced = app
+            .get("/healthz")
+            .header("x-request-id", &made_up)
+            .send()
+            .await
+            .expect("request");
+        let id = replaced.headers()["x-request-id"].to_str().expect("ascii");
+        assert_ne!(id, made_up);
+        assert_eq!(id.len(), 36, "a fresh UUID: {id}");
+    }
+}
+
+/// Files from `public/` come with their precompressed copies, so every answer says it varies
+/// on `Accept-Encoding` (found by an attacker's pass: only the identity copy said so).
+#[tokio::test]
+async fn static_files_vary_on_their_encoding() {
+    let site = tempfile::tempdir().expect("temp dir");
+    std::fs::write(site.path().join("hello.txt"), "hello ".repeat(100)).expect("file");
+    let mut zipped = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut zipped, "hello ".repeat(100).as_bytes()).expect("gzip");
+    std::fs::write(
+        site.path().join("hello.txt.gz"),
+        zipped.finish().expect("gzip"),
+    )
+    .expect("file");
+    let root = site.path().display().to_string();
+    let app = TestApp::spawn_with(env(&[("LEPTOS_SITE_ROOT", &root)])).await;
+    for encoding in ["gzip", "identity"] {
+        let file = app
+            .get("/hello.txt")
+            .header("accept-encoding", encoding)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(file.status(), StatusCode::OK, "{encoding}");
+        assert_eq!(
+            file.headers()[header::VARY],
+            "accept-encoding",
+            "{encoding}"
+        );
+    }
+}
+
+/// A JavaScript-off form post that fails lands back on its page with the error in the URL, tagged
+/// by the store; a page asked for with an error the store did not tag is sent to the same page
+/// without it (found by an attacker's pass: any link could make a page's own error notice say
+/// "your account is locked, call …").
+#[tokio::test]
+async fn a_form_error_in_a_page_url_shows_only_when_the_store_put_it_there() {
+    use base64::Engine as _;
+    let app = TestApp::spawn().await;
+    app.register("tagged", "correct horse battery").await;
+    let login = <app::api::Login as server_fn::ServerFn>::PATH;
+    let failed = call_server_fn(
+        &app,
+        login,
+        &[("username", "tagged"), ("password", "wrong horse battery")],
+        "text/html",
+    )
+    .await;
+    assert_eq!(failed.status(), StatusCode::FOUND);
+    let location = failed.headers()[header::LOCATION]
+        .to_str()
+        .expect("location")
+        .to_owned();
+    assert!(
+        location.contains("__err=") && location.contains("__sig="),
+        "{location}"
+    );
+    // (The helper posts from /register; the error is the login form's, shown on /login.)
+    let query = location.split_once('?').expect("a query").1;
+    let page = app
+        .get(&format!("/login?{query}"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.expect("html");
+    assert!(
+        html.contains("data-testid=\"form-error\"") && html.contains("wrong username or password"),
+        "the store's own error is shown"
+    );
+
+    let forged = base64::engine::general_purpose::URL_SAFE.encode(
+        serde_json::to_vec(&json!({
+            "status": 403, "code": "X", "field": null,
+            "message": "Your account is locked. Call +1-555-0100 to unlock it.",
+        }))
+        .expect("json"),
+    );
+    for query in [
+        format!("__path={login}&__err={forged}"),
+        format!("next=%2Forders&__path={login}&__err={forged}&__sig=00"),
+        format!("%5F%5Fpath={login}&%5F%5Ferr={forged}"),
+    ] {
+        let page = app
+            .get(&format!("/login?{query}"))
+            .header("accept", "text/html")
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(page.status(), StatusCode::SEE_OTHER, "{query}");
+        let to = page.headers()[header::LOCATION].to_str().expect("location");
+        assert!(
+            to == "/login" || to == "/login?next=%2Forders",
+            "{query} → {to}"
+        );
+    }
+}

@@ -1,0 +1,89 @@
+//! Form errors in page URLs, tagged. A JavaScript-off form post that fails lands back on its
+//! page with the error in the URL (`?__path=…&__err=…`, Leptos's server-function redirect), and
+//! the page shows it in its own error notice. Unchecked, anyone could link to a store page whose
+//! notice says what they like ("your account is locked, call …"). So the redirect's `Location`
+//! gets a tag (`__sig`, keyed by the store, see `Store::url_error_tag`), and a page request
+//! whose error has no valid tag is sent to the same page without it (303).
+
+use axum::extract::Request;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use store::Store;
+
+const PATH: &str = "__path";
+const ERR: &str = "__err";
+const SIG: &str = "__sig";
+
+/// A page request carrying an error without its valid tag: the redirect to the same page
+/// without the error's parameters. `None` for everything else.
+pub fn refuse_untagged(store: &Store, request: &Request) -> Option<Response> {
+    let query = request.uri().query()?;
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect();
+    let err = pairs.iter().find(|(k, _)| k == ERR).map(|(_, v)| v)?;
+    let path = pairs
+        .iter()
+        .find(|(k, _)| k == PATH)
+        .map_or("", |(_, v)| v.as_str());
+    let tagged = pairs
+        .iter()
+        .find(|(k, _)| k == SIG)
+        .is_some_and(|(_, sig)| *sig == store.url_error_tag(path, err));
+    if tagged {
+        return None;
+    }
+    let rest: Vec<&(String, String)> = pairs
+        .iter()
+        .filter(|(k, _)| k != PATH && k != ERR && k != SIG)
+        .collect();
+    let mut target = request.uri().path().to_owned();
+    if !rest.is_empty() {
+        target.push('?');
+        target.push_str(
+            &url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(rest)
+                .finish(),
+        );
+    }
+    let location = HeaderValue::try_from(target).unwrap_or(HeaderValue::from_static("/"));
+    Some((StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response())
+}
+
+/// Tags the error a server function's redirect puts in its `Location`, if it carries one.
+pub fn tag_redirect(store: &Store, response: &mut Response) {
+    let Some(location) = response
+        .headers()
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return;
+    };
+    let Some((_, query)) = location.split_once('?') else {
+        return;
+    };
+    let query = query.split('#').next().unwrap_or(query);
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect();
+    let Some(err) = pairs.iter().find(|(k, _)| k == ERR).map(|(_, v)| v) else {
+        return;
+    };
+    let path = pairs
+        .iter()
+        .find(|(k, _)| k == PATH)
+        .map_or("", |(_, v)| v.as_str());
+    let tag = store.url_error_tag(path, err);
+    let (before, fragment) = match location.split_once('#') {
+        Some((before, fragment)) => (before, Some(fragment)),
+        None => (location, None),
+    };
+    let mut tagged = format!("{before}&{SIG}={tag}");
+    if let Some(fragment) = fragment {
+        tagged.push('#');
+        tagged.push_str(fragment);
+    }
+    if let Ok(value) = HeaderValue::try_from(tagged) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+}
