@@ -18,6 +18,11 @@ const SIG: &str = "__sig";
 /// without the error's parameters. `None` for everything else.
 pub fn refuse_untagged(store: &Store, request: &Request) -> Option<Response> {
     let query = request.uri().query()?;
+    // Most queries name no error: skip parsing them (a name may be percent-encoded, `%5F%5Ferr`
+    // or `__%65rr`, which the renderer decodes, hence the `%`).
+    if !query.contains("err") && !query.contains('%') {
+        return None;
+    }
     let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
         .into_owned()
         .collect();

@@ -1138,6 +1138,7 @@ async fn a_form_error_in_a_page_url_shows_only_when_the_store_put_it_there() {
         format!("__path={login}&__err={forged}"),
         format!("next=%2Forders&__path={login}&__err={forged}&__sig=00"),
         format!("%5F%5Fpath={login}&%5F%5Ferr={forged}"),
+        format!("__p%61th={login}&__%65rr={forged}"),
     ] {
         let page = app
             .get(&format!("/login?{query}"))
