@@ -77,8 +77,9 @@ export default defineConfig({
       ADMIN_USERNAME: admin.username,
       ADMIN_PASSWORD: admin.password,
       // Long enough for a page to load and its socket to connect before the payment lands,
-      // also on a loaded CI machine (live.hydrate.spec.ts watches the order go pending → paid).
-      SIM_DELAY_MS: "2000",
+      // also on a loaded CI machine (live.hydrate.spec.ts watches the order go pending → paid;
+      // 2 s was once not enough, with the page taking longer than that to load under load).
+      SIM_DELAY_MS: "3500",
       RUST_LOG: "info,store=debug",
     },
   },
