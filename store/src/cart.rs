@@ -369,6 +369,8 @@ impl<'a> Carts<'a> {
                 format!("a cart holds at most {MAX_LINES} different items"),
             ));
         }
+        let others: Vec<items::Model> = others.into_iter().filter_map(|(_, o)| o).collect();
+        refuse_overlap(&txn, &item, &others).await?;
         cart_lines::Entity::insert(cart_lines::ActiveModel {
             user_id: Set(user.id()),
             item_id: Set(item_id),
@@ -476,4 +478,42 @@ pub(crate) async fn announce(store: &Store, user_id: Uuid, line_count: usize) {
         }),
     )
     .await;
+}
+
+/// An item sold once may be in a cart once: on its own or in one bundle (the checkout refuses
+/// the rest with the same code, `pricing::check_together`; saying so as it is added is kinder).
+async fn refuse_overlap(
+    conn: &impl sea_orm::ConnectionTrait,
+    item: &items::Model,
+    others: &[items::Model],
+) -> Result<()> {
+    let gives = |i: &items::Model| {
+        let mut ids = i.bundle_items();
+        ids.push(i.id);
+        ids
+    };
+    let mine = gives(item);
+    let shared: Vec<i64> = others
+        .iter()
+        .flat_map(|o| gives(o))
+        .filter(|id| mine.contains(id))
+        .collect();
+    if shared.is_empty() {
+        return Ok(());
+    }
+    let sold_once = items::Entity::find()
+        .filter(items::Column::Id.is_in(shared))
+        .filter(items::Column::Consumable.eq(false))
+        .one(conn)
+        .await?;
+    match sold_once {
+        Some(twice) => Err(Error::conflict(
+            "DUPLICATE_IN_ORDER",
+            format!(
+                "{} is already in your cart, on its own or in a bundle; remove it first",
+                twice.name
+            ),
+        )),
+        None => Ok(()),
+    }
 }

@@ -627,26 +627,22 @@ async fn a_bundle_grants_only_items_it_may_and_an_order_never_holds_one_twice() 
         (StatusCode::CONFLICT, "PER_USER_LIMIT".to_owned())
     );
 
-    // An item on its own and in a bundle, or in two bundles, is one order too many.
+    // An item on its own and in a bundle, or in two bundles, is one order too many: refused as
+    // it is added to the cart, and at the checkout for a bundle changed since.
     let shopper = app.customer().await;
     let put = |item_id: i64| {
         app.as_user(&shopper, Method::PUT, &format!("/api/cart/lines/{item_id}"))
             .json(&json!({ "quantity": 1 }))
             .send()
     };
-    let checkout = || {
-        app.as_user(&shopper, Method::POST, "/api/cart/checkout")
-            .send()
-    };
-    for (first, second) in [(hunter.id, bow.id), (hunter.id, archery.id)] {
-        for item_id in [first, second] {
-            assert_eq!(
-                put(item_id).await.expect("request").status(),
-                StatusCode::OK
-            );
-        }
+    for (first, second) in [
+        (hunter.id, bow.id),
+        (bow.id, hunter.id),
+        (hunter.id, archery.id),
+    ] {
+        assert_eq!(put(first).await.expect("request").status(), StatusCode::OK);
         assert_eq!(
-            error_code(checkout().await.expect("request")).await,
+            error_code(put(second).await.expect("request")).await,
             (StatusCode::CONFLICT, "DUPLICATE_IN_ORDER".to_owned())
         );
         let emptied = app
@@ -656,6 +652,29 @@ async fn a_bundle_grants_only_items_it_may_and_an_order_never_holds_one_twice() 
             .expect("request");
         assert!(emptied.status().is_success(), "{}", emptied.status());
     }
+    let sling = app.item("Rule Sling").price_cents(300).create().await;
+    for item_id in [hunter.id, sling.id] {
+        assert_eq!(
+            put(item_id).await.expect("request").status(),
+            StatusCode::OK
+        );
+    }
+    let changed = patch_item(
+        &app,
+        hunter.id,
+        json!({ "bundle_item_ids": [bow.id, quiver.id, sling.id] }),
+    )
+    .await;
+    assert_eq!(changed.status(), StatusCode::OK);
+    let checkout = app
+        .as_user(&shopper, Method::POST, "/api/cart/checkout")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(
+        error_code(checkout).await,
+        (StatusCode::CONFLICT, "DUPLICATE_IN_ORDER".to_owned())
+    );
     let orders: Vec<Order> = json_of(app.as_user(&shopper, Method::GET, "/api/purchases")).await;
     assert!(orders.is_empty(), "nothing was placed");
 
