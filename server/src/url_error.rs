@@ -27,6 +27,11 @@ pub fn refuse_untagged(store: &Store, request: &Request) -> Option<Response> {
         .into_owned()
         .collect();
     let err = pairs.iter().find(|(k, _)| k == ERR).map(|(_, v)| v)?;
+    // One of each, or none: the page reads the last `__err`, so a second one after a tagged
+    // error would be shown unchecked.
+    let once = [PATH, ERR, SIG]
+        .iter()
+        .all(|name| pairs.iter().filter(|(k, _)| k == name).count() <= 1);
     let path = pairs
         .iter()
         .find(|(k, _)| k == PATH)
@@ -35,7 +40,7 @@ pub fn refuse_untagged(store: &Store, request: &Request) -> Option<Response> {
         .iter()
         .find(|(k, _)| k == SIG)
         .is_some_and(|(_, sig)| *sig == store.url_error_tag(path, err));
-    if tagged {
+    if once && tagged {
         return None;
     }
     let rest: Vec<&(String, String)> = pairs

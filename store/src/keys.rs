@@ -92,14 +92,13 @@ impl Vault {
     }
 }
 
-/// Reads keys from an upload: one per line, or the first column of a CSV (quotes allowed; a
-/// header row `key`/`license_key`/`code` and blank lines are skipped).
+/// Reads keys from an upload: one per line, or the first column of a CSV (a quoted field may
+/// hold commas, and `""` is a quote; a header row `key`/`license_key`/`code`, blank lines and
+/// the byte-order mark a spreadsheet puts first are skipped).
 pub fn parse_list(text: &str) -> Vec<String> {
-    text.lines()
-        .map(|line| {
-            let first = line.split(',').next().unwrap_or_default().trim();
-            first.trim_matches('"').trim().to_owned()
-        })
+    text.trim_start_matches('\u{feff}')
+        .lines()
+        .map(|line| first_field(line.trim_start()).trim().to_owned())
         .filter(|key| !key.is_empty())
         .filter(|key| {
             !matches!(
@@ -108,6 +107,29 @@ pub fn parse_list(text: &str) -> Vec<String> {
             )
         })
         .collect()
+}
+
+/// The first field of a CSV line: up to the first comma, or a quoted field with `""` read as
+/// one quote (an unclosed quote runs to the end of the line).
+fn first_field(line: &str) -> String {
+    let Some(quoted) = line.strip_prefix('"') else {
+        return line.split(',').next().unwrap_or_default().to_owned();
+    };
+    let mut field = String::new();
+    let mut chars = quoted.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '"' {
+            if chars.peek() == Some(&'"') {
+                chars.next();
+                field.push('"');
+            } else {
+                break;
+            }
+        } else {
+            field.push(c);
+        }
+    }
+    field
 }
 
 /// Checks every key of an import; the error names the first bad one by its position.
@@ -199,7 +221,8 @@ impl<'a> Keys<'a> {
             .await?
             .ok_or(Error::NotFound("item"))?;
         if item.stock.is_none() {
-            crate::catalog::admin::refuse_if_bundled(&txn, &item).await?;
+            crate::catalog::admin::refuse_if_bundled(&txn, &item, "sold in unlimited numbers")
+                .await?;
             // Its stock is about to follow the pool: count the units it has sold unlimited.
             crate::orders::recount_committed(&txn, item_id).await?;
         }
@@ -451,6 +474,14 @@ mod tests {
         let csv = "key,note\n\"AAAA-1111\",first\nBBBB-2222\n\n  CCCC-3333  ,x\n";
         assert_eq!(parse_list(csv), ["AAAA-1111", "BBBB-2222", "CCCC-3333"]);
         assert_eq!(parse_list("ONE1\r\nTWO2\r\n"), ["ONE1", "TWO2"]);
+        // Quoted fields keep their commas and read `""` as a quote; a spreadsheet's byte-order
+        // mark does not hide the header row (found by an attacker's pass: a buyer got `WXYZ`).
+        assert_eq!(
+            parse_list(
+                "\u{feff}key,note\r\n\"WXYZ,1234-abcd\",vendor note\r\n\"CC\"\"DD-x\",y\r\nPLAIN-1,z"
+            ),
+            ["WXYZ,1234-abcd", "CC\"DD-x", "PLAIN-1"]
+        );
     }
 
     #[test]

@@ -121,10 +121,13 @@ impl<'a> Promotions<'a> {
                 (ids_to_column(&distinct), String::new())
             }
             (None, Some(tags)) => {
-                if tags.is_empty() {
+                // Checked once parsed: blank entries are dropped, and no tags would mean every
+                // item (found by an attacker's pass: `["  "]` made a code for everything).
+                let column = Tags::parse(&tags)?.to_column();
+                if column.is_empty() {
                     return Err(Error::invalid("tags", "tags must list at least one tag"));
                 }
-                (String::new(), Tags::parse(&tags)?.to_column())
+                (String::new(), column)
             }
             (None, None) => (String::new(), String::new()),
         };
@@ -319,11 +322,17 @@ pub async fn check(
         .filter(|l| covers(promo, l.item))
         .map(|l| l.total_cents)
         .sum();
-    let wrong_currency = promo.amount_off_cents.is_some() && promo.currency != currency;
+    // An amount off, or a minimum, is money in the code's currency: it applies to carts in that
+    // currency only (a minimum of 5000 is $50.00, not ¥5000).
+    let wrong_currency = (promo.amount_off_cents.is_some() || promo.min_subtotal_cents.is_some())
+        && promo.currency != currency;
     if covered == 0 || wrong_currency || promo.min_subtotal_cents.is_some_and(|min| covered < min) {
         return Err(Error::unprocessable(
             "PROMO_NOT_APPLICABLE",
             match promo.min_subtotal_cents {
+                _ if wrong_currency => {
+                    format!("that promo code is for carts priced in {}", promo.currency)
+                }
                 Some(min) if covered > 0 && covered < min => format!(
                     "that promo code needs {} of eligible items",
                     api_types::format_money(min, &promo.currency)

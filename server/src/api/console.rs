@@ -43,10 +43,17 @@ fn day_start(
 ) -> Result<Option<chrono::DateTime<chrono::Utc>>, store::Error> {
     raw.filter(|s| !s.trim().is_empty())
         .map(|s| {
+            // Years 1970–9998: the day after the last one still has four digits (a timestamp
+            // in year 10000 is written `+10000-…`, which sorts before every real one as text).
             chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+                .ok()
+                .filter(|d| (1970..=9998).contains(&chrono::Datelike::year(d)))
                 .map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc())
-                .map_err(|_| {
-                    store::Error::invalid(field, format!("{field} must be a date, YYYY-MM-DD"))
+                .ok_or_else(|| {
+                    store::Error::invalid(
+                        field,
+                        format!("{field} must be a date, YYYY-MM-DD, from 1970 to 9998"),
+                    )
                 })
         })
         .transpose()

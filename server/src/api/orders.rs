@@ -296,7 +296,7 @@ pub async fn list_all_orders(
             .as_deref()
             .map(|r| serde_urlencoded::from_str(r).unwrap_or_default())
             .unwrap_or_default();
-        next.retain(|(k, _)| k != "page" && k != "limit");
+        next.retain(|(k, _)| k != "page" && k != "limit" && k != "per_page");
         next.push(("page".to_owned(), (page.page + 1).to_string()));
         next.push(("per_page".to_owned(), page.per_page.to_string()));
         if let Ok(query) = serde_urlencoded::to_string(&next)

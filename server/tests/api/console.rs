@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use reqwest::{Method, StatusCode};
+use reqwest::{Method, StatusCode, header};
 use sea_orm::ConnectionTrait as _;
 use serde_json::{Value, json};
 
@@ -892,4 +892,79 @@ async fn best_sellers_of_past_days_are_summed_once_and_agree_with_the_lines() {
         .await
         .expect("stats");
     assert_eq!(third.top_items[0].item_id, potion.id);
+}
+
+/// Found by an attacker's pass: an item-name search listed only the orders of the first 200
+/// matching items; a lone `to` meant the 30 days before it, and a range over 366 days was
+/// refused; the `next` link repeated `per_page` (a 400 when followed); and `to=9999-12-31`
+/// matched nothing in the audit log (the day after is in year 10000).
+#[tokio::test]
+async fn order_search_finds_every_match_with_open_bounds_and_a_next_link_that_works() {
+    let app = TestApp::spawn_with(silent_provider()).await;
+    let admin = app.admin().await;
+    let mut items = Vec::new();
+    for i in 0..205 {
+        items.push(
+            app.item(&format!("Zqx Relic {i:03}"))
+                .price_cents(100)
+                .create()
+                .await,
+        );
+    }
+    let user = app.customer().await;
+    for item in [&items[0], &items[204]] {
+        let bought = app.buy(&user, item.id).await;
+        assert_eq!(bought.status(), StatusCode::ACCEPTED);
+    }
+    let found: Vec<Value> =
+        json_of(app.as_user(&admin, Method::GET, "/api/admin/orders?item=zqx%20relic")).await;
+    assert_eq!(
+        found.len(),
+        2,
+        "both orders, whatever the number of matching items"
+    );
+
+    for query in [
+        "?to=2999-12-31",
+        "?from=2001-01-01",
+        "?from=2001-01-01&to=2999-12-31",
+    ] {
+        let found: Vec<Value> = json_of(app.as_user(
+            &admin,
+            Method::GET,
+            &format!("/api/admin/orders{query}&item=zqx"),
+        ))
+        .await;
+        assert_eq!(found.len(), 2, "{query}");
+    }
+
+    let first = app
+        .as_user(&admin, Method::GET, "/api/admin/orders?per_page=1&item=zqx")
+        .send()
+        .await
+        .expect("request");
+    let link = first.headers()[header::LINK]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    assert_eq!(link.matches("per_page").count(), 1, "{link}");
+    let next = link
+        .trim_start_matches('<')
+        .split('>')
+        .next()
+        .expect("a target")
+        .to_owned();
+    let second = app
+        .as_user(&admin, Method::GET, &next)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(second.status(), StatusCode::OK, "{next}");
+
+    let late = app
+        .as_user(&admin, Method::GET, "/api/admin/audit?to=9999-12-31")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(late.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }

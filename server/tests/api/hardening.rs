@@ -1135,6 +1135,8 @@ async fn a_form_error_in_a_page_url_shows_only_when_the_store_put_it_there() {
         .expect("json"),
     );
     for query in [
+        format!("{query}&__err={forged}"),
+        format!("__err={forged}&{query}"),
         format!("__path={login}&__err={forged}"),
         format!("next=%2Forders&__path={login}&__err={forged}&__sig=00"),
         format!("%5F%5Fpath={login}&%5F%5Ferr={forged}"),

@@ -783,3 +783,73 @@ async fn wishlists_hear_once_when_a_sale_starts() {
     let theirs: Vec<Item> = json_of(app.as_user(&other, Method::GET, "/api/wishlist")).await;
     assert!(theirs.is_empty());
 }
+
+/// Found by an attacker's pass: a code made with blank tags covered every item; a minimum
+/// (5000, meaning $50.00) let a ¥5000 cart through; and a bundle, or one of its items, could
+/// change currency on its own, leaving the bundle priced in one currency from items in another.
+#[tokio::test]
+async fn codes_and_bundles_keep_to_their_own_currency_and_real_tags() {
+    let app = TestApp::spawn().await;
+    let blank = create_code(
+        &app,
+        json!({ "code": "BLANKTAGS", "percent_off": 50, "tags": ["  ", ""] }),
+    )
+    .await;
+    assert_eq!(blank.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = blank.json().await.expect("json");
+    assert_eq!(body["error"]["field"], "tags");
+
+    let minimum = create_code(
+        &app,
+        json!({ "code": "FIFTYUP", "percent_off": 20, "min_subtotal_cents": 5_000 }),
+    )
+    .await;
+    assert_eq!(minimum.status(), StatusCode::CREATED);
+    let yen = app
+        .item("Yen Lantern")
+        .price_cents(5_000)
+        .currency("JPY")
+        .create()
+        .await;
+    let user = app.customer().await;
+    put_line(&app, &user, yen.id, 1).await;
+    let (status, code) = error_code(apply(&app, &user, "FIFTYUP").await).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "PROMO_NOT_APPLICABLE")
+    );
+
+    let a = app
+        .item("Currency Part A")
+        .price_cents(1_000)
+        .create()
+        .await;
+    let b = app
+        .item("Currency Part B")
+        .price_cents(2_000)
+        .create()
+        .await;
+    let admin = app.admin().await;
+    let bundle: Item = app
+        .as_user(&admin, Method::POST, "/api/items")
+        .json(&json!({ "sku": "currency-set", "name": "Currency Set", "price_cents": 1, "bundle_item_ids": [a.id, b.id] }))
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("bundle");
+    let (status, _) =
+        error_code(patch_item(&app, bundle.id, json!({ "currency": "JPY" })).await).await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "the bundle's items are in USD"
+    );
+    assert_eq!(
+        error_code(patch_item(&app, a.id, json!({ "currency": "JPY" })).await).await,
+        (StatusCode::CONFLICT, "ITEM_IN_BUNDLE".to_owned())
+    );
+    let unchanged: Item = json_of(app.get(&format!("/api/items/{}", bundle.id))).await;
+    assert_eq!(unchanged.currency, "USD");
+}

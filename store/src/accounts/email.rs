@@ -35,16 +35,28 @@ fn status(user: &users::Model) -> EmailStatus {
 }
 
 /// The mailbox an address reaches, for rationing links: lower case, without a `+tag` (most
-/// providers deliver `ada+1@` and `ada+2@` to `ada@`).
+/// providers deliver `ada+1@` and `ada+2@` to `ada@`), and for Gmail without dots (which it
+/// ignores: `a.da@gmail.com` is `ada@gmail.com`).
 fn mailbox_of(address: &EmailAddress) -> String {
     let lower = address.as_str().to_ascii_lowercase();
     match lower.rsplit_once('@') {
         Some((local, domain)) => {
             let local = local.split('+').next().unwrap_or(local);
-            format!("{local}@{domain}")
+            if matches!(domain, "gmail.com" | "googlemail.com") {
+                format!("{}@gmail.com", local.replace('.', ""))
+            } else {
+                format!("{local}@{domain}")
+            }
         }
         None => lower,
     }
+}
+
+/// The throttle key of a mailbox: a hash of all of it (a username's key keeps only its first
+/// 64 characters, which long addresses would share).
+fn mailbox_key(address: &EmailAddress) -> String {
+    use sha2::Digest as _;
+    hex::encode(sha2::Sha256::digest(mailbox_of(address).as_bytes()))
 }
 
 fn invalid_link() -> Error {
@@ -109,10 +121,7 @@ impl Accounts<'_> {
             }
         }
         self.take_attempt(
-            &format!(
-                "verify-email:{}",
-                super::throttle::throttle_name(&mailbox_of(address))
-            ),
+            &format!("verify-email:{}", mailbox_key(address)),
             PER_ADDRESS_PER_HOUR,
             Duration::from_secs(3600),
         )
@@ -254,5 +263,18 @@ mod tests {
         let b = EmailAddress::parse("ada+other@example.com").expect("valid");
         assert_eq!(mailbox_of(&a), "ada@example.com");
         assert_eq!(mailbox_of(&a), mailbox_of(&b));
+        let dotted = EmailAddress::parse("A.d.a+x@googlemail.com").expect("valid");
+        let plain = EmailAddress::parse("ada@gmail.com").expect("valid");
+        assert_eq!(mailbox_of(&dotted), mailbox_of(&plain));
+        let elsewhere = EmailAddress::parse("a.da@example.com").expect("valid");
+        assert_eq!(
+            mailbox_of(&elsewhere),
+            "a.da@example.com",
+            "dots matter elsewhere"
+        );
+        let long = |end: &str| {
+            EmailAddress::parse(&format!("{}{end}@example.com", "x".repeat(60))).expect("valid")
+        };
+        assert_ne!(mailbox_key(&long("a")), mailbox_key(&long("b")));
     }
 }

@@ -153,7 +153,14 @@ impl Catalog<'_> {
         let bundle_percent = patch
             .bundle_discount_percent
             .unwrap_or(current.bundle_discount_percent);
-        if patch.bundle_item_ids.is_some() || patch.bundle_discount_percent.is_some() {
+        let currency_changed = currency != current.currency;
+        if currency_changed && !current.is_bundle() {
+            refuse_if_bundled(self.store.db(), &current, "priced in the bundle's currency").await?;
+        }
+        if patch.bundle_item_ids.is_some()
+            || patch.bundle_discount_percent.is_some()
+            || (currency_changed && current.is_bundle())
+        {
             let bundle = self
                 .check_bundle(Some(id), &bundle_ids, bundle_percent, &currency)
                 .await?;
@@ -200,7 +207,7 @@ impl Catalog<'_> {
                 ));
             }
             if stock.is_some() && current.stock.is_none() {
-                refuse_if_bundled(self.store.db(), &current).await?;
+                refuse_if_bundled(self.store.db(), &current, "sold in unlimited numbers").await?;
             }
             row.stock = Set(stock);
         }
@@ -399,11 +406,13 @@ fn sku_conflict(e: sea_orm::DbErr) -> Error {
 
 /// Units that exist: 0 to a billion, or unlimited. Setting it below what is already taken is
 /// allowed (nothing more is sold until orders fail or expire).
-/// An item in a bundle stays of unlimited stock, without license keys: a bundle takes no
-/// units of its items (see `pricing::check_part`).
+/// An item in a bundle stays of unlimited stock, without license keys (a bundle takes no units
+/// of its items, see `pricing::check_part`), and in the bundle's currency: a change that would
+/// break that is refused, saying what the bundle's items must be (`must_be`).
 pub(crate) async fn refuse_if_bundled(
     conn: &impl sea_orm::ConnectionTrait,
     item: &items::Model,
+    must_be: &str,
 ) -> Result<()> {
     if let Some(bundle) = items::Entity::find()
         .filter(items::Column::BundleItemIds.like(format!("%,{},%", item.id)))
@@ -413,8 +422,8 @@ pub(crate) async fn refuse_if_bundled(
         return Err(Error::conflict(
             "ITEM_IN_BUNDLE",
             format!(
-                "{} is in the bundle {}, whose items are sold in unlimited numbers: take it out \
-                 of the bundle first",
+                "{} is in the bundle {}, whose items are {must_be}: take it out of the bundle \
+                 first",
                 item.name, bundle.name
             ),
         ));

@@ -142,9 +142,11 @@ pub fn render(notice: &Notice, ctx: &Context) -> Rendered {
                 None => "Thank you for your order: it is paid.".to_owned(),
             });
             body.lines(lines, currency);
+            // Each line is what was paid for it, its share of the discount already off, so
+            // the lines add up to the total (a separate "Discount" line read as taken off again).
             if *discount_cents > 0 {
                 body.para(&format!(
-                    "Discount: {}",
+                    "The prices above include your discount of {}.",
                     format_money(*discount_cents, currency)
                 ));
             }
@@ -312,6 +314,10 @@ mod tests {
         assert!(r.subject.starts_with("Your receipt for order "));
         assert!(r.text.contains("2 x Sword  $19.98"));
         assert!(r.text.contains("Total paid: $24.98"));
+        assert!(
+            r.text
+                .contains("The prices above include your discount of $1.00.")
+        );
         assert!(
             r.text
                 .contains(&format!("https://shop.example.com/orders/{order_id}"))

@@ -2,7 +2,7 @@
 //! and the same search as a CSV export, streamed from the database row by row.
 
 use bytes::Bytes;
-use chrono::{DateTime, Utc};
+use chrono::{Days, NaiveDate, NaiveTime};
 use futures::StreamExt as _;
 use sea_orm::sea_query::{Expr, ExprTrait as _, Func, LikeExpr, Query};
 use sea_orm::{
@@ -14,7 +14,6 @@ use uuid::Uuid;
 use api_types::{OrderSearchPage, OrderStatus};
 
 use super::Orders;
-use super::stats::DayRange;
 use crate::accounts::CurrentUser;
 use crate::domain::{Username, check_text};
 use crate::entity::{Status, items, order_lines, orders, users};
@@ -90,8 +89,15 @@ impl Orders<'_> {
                     "item must be at most 120 characters",
                 ));
             }
-            let ids: Vec<i64> = match raw.parse::<i64>() {
-                Ok(id) => vec![id],
+            // By id, or every item whose name matches: a subquery, so no number of matching
+            // items can cut the search short (found by an attacker's pass: a list capped at 200
+            // items silently missed orders).
+            let items_matching = match raw.parse::<i64>() {
+                Ok(id) => Query::select()
+                    .column(items::Column::Id)
+                    .from(items::Entity)
+                    .and_where(items::Column::Id.eq(id))
+                    .to_owned(),
                 Err(_) => {
                     let pattern = format!(
                         "%{}%",
@@ -100,44 +106,45 @@ impl Orders<'_> {
                             .replace('%', "\\%")
                             .replace('_', "\\_")
                     );
-                    items::Entity::find()
-                        .filter(
+                    Query::select()
+                        .column(items::Column::Id)
+                        .from(items::Entity)
+                        .and_where(
                             Expr::expr(Func::lower(Expr::col(items::Column::Name)))
                                 .like(LikeExpr::new(pattern).escape('\\')),
                         )
-                        .select_only()
-                        .column(items::Column::Id)
-                        .limit(200)
-                        .into_tuple()
-                        .all(db)
-                        .await?
+                        .to_owned()
                 }
             };
-            if ids.is_empty() {
-                empty = true;
-            } else {
-                condition = condition.add(
-                    orders::Column::Id.in_subquery(
-                        Query::select()
-                            .column(order_lines::Column::OrderId)
-                            .from(order_lines::Entity)
-                            .and_where(order_lines::Column::ItemId.is_in(ids))
-                            .to_owned(),
-                    ),
-                );
-            }
+            condition = condition.add(
+                orders::Column::Id.in_subquery(
+                    Query::select()
+                        .column(order_lines::Column::OrderId)
+                        .from(order_lines::Entity)
+                        .and_where(order_lines::Column::ItemId.in_subquery(items_matching))
+                        .to_owned(),
+                ),
+            );
         }
         if let Some(status) = q.status {
             condition = condition.add(orders::Column::Status.eq(Status::from(status)));
         }
-        let has_dates = q.from.as_deref().is_some_and(|s| !s.trim().is_empty())
-            || q.to.as_deref().is_some_and(|s| !s.trim().is_empty());
-        if has_dates {
-            let range = DayRange::parse(q.from.as_deref(), q.to.as_deref())?;
-            let (start, end) = bounds(&range);
+        // Each bound on its own, and any span: the export is streamed, whatever it covers.
+        let from = search_day("from", q.from.as_deref())?;
+        let to = search_day("to", q.to.as_deref())?;
+        if let (Some(from), Some(to)) = (from, to)
+            && from > to
+        {
+            return Err(Error::invalid("from", "from must not be after to"));
+        }
+        if let Some(from) = from {
             condition = condition
-                .add(orders::Column::CreatedAt.gte(start))
-                .add(orders::Column::CreatedAt.lt(end));
+                .add(orders::Column::CreatedAt.gte(from.and_time(NaiveTime::MIN).and_utc()));
+        }
+        if let Some(to) = to {
+            let end = to.checked_add_days(Days::new(1)).unwrap_or(to);
+            condition =
+                condition.add(orders::Column::CreatedAt.lt(end.and_time(NaiveTime::MIN).and_utc()));
         }
         Ok(Resolved { condition, empty })
     }
@@ -247,15 +254,16 @@ impl Orders<'_> {
     }
 }
 
-fn bounds(range: &DayRange) -> (DateTime<Utc>, DateTime<Utc>) {
-    let start = range.from.and_time(chrono::NaiveTime::MIN).and_utc();
-    let end = range
-        .to
-        .checked_add_days(chrono::Days::new(1))
-        .unwrap_or(range.to)
-        .and_time(chrono::NaiveTime::MIN)
-        .and_utc();
-    (start, end)
+/// A search's `from` or `to`: a date of the years 2000–2999, if given.
+fn search_day(field: &'static str, raw: Option<&str>) -> Result<Option<NaiveDate>> {
+    let Some(raw) = raw.map(str::trim).filter(|s| !s.is_empty()) else {
+        return Ok(None);
+    };
+    NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+        .ok()
+        .filter(|d| (2000..=2999).contains(&chrono::Datelike::year(d)))
+        .map(Some)
+        .ok_or_else(|| Error::invalid(field, format!("{field} must be a date, YYYY-MM-DD")))
 }
 
 async fn csv_batch(db: &sea_orm::DatabaseConnection, rows: &[orders::Model]) -> Result<Bytes> {
