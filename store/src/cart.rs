@@ -495,7 +495,7 @@ async fn refuse_overlap(
     let mine = gives(item);
     let shared: Vec<i64> = others
         .iter()
-        .flat_map(|o| gives(o))
+        .flat_map(gives)
         .filter(|id| mine.contains(id))
         .collect();
     if shared.is_empty() {
