@@ -76,19 +76,30 @@ pub fn tag_redirect(store: &Store, response: &mut Response) {
     let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
         .into_owned()
         .collect();
-    let Some(err) = pairs.iter().find(|(k, _)| k == ERR).map(|(_, v)| v) else {
+    // The redirect goes back to the page the form was on, whose URL may hold an earlier error
+    // and its tag: Leptos appends the new `__path` and `__err` after the old ones. Only the
+    // newest error (the last, which the page reads) stays, with its own tag.
+    let Some(err) = pairs.iter().rev().find(|(k, _)| k == ERR).map(|(_, v)| v) else {
         return;
     };
     let path = pairs
         .iter()
+        .rev()
         .find(|(k, _)| k == PATH)
         .map_or("", |(_, v)| v.as_str());
     let tag = store.url_error_tag(path, err);
-    let (before, fragment) = match location.split_once('#') {
-        Some((before, fragment)) => (before, Some(fragment)),
-        None => (location, None),
-    };
-    let mut tagged = format!("{before}&{SIG}={tag}");
+    let base = location.split_once('?').map_or(location, |(base, _)| base);
+    let fragment = location.split_once('#').map(|(_, fragment)| fragment);
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    query.extend_pairs(
+        pairs
+            .iter()
+            .filter(|(k, _)| k != PATH && k != ERR && k != SIG),
+    );
+    query.append_pair(PATH, path);
+    query.append_pair(ERR, err);
+    query.append_pair(SIG, &tag);
+    let mut tagged = format!("{base}?{}", query.finish());
     if let Some(fragment) = fragment {
         tagged.push('#');
         tagged.push_str(fragment);

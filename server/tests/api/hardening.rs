@@ -1127,6 +1127,33 @@ async fn a_form_error_in_a_page_url_shows_only_when_the_store_put_it_there() {
         "the store's own error is shown"
     );
 
+    // A second failure, posted from the page that shows the first: its redirect carries only
+    // the new error's tag (found by the JavaScript-off end-to-end test).
+    let again = app
+        .post(login)
+        .header(header::ORIGIN, app.origin.clone())
+        .header(header::REFERER, app.url(&format!("/login?{query}")))
+        .header(header::ACCEPT, "text/html")
+        .form(&[("username", "tagged"), ("password", "still wrong")])
+        .send()
+        .await
+        .expect("request");
+    let location = again.headers()[header::LOCATION]
+        .to_str()
+        .expect("location");
+    for name in ["__path=", "__err=", "__sig="] {
+        assert_eq!(location.matches(name).count(), 1, "{location}");
+    }
+    let shown = app
+        .get(&format!(
+            "/login?{}",
+            location.split_once('?').expect("a query").1
+        ))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(shown.status(), StatusCode::OK, "{location}");
+
     let forged = base64::engine::general_purpose::URL_SAFE.encode(
         serde_json::to_vec(&json!({
             "status": 403, "code": "X", "field": null,
