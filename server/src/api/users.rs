@@ -259,8 +259,8 @@ pub struct DeleteAccount {
 
 #[utoipa::path(delete, path = "/api/users/me", tag = "users", security(("session" = [])), request_body = DeleteAccount,
     responses(
-        (status = 204, description = "Account closed; orders are kept"),
-        BadRequest, Unauthorized, Forbidden, TooLarge, UnsupportedMediaType, Unprocessable, Unavailable,
+        (status = 204, description = "Account closed; orders are kept. The password check counts in the account's failed-login window (429 past it)"),
+        BadRequest, Unauthorized, Forbidden, TooLarge, UnsupportedMediaType, Unprocessable, TooManyRequests, Unavailable,
     ))]
 /// `DELETE /api/users/me`: closes the account (password required); orders are kept.
 pub async fn delete_current_user(
@@ -280,8 +280,8 @@ pub async fn delete_current_user(
     params(("id" = uuid::Uuid, Path, description = "Your own user id (the original store's path)")),
     request_body = DeleteAccount,
     responses(
-        (status = 204, description = "Account closed; orders are kept"),
-        BadRequest, Unauthorized, Forbidden, TooLarge, UnsupportedMediaType, Unprocessable, Unavailable,
+        (status = 204, description = "Account closed; orders are kept. The password check counts in the account's failed-login window (429 past it)"),
+        BadRequest, Unauthorized, Forbidden, TooLarge, UnsupportedMediaType, Unprocessable, TooManyRequests, Unavailable,
     ))]
 /// `DELETE /api/users/{id}` with `{password}`: the original store's way to close one's own
 /// account. Anyone else's id is refused with 403, operators included.
