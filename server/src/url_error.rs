@@ -60,8 +60,19 @@ pub fn refuse_untagged(store: &Store, request: &Request) -> Option<Response> {
     Some((StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response())
 }
 
-/// Tags the error a server function's redirect puts in its `Location`, if it carries one.
+/// Tags the error a failed server function's redirect puts in its `Location`. Only such a
+/// redirect (it carries `serverfnerror: <the function's path>`) is tagged, and only its own
+/// error: any other redirect to a URL with an `__err` (a login's `next`, say) would otherwise
+/// make the store tag words of the caller's choosing.
 pub fn tag_redirect(store: &Store, response: &mut Response) {
+    let Some(failed) = response
+        .headers()
+        .get("serverfnerror")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+    else {
+        return;
+    };
     let Some(location) = response
         .headers()
         .get(header::LOCATION)
@@ -87,6 +98,9 @@ pub fn tag_redirect(store: &Store, response: &mut Response) {
         .rev()
         .find(|(k, _)| k == PATH)
         .map_or("", |(_, v)| v.as_str());
+    if path != failed {
+        return;
+    }
     let tag = store.url_error_tag(path, err);
     let base = location.split_once('?').map_or(location, |(base, _)| base);
     let fragment = location.split_once('#').map(|(_, fragment)| fragment);

@@ -1161,6 +1161,33 @@ async fn a_form_error_in_a_page_url_shows_only_when_the_store_put_it_there() {
         }))
         .expect("json"),
     );
+    // A redirect the store makes elsewhere to a URL holding an error (a login's `next`) is not
+    // tagged: the store tags only the error a failed server function itself put there.
+    let next = format!("/login?__path={login}&__err={forged}");
+    let logged_in = call_server_fn(
+        &app,
+        login,
+        &[
+            ("username", "tagged"),
+            ("password", "correct horse battery"),
+            ("next", &next),
+        ],
+        "text/html",
+    )
+    .await;
+    let location = logged_in.headers()[header::LOCATION]
+        .to_str()
+        .expect("location")
+        .to_owned();
+    assert!(!location.contains("__sig"), "{location}");
+    let followed = app
+        .get(&location.replacen(&app.url(""), "", 1))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(followed.status(), StatusCode::SEE_OTHER, "{location}");
+
     for query in [
         format!("{query}&__err={forged}"),
         format!("__err={forged}&{query}"),
