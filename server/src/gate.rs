@@ -152,44 +152,42 @@ impl Gate {
             method,
             route,
         } = seen;
+        let mut response = error::json_errors(*api, response);
+        let headers = response.headers_mut();
+        // A page rendered for a logged-in visitor is theirs alone (a library shows license
+        // keys, an account its email): no cache may keep it, unless it says otherwise (a
+        // customer's shared copy is `private, no-cache`).
+        if *with_session
+            && !headers.contains_key(header::CACHE_CONTROL)
+            && headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|ct| ct.starts_with("text/html"))
         {
-            let mut response = error::json_errors(*api, response);
-            let headers = response.headers_mut();
-            // A page rendered for a logged-in visitor is theirs alone (a library shows license
-            // keys, an account its email): no cache may keep it, unless it says otherwise (a
-            // customer's shared copy is `private, no-cache`).
-            if *with_session
-                && !headers.contains_key(header::CACHE_CONTROL)
-                && headers
-                    .get(header::CONTENT_TYPE)
-                    .and_then(|v| v.to_str().ok())
-                    .is_some_and(|ct| ct.starts_with("text/html"))
-            {
-                headers.insert(
-                    header::CACHE_CONTROL,
-                    HeaderValue::from_static("private, no-store"),
-                );
-            }
-            security::add_headers(headers, self.https);
-            headers.insert(REQUEST_ID.clone(), id.clone());
-            let status = response.status();
-            let took = started.elapsed();
-            if status.is_server_error() {
-                tracing::error!(
-                    status = status.as_u16(),
-                    latency_ms = took.as_millis() as u64,
-                    "request failed"
-                );
-            } else {
-                tracing::debug!(
-                    status = status.as_u16(),
-                    latency_ms = took.as_millis() as u64,
-                    "finished"
-                );
-            }
-            self.metrics.record(method, route.as_deref(), status, took);
-            response
+            headers.insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("private, no-store"),
+            );
         }
+        security::add_headers(headers, self.https);
+        headers.insert(REQUEST_ID.clone(), id.clone());
+        let status = response.status();
+        let took = started.elapsed();
+        if status.is_server_error() {
+            tracing::error!(
+                status = status.as_u16(),
+                latency_ms = took.as_millis() as u64,
+                "request failed"
+            );
+        } else {
+            tracing::debug!(
+                status = status.as_u16(),
+                latency_ms = took.as_millis() as u64,
+                "finished"
+            );
+        }
+        self.metrics.record(method, route.as_deref(), status, took);
+        response
     }
 }
 

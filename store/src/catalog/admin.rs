@@ -321,11 +321,7 @@ impl Catalog<'_> {
             ));
         }
         if let Some(id) = this
-            && items::Entity::find()
-                .filter(items::Column::BundleItemIds.like(format!("%,{id},%")))
-                .one(self.store.db())
-                .await?
-                .is_some()
+            && bundles_containing(id).one(self.store.db()).await?.is_some()
         {
             return Err(Error::invalid(
                 "bundle_item_ids",
@@ -344,10 +340,7 @@ impl Catalog<'_> {
 
     /// Bundles that contain `item_id` take their new list price.
     async fn reprice_bundles_with(&self, item_id: i64) -> Result<()> {
-        let bundles = items::Entity::find()
-            .filter(items::Column::BundleItemIds.like(format!("%,{item_id},%")))
-            .all(self.store.db())
-            .await?;
+        let bundles = bundles_containing(item_id).all(self.store.db()).await?;
         for bundle in bundles {
             let parts = items::Entity::find()
                 .filter(items::Column::Id.is_in(bundle.bundle_items()))
@@ -406,6 +399,11 @@ fn sku_conflict(e: sea_orm::DbErr) -> Error {
 
 /// Units that exist: 0 to a billion, or unlimited. Setting it below what is already taken is
 /// allowed (nothing more is sold until orders fail or expire).
+/// The bundles that hold `item_id` (the delimited column lets `LIKE` find it on any database).
+fn bundles_containing(item_id: i64) -> sea_orm::Select<items::Entity> {
+    items::Entity::find().filter(items::Column::BundleItemIds.like(format!("%,{item_id},%")))
+}
+
 /// An item in a bundle stays of unlimited stock, without license keys (a bundle takes no units
 /// of its items, see `pricing::check_part`), and in the bundle's currency: a change that would
 /// break that is refused, saying what the bundle's items must be (`must_be`).
@@ -414,11 +412,7 @@ pub(crate) async fn refuse_if_bundled(
     item: &items::Model,
     must_be: &str,
 ) -> Result<()> {
-    if let Some(bundle) = items::Entity::find()
-        .filter(items::Column::BundleItemIds.like(format!("%,{},%", item.id)))
-        .one(conn)
-        .await?
-    {
+    if let Some(bundle) = bundles_containing(item.id).one(conn).await? {
         return Err(Error::conflict(
             "ITEM_IN_BUNDLE",
             format!(
