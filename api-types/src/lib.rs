@@ -806,7 +806,8 @@ pub struct Refund {
     pub refund_id: Uuid,
     pub order_id: Uuid,
     /// `pending` (asked of the provider), `succeeded` (its webhook arrived) or `failed` (the
-    /// provider would not take it).
+    /// provider refused it). A `pending` refund with a `detail` got no answer from the provider
+    /// yet: asking again with the same request sends it again.
     pub status: String,
     pub amount_cents: i64,
     pub currency: String,

@@ -92,6 +92,9 @@ struct Taken {
     currency: String,
     callback_url: String,
     transaction_id: String,
+    /// The refunds taken for this payment, by the store's `refund_id`: a request sent again
+    /// (the store heard no answer the first time) is acknowledged without a second refund.
+    refunds: std::collections::HashSet<Uuid>,
 }
 
 impl Simulator {
@@ -125,6 +128,7 @@ impl Simulator {
                 currency: intent.currency.clone(),
                 callback_url: intent.callback_url.clone(),
                 transaction_id: transaction_id.clone(),
+                refunds: Default::default(),
             },
         );
         let sim = self.clone();
@@ -160,23 +164,30 @@ impl Simulator {
     }
 
     /// Accepts a refund of a payment it took and schedules its `payment.refunded` (with the
-    /// configured delay and duplicates). Returns at once.
+    /// configured delay and duplicates). Returns at once. A `refund_id` it already took is
+    /// acknowledged again and refunds nothing more.
     pub fn refund(&self, request: RefundRequest) -> Result<(), RefundError> {
         if request.amount_cents <= 0 {
             return Err(RefundError::Amount);
         }
-        let taken = self
-            .inner
-            .payments
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .by_order
-            .get(&request.order_id)
-            .cloned()
-            .ok_or(RefundError::UnknownPayment)?;
-        if !taken.currency.eq_ignore_ascii_case(&request.currency) {
-            return Err(RefundError::Currency);
-        }
+        let taken = {
+            let mut payments = self
+                .inner
+                .payments
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            let taken = payments
+                .by_order
+                .get_mut(&request.order_id)
+                .ok_or(RefundError::UnknownPayment)?;
+            if !taken.currency.eq_ignore_ascii_case(&request.currency) {
+                return Err(RefundError::Currency);
+            }
+            if !taken.refunds.insert(request.refund_id) {
+                return Ok(());
+            }
+            taken.clone()
+        };
         let planned = delivery::refund_event(
             &request,
             taken.user_id,

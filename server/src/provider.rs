@@ -37,7 +37,7 @@ impl PaymentProvider for Embedded {
             .0
             .accept(intent.clone())
             .map(|_| ())
-            .map_err(|e| ProviderError(e.to_string()));
+            .map_err(|e| ProviderError::refused(e.to_string()));
         futures::future::ready(accepted).boxed()
     }
 
@@ -48,7 +48,7 @@ impl PaymentProvider for Embedded {
         let taken = self
             .0
             .refund(refund.clone())
-            .map_err(|e| ProviderError(e.to_string()));
+            .map_err(|e| ProviderError::refused(e.to_string()));
         futures::future::ready(taken).boxed()
     }
 }
@@ -89,16 +89,24 @@ impl HttpProvider {
             .json(body)
             .send()
             .await
-            .map_err(|e| ProviderError(format!("cannot reach the provider: {e}")))?;
-        if response.status().is_success() {
+            .map_err(|e| ProviderError::unanswered(format!("cannot reach the provider: {e}")))?;
+        let status = response.status();
+        let detail = || format!("the provider answered {status}");
+        if status.is_success() {
             Ok(())
+        } else if refusal(status) {
+            Err(ProviderError::refused(detail()))
         } else {
-            Err(ProviderError(format!(
-                "the provider answered {}",
-                response.status()
-            )))
+            Err(ProviderError::unanswered(detail()))
         }
     }
+}
+
+/// Whether an answer means the provider turned the request down for good. A 5xx, a timeout
+/// (408), a throttle (429), a conflict (409: it may already hold this id) or a too-early (425)
+/// says nothing about whether it acted.
+fn refusal(status: reqwest::StatusCode) -> bool {
+    status.is_client_error() && !matches!(status.as_u16(), 408 | 409 | 425 | 429)
 }
 
 impl PaymentProvider for HttpProvider {

@@ -12,8 +12,32 @@ use api_types::{PaymentIntent, RefundRequest};
 /// Why the provider did not take a request: a detail for logs and operators, never shown to
 /// shoppers (it may name the provider's URL or carry its error text).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct ProviderError(pub String);
+#[error("{detail}")]
+pub struct ProviderError {
+    pub detail: String,
+    /// The provider answered and said no, so the request certainly did not take effect.
+    /// Otherwise (no answer, a timeout, a 5xx) it may have: a refund asked that way stays
+    /// pending, since a webhook may still report it done.
+    pub refused: bool,
+}
+
+impl ProviderError {
+    /// The provider answered and turned the request down.
+    pub fn refused(detail: impl Into<String>) -> Self {
+        Self {
+            detail: detail.into(),
+            refused: true,
+        }
+    }
+
+    /// No usable answer: whether the provider acted on the request is unknown.
+    pub fn unanswered(detail: impl Into<String>) -> Self {
+        Self {
+            detail: detail.into(),
+            refused: false,
+        }
+    }
+}
 
 pub trait PaymentProvider: Send + Sync + 'static {
     /// Registers a payment intent. The provider confirms (or declines) it later through the

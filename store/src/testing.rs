@@ -25,8 +25,8 @@ impl PaymentProvider for FakeProvider {
         intent: &'a PaymentIntent,
     ) -> BoxFuture<'a, Result<(), ProviderError>> {
         let result = if self.failing.load(std::sync::atomic::Ordering::Relaxed) {
-            Err(ProviderError(
-                "connection refused by http://10.0.0.1/pay".to_owned(),
+            Err(ProviderError::unanswered(
+                "connection refused by http://10.0.0.1/pay",
             ))
         } else {
             self.intents
@@ -43,7 +43,7 @@ impl PaymentProvider for FakeProvider {
         refund: &'a RefundRequest,
     ) -> BoxFuture<'a, Result<(), ProviderError>> {
         let result = if self.failing.load(std::sync::atomic::Ordering::Relaxed) {
-            Err(ProviderError("the provider answered 502".to_owned()))
+            Err(ProviderError::refused("the provider answered 422"))
         } else {
             self.refunds
                 .lock()

@@ -558,13 +558,14 @@ pub fn silent_provider() -> Env {
 
 /// A stand-in payment provider over HTTP (`PAYMENT_PROVIDER_URL`): takes every intent and
 /// refund request it is sent, remembers them, and never calls back (tests deliver the
-/// webhooks). `fail_refunds` makes it answer refund requests 502.
+/// webhooks). `refund_answer` set to a status code makes it answer refund requests with that
+/// instead of 202 (it still remembers them).
 #[derive(Clone)]
 pub struct StandIn {
     pub url: String,
     pub intents: std::sync::Arc<std::sync::Mutex<Vec<Value>>>,
     pub refunds: std::sync::Arc<std::sync::Mutex<Vec<Value>>>,
-    pub fail_refunds: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    pub refund_answer: std::sync::Arc<std::sync::atomic::AtomicU16>,
 }
 
 impl StandIn {
@@ -574,12 +575,12 @@ impl StandIn {
             url: String::new(),
             intents: Default::default(),
             refunds: Default::default(),
-            fail_refunds: Default::default(),
+            refund_answer: Default::default(),
         };
         let (intents, refunds, fail) = (
             stand_in.intents.clone(),
             stand_in.refunds.clone(),
-            stand_in.fail_refunds.clone(),
+            stand_in.refund_answer.clone(),
         );
         let router = axum::Router::new()
             .route(
@@ -598,19 +599,19 @@ impl StandIn {
             .route(
                 "/refunds",
                 post(move |axum::Json(body): axum::Json<Value>| {
-                    let (refunds, fail) = (refunds.clone(), fail.clone());
+                    let (refunds, answer) = (refunds.clone(), fail.clone());
                     async move {
-                        if fail.load(std::sync::atomic::Ordering::SeqCst) {
-                            return (
-                                StatusCode::BAD_GATEWAY,
-                                axum::Json(json!({"error": "down"})),
-                            );
-                        }
                         refunds.lock().expect("lock").push(body);
-                        (
-                            StatusCode::ACCEPTED,
-                            axum::Json(json!({"status": "accepted"})),
-                        )
+                        match answer.load(std::sync::atomic::Ordering::SeqCst) {
+                            0 => (
+                                StatusCode::ACCEPTED,
+                                axum::Json(json!({"status": "accepted"})),
+                            ),
+                            code => (
+                                StatusCode::from_u16(code).expect("status"),
+                                axum::Json(json!({"error": "as told"})),
+                            ),
+                        }
                     }
                 }),
             );
@@ -630,6 +631,12 @@ impl StandIn {
     /// The store's environment for it.
     pub fn env(&self) -> Env {
         vec![("PAYMENT_PROVIDER_URL", self.url.clone())]
+    }
+
+    /// Answers refund requests with `code` from now on (0: takes them, 202).
+    pub fn answer_refunds(&self, code: u16) {
+        self.refund_answer
+            .store(code, std::sync::atomic::Ordering::SeqCst);
     }
 
     pub fn refund_requests(&self) -> Vec<Value> {

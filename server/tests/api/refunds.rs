@@ -478,7 +478,7 @@ async fn refunds_the_provider_makes_unasked_are_applied_and_recorded() {
 }
 
 #[tokio::test]
-async fn a_refund_the_provider_does_not_take_gives_everything_back() {
+async fn a_refund_the_provider_refuses_gives_everything_back() {
     let stand_in = StandIn::start().await;
     let app = TestApp::spawn_with(stand_in.env()).await;
     let shield = app.item("Down Shield").price_cents(1_000).create().await;
@@ -486,9 +486,7 @@ async fn a_refund_the_provider_does_not_take_gives_everything_back() {
     let admin = app.admin().await;
     let order: Order = app.buy(&user, shield.id).await.json().await.expect("order");
     let order = app.pay(&user, &order).await;
-    stand_in
-        .fail_refunds
-        .store(true, std::sync::atomic::Ordering::SeqCst);
+    stand_in.answer_refunds(422);
     let line = order.lines[0].line_id;
     let refused = ask(
         &app,
@@ -509,9 +507,7 @@ async fn a_refund_the_provider_does_not_take_gives_everything_back() {
     assert_eq!(refunds.len(), 1);
     assert_eq!(refunds[0].status, "failed");
     // The line and the amount were given back: the same refund can be asked again.
-    stand_in
-        .fail_refunds
-        .store(false, std::sync::atomic::Ordering::SeqCst);
+    stand_in.answer_refunds(0);
     let retried = ask(
         &app,
         &admin,
@@ -525,6 +521,122 @@ async fn a_refund_the_provider_does_not_take_gives_everything_back() {
         app.order(&user, order.order_id).await.status,
         OrderStatus::Paid
     );
+}
+
+/// A 502 or a timeout does not say whether the provider refunded: such a refund stays pending
+/// and keeps its lines, so they cannot be refunded a second time while the first may still be
+/// paid out; asking again sends the same `refund_id` again, and the webhook completes it.
+#[tokio::test]
+async fn a_refund_the_provider_does_not_answer_stays_pending_and_is_sent_again() {
+    let stand_in = StandIn::start().await;
+    let app = TestApp::spawn_with(stand_in.env()).await;
+    let shield = app.item("Silent Shield").price_cents(4_000).create().await;
+    let sword = app.item("Silent Sword").price_cents(1_500).create().await;
+    let user = app.customer().await;
+    let admin = app.admin().await;
+    app.put_in_cart(&user, &shield, 1).await;
+    app.put_in_cart(&user, &sword, 1).await;
+    let placed = app.check_out(&user, json!({})).await;
+    assert_eq!(placed.status(), StatusCode::ACCEPTED);
+    let order: Order = placed.json().await.expect("order");
+    let order = app.pay(&user, &order).await;
+    let (shield_line, sword_line) = (line_of(&order, &shield), line_of(&order, &sword));
+    let unavailable = (
+        StatusCode::SERVICE_UNAVAILABLE,
+        "PAYMENT_PROVIDER_UNAVAILABLE".to_owned(),
+    );
+
+    // An operator's refund of the shield meets a provider that answers 502, twice.
+    stand_in.answer_refunds(502);
+    let body = json!({ "line_item_ids": [shield_line] });
+    assert_eq!(
+        error_code(ask(&app, &admin, &order, "lost-1", body.clone()).await).await,
+        unavailable
+    );
+    let refunds = refunds_of(&app, &order).await;
+    assert_eq!(refunds.len(), 1);
+    assert_eq!(refunds[0].status, "pending");
+    let shield_refund = refunds[0].refund_id;
+    // The line stays held: neither another key nor the buyer can refund it again.
+    let again = ask(&app, &admin, &order, "lost-other", body.clone()).await;
+    assert_eq!(
+        error_code(again).await,
+        (StatusCode::CONFLICT, "LINE_ALREADY_REFUNDED".to_owned())
+    );
+    let own = ask_own(
+        &app,
+        &user,
+        &order,
+        json!({ "line_item_ids": [shield_line] }),
+    )
+    .await;
+    assert_eq!(
+        error_code(own).await,
+        (StatusCode::CONFLICT, "LINE_ALREADY_REFUNDED".to_owned())
+    );
+    // The same key sends the same refund again.
+    assert_eq!(
+        error_code(ask(&app, &admin, &order, "lost-1", body.clone()).await).await,
+        unavailable
+    );
+    let sent: Vec<Value> = stand_in.refund_requests();
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    assert!(
+        sent.iter()
+            .all(|r| r["refund_id"] == json!(shield_refund) && r["amount_cents"] == 4_000)
+    );
+    // The provider had done it after all: its webhook completes the refund.
+    let done = app
+        .deliver(
+            "msg_lost_shield",
+            &refund_event(&order, 4_000, Some(shield_refund)),
+        )
+        .await;
+    assert_eq!(done.status(), StatusCode::NO_CONTENT);
+    let now = app.order(&user, order.order_id).await;
+    assert_eq!(now.status, OrderStatus::PartiallyRefunded);
+    assert_eq!(now.refunded_cents, 4_000);
+    // Asked again now, the key answers the completed refund and sends nothing.
+    let settled = ask(&app, &admin, &order, "lost-1", body).await;
+    assert_eq!(settled.status(), StatusCode::ACCEPTED);
+    assert_eq!(stand_in.refund_requests().len(), 2);
+
+    // The buyer's own refund of the sword: no answer, then the same request once the provider
+    // is back sends it again and is taken.
+    let sword_body = json!({ "line_item_ids": [sword_line] });
+    assert_eq!(
+        error_code(ask_own(&app, &user, &order, sword_body.clone()).await).await,
+        unavailable
+    );
+    stand_in.answer_refunds(0);
+    let taken = ask_own(&app, &user, &order, sword_body).await;
+    assert_eq!(taken.status(), StatusCode::ACCEPTED);
+    let taken: Value = taken.json().await.expect("json");
+    assert_eq!(taken["status"], "pending");
+    let sword_refund: Uuid = serde_json::from_value(taken["refund_id"].clone()).expect("id");
+    let sent = stand_in.refund_requests();
+    assert_eq!(sent.len(), 4);
+    assert!(
+        sent[2..]
+            .iter()
+            .all(|r| r["refund_id"] == json!(sword_refund))
+    );
+    let done = app
+        .deliver(
+            "msg_lost_sword",
+            &refund_event(&order, 1_500, Some(sword_refund)),
+        )
+        .await;
+    assert_eq!(done.status(), StatusCode::NO_CONTENT);
+    let now = app.order(&user, order.order_id).await;
+    assert_eq!(now.status, OrderStatus::Refunded);
+    assert_eq!(now.refunded_cents, 5_500);
+    let statuses: Vec<String> = refunds_of(&app, &order)
+        .await
+        .into_iter()
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(statuses, vec!["succeeded", "succeeded"]);
 }
 
 #[tokio::test]

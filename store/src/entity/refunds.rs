@@ -21,7 +21,8 @@ pub struct Model {
     pub requested_by: Option<Uuid>,
     pub idempotency_key: Option<String>,
     pub request_fingerprint: Option<String>,
-    /// What the provider said when it would not take the request (operators only).
+    /// What the provider said when it refused the request, or, on a `pending` refund, why it
+    /// has no answer yet (operators only).
     #[sea_orm(column_type = "Text", nullable)]
     pub detail: Option<String>,
     pub created_at: DateTimeUtc,
@@ -37,7 +38,7 @@ pub enum RefundStatus {
     /// The provider's webhook said it is done; the order carries it.
     #[sea_orm(string_value = "succeeded")]
     Succeeded,
-    /// The provider would not take the request; what it reserved was given back.
+    /// The provider refused the request; what it reserved was given back.
     #[sea_orm(string_value = "failed")]
     Failed,
 }

@@ -406,7 +406,7 @@ impl<'a> Orders<'a> {
             row.id,
             Event::ProviderUnreachable,
             Note {
-                detail: Some(&detail.0),
+                detail: Some(&detail.detail),
                 ..Note::default()
             },
         )

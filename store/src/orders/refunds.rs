@@ -5,8 +5,9 @@
 //! claimed by one refund only), writes the refund as `pending`, and only then asks the
 //! provider. Nothing about the order changes until the provider's signed `payment.refunded`
 //! webhook names the refund: `payments` then completes it exactly once, through
-//! `lifecycle::refund`. A request the provider does not take is marked `failed` and gives its
-//! reservation and lines back.
+//! `lifecycle::refund`. A request the provider refuses is marked `failed` and gives its
+//! reservation and lines back; one it does not answer stays `pending` (it may have been done)
+//! until its webhook arrives or the same request sends it again.
 
 use chrono::Utc;
 use sea_orm::sea_query::{Expr, ExprTrait as _};
@@ -282,20 +283,24 @@ impl Orders<'_> {
         let (1, Some(Some(id))) = (claims.len(), claims.iter().next()) else {
             return Ok(None);
         };
-        Ok(refunds::Entity::find_by_id(*id)
+        let refund = refunds::Entity::find_by_id(*id)
             .one(self.store.db())
             .await?
             .filter(|r| {
                 r.status == RefundStatus::Pending
                     && r.initiated_by == Initiator::Customer
                     && items::ids_from_column(&r.line_ids) == line_ids
-            })
-            .map(|r| RefundAccepted {
-                refund_id: r.id,
-                status: r.status.as_str().to_owned(),
-                amount_cents: r.amount_cents,
-                currency: r.currency.clone(),
-            }))
+            });
+        let Some(refund) = refund else {
+            return Ok(None);
+        };
+        self.resend_unanswered(&refund).await?;
+        Ok(Some(RefundAccepted {
+            refund_id: refund.id,
+            status: refund.status.as_str().to_owned(),
+            amount_cents: refund.amount_cents,
+            currency: refund.currency.clone(),
+        }))
     }
 
     async fn ask_refund(
@@ -456,15 +461,7 @@ impl Orders<'_> {
             amount_cents: amount,
             currency: order.currency.clone(),
         };
-        if let Err(detail) = self.store.provider().request_refund(&request).await {
-            tracing::error!(%order_id, refund_id = %id, %detail, "refund not taken by the provider");
-            self.fail_refund(id, &detail.0).await?;
-            return Err(Error::Unavailable {
-                code: "PAYMENT_PROVIDER_UNAVAILABLE",
-                message: "the payment provider did not take the refund; nothing was refunded"
-                    .to_owned(),
-            });
-        }
+        self.send(&request, false).await?;
         Ok(RefundAccepted {
             refund_id: id,
             status: RefundStatus::Pending.as_str().to_owned(),
@@ -473,6 +470,8 @@ impl Orders<'_> {
         })
     }
 
+    /// The refund an `Idempotency-Key` already made, if any, sent to the provider again when
+    /// the first try heard no answer.
     async fn existing_refund(&self, id: Uuid, fingerprint: &str) -> Result<Option<RefundAccepted>> {
         let Some(existing) = refunds::Entity::find_by_id(id).one(self.store.db()).await? else {
             return Ok(None);
@@ -483,12 +482,83 @@ impl Orders<'_> {
                 "this Idempotency-Key was used for another refund of this order",
             ));
         }
+        self.resend_unanswered(&existing).await?;
         Ok(Some(RefundAccepted {
             refund_id: existing.id,
             status: existing.status.as_str().to_owned(),
             amount_cents: existing.amount_cents,
             currency: existing.currency.clone(),
         }))
+    }
+
+    /// Asks the provider for a refund written down as `pending`. A refusal marks it `failed`
+    /// and gives back what it set aside. No usable answer (no connection, a timeout, a 5xx)
+    /// cannot tell whether the provider did it, so the refund stays `pending`, its amount and
+    /// lines still held, with why in `detail`: the provider's webhook completes it if it was
+    /// done, and the same request asked again sends it again (the provider takes a
+    /// `refund_id` once). Both are 503 for the caller. Marking such a refund `failed` would
+    /// free its lines for a second refund while the first may still be paid out.
+    async fn send(&self, request: &RefundRequest, resent: bool) -> Result<()> {
+        let (order_id, id) = (request.order_id, request.refund_id);
+        let error = match self.store.provider().request_refund(request).await {
+            Ok(()) => {
+                if resent {
+                    self.note_unanswered(id, None).await?;
+                }
+                return Ok(());
+            }
+            Err(error) => error,
+        };
+        if error.refused {
+            tracing::error!(%order_id, refund_id = %id, detail = %error, "the provider refused the refund");
+            self.fail_refund(id, &error.detail).await?;
+            return Err(Error::Unavailable {
+                code: "PAYMENT_PROVIDER_UNAVAILABLE",
+                message: "the payment provider refused the refund; nothing was refunded".to_owned(),
+            });
+        }
+        tracing::error!(%order_id, refund_id = %id, detail = %error, "no answer from the provider to a refund");
+        self.note_unanswered(id, Some(&error.detail)).await?;
+        Err(Error::Unavailable {
+            code: "PAYMENT_PROVIDER_UNAVAILABLE",
+            message: "the payment provider did not answer: the refund stays pending until the \
+                      provider confirms it; asking again sends it again"
+                .to_owned(),
+        })
+    }
+
+    /// Sends a pending refund again if the provider never answered it.
+    async fn resend_unanswered(&self, refund: &refunds::Model) -> Result<()> {
+        if refund.status != RefundStatus::Pending || refund.detail.is_none() {
+            return Ok(());
+        }
+        let order = orders::Entity::find_by_id(refund.order_id)
+            .one(self.store.db())
+            .await?
+            .ok_or(Error::NotFound("order"))?;
+        let request = RefundRequest {
+            refund_id: refund.id,
+            order_id: order.id,
+            transaction_id: order.provider_transaction_id.unwrap_or_default(),
+            amount_cents: refund.amount_cents,
+            currency: refund.currency.clone(),
+        };
+        self.send(&request, true).await
+    }
+
+    /// Writes (or, with `None`, clears) why a still-pending refund has no answer from the
+    /// provider.
+    async fn note_unanswered(&self, id: Uuid, detail: Option<&str>) -> Result<()> {
+        refunds::Entity::update_many()
+            .col_expr(
+                refunds::Column::Detail,
+                Expr::value(detail.map(|d| d.chars().take(1000).collect::<String>())),
+            )
+            .filter(refunds::Column::Id.eq(id))
+            .filter(refunds::Column::Status.eq(RefundStatus::Pending))
+            .exec(self.store.db())
+            .await?;
+        Ok(())
     }
 
     /// Marks a pending refund failed and gives back what it set aside, once.

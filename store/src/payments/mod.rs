@@ -591,8 +591,25 @@ impl<'a> Payments<'a> {
         let applied = match applied {
             Ok(applied) => applied,
             Err(e) if e.code() == "REFUND_EXCEEDS_CAPTURED" => {
-                // Nothing moved; the unasked refund is not kept either.
-                refunds::Entity::delete_by_id(refund_id).exec(txn).await?;
+                // Nothing moved. An unasked refund is not kept; one the store asked for stays
+                // as it was (only a provider that refused it and paid it anyway, after its
+                // lines went to another refund, gets here), and the event says why.
+                match &asked {
+                    Some(refund) => {
+                        refunds::Entity::update_many()
+                            .col_expr(refunds::Column::Status, Expr::value(refund.status))
+                            .col_expr(
+                                refunds::Column::CompletedAt,
+                                Expr::value(refund.completed_at),
+                            )
+                            .filter(refunds::Column::Id.eq(refund_id))
+                            .exec(txn)
+                            .await?;
+                    }
+                    None => {
+                        refunds::Entity::delete_by_id(refund_id).exec(txn).await?;
+                    }
+                }
                 return Ok(Effects::recorded(
                     Outcome::AmountMismatch,
                     Some(e.to_string()),
