@@ -65,10 +65,12 @@ impl FromServerFnError for AppError {
             ServerFnErrorErr::Request(m) => {
                 (0, "NETWORK", format!("the store could not be reached: {m}"))
             }
-            ServerFnErrorErr::Args(m) => (
+            // Not the parser's words: they repeat what was posted (a field's name, a value),
+            // and this message is shown on the page.
+            ServerFnErrorErr::Args(_) => (
                 400,
                 "BAD_REQUEST",
-                format!("the form could not be read: {m}"),
+                "the form could not be read; please fill it in again".to_owned(),
             ),
             ServerFnErrorErr::Deserialization(m) | ServerFnErrorErr::Serialization(m) => {
                 (500, "PROTOCOL", format!("unexpected response: {m}"))

@@ -9,20 +9,35 @@ pub const SESSION_COOKIE: &str = "gs_session";
 /// The session token the request carries, if any (the first `gs_session` cookie with a value,
 /// across every `Cookie` header).
 pub fn token(headers: &HeaderMap) -> Option<String> {
+    cookie_value(headers, SESSION_COOKIE)
+}
+
+/// The value of the first cookie called `name` that has one, across every `Cookie` header.
+pub fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(cookie::Cookie::split_parse)
         .filter_map(Result::ok)
-        .find(|c| c.name() == SESSION_COOKIE && !c.value().is_empty())
+        .find(|c| c.name() == name && !c.value().is_empty())
         .map(|c| c.value().to_owned())
 }
 
 /// `Set-Cookie` for a new session: `HttpOnly`, `SameSite=Lax`, `Path=/`, and `Secure` when the
 /// store is served over https.
 pub fn issue(token: &str, max_age_secs: i64, settings: &Settings) -> String {
-    cookie::Cookie::build((SESSION_COOKIE, token.to_owned()))
+    with_safe_attributes(SESSION_COOKIE, token, max_age_secs, settings)
+}
+
+/// `Set-Cookie` for any of the store's own cookies, with the session cookie's attributes.
+pub fn with_safe_attributes(
+    name: &str,
+    value: &str,
+    max_age_secs: i64,
+    settings: &Settings,
+) -> String {
+    cookie::Cookie::build((name.to_owned(), value.to_owned()))
         .path("/")
         .http_only(true)
         .same_site(cookie::SameSite::Lax)

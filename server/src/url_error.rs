@@ -4,11 +4,22 @@
 //! notice says what they like ("your account is locked, call …"). So the redirect's `Location`
 //! gets a tag (`__sig`, keyed by the store, see `Store::url_error_tag`), and a page request
 //! whose error has no valid tag is sent to the same page without it (303).
+//!
+//! The tag also covers a random value the redirect hands the posting browser in a short-lived
+//! cookie (`gs_form_error`). Some errors repeat what was posted (serde's "multiple values for
+//! one key: <field name>"), so a tag on the URL alone would let anyone post a crafted form,
+//! keep the tagged URL and send it to others; bound to the cookie, the URL shows its error
+//! only in the browser that posted the form.
 
 use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use store::Store;
+
+/// The cookie that ties a tagged error to the browser whose form post failed.
+const BROWSER_COOKIE: &str = "gs_form_error";
+/// How long a failed form's error can be shown again (a reload, the back button).
+const BROWSER_COOKIE_SECS: i64 = 600;
 
 const PATH: &str = "__path";
 const ERR: &str = "__err";
@@ -36,10 +47,12 @@ pub fn refuse_untagged(store: &Store, request: &Request) -> Option<Response> {
         .iter()
         .find(|(k, _)| k == PATH)
         .map_or("", |(_, v)| v.as_str());
+    let browser = edge::session::cookie_value(request.headers(), BROWSER_COOKIE);
     let tagged = pairs
         .iter()
         .find(|(k, _)| k == SIG)
-        .is_some_and(|(_, sig)| *sig == store.url_error_tag(path, err));
+        .zip(browser)
+        .is_some_and(|((_, sig), browser)| *sig == store.url_error_tag(path, err, &browser));
     if once && tagged {
         return None;
     }
@@ -101,7 +114,8 @@ pub fn tag_redirect(store: &Store, response: &mut Response) {
     if path != failed {
         return;
     }
-    let tag = store.url_error_tag(path, err);
+    let browser = uuid::Uuid::new_v4().simple().to_string();
+    let tag = store.url_error_tag(path, err, &browser);
     let base = location.split_once('?').map_or(location, |(base, _)| base);
     let fragment = location.split_once('#').map(|(_, fragment)| fragment);
     let mut query = url::form_urlencoded::Serializer::new(String::new());
@@ -118,7 +132,17 @@ pub fn tag_redirect(store: &Store, response: &mut Response) {
         tagged.push('#');
         tagged.push_str(fragment);
     }
-    if let Ok(value) = HeaderValue::try_from(tagged) {
-        response.headers_mut().insert(header::LOCATION, value);
+    let Ok(value) = HeaderValue::try_from(tagged) else {
+        return;
+    };
+    response.headers_mut().insert(header::LOCATION, value);
+    let cookie = edge::session::with_safe_attributes(
+        BROWSER_COOKIE,
+        &browser,
+        BROWSER_COOKIE_SECS,
+        store.settings(),
+    );
+    if let Ok(cookie) = HeaderValue::try_from(cookie) {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
     }
 }

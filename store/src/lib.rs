@@ -169,13 +169,17 @@ impl Store {
 
     /// The tag of a form error the store puts in a page's URL (a JavaScript-off form post lands
     /// back on its page with `?__path=…&__err=…`): the page shows the error only with its tag,
-    /// so nobody can make the store's own error notice say what they like. Keyed like license
-    /// keys' fingerprints (`KEYS_ENCRYPTION_KEY`, shared by every replica), with its own prefix.
-    pub fn url_error_tag(&self, path: &str, err: &str) -> String {
+    /// so nobody can make the store's own error notice say what they like. It also covers
+    /// `browser`, the random value the redirect gave the posting browser in a cookie, so a
+    /// tagged URL shows its error only to the browser whose form failed: words an attacker
+    /// gets into an error (a form field's name, say) reach nobody else through a link. Keyed
+    /// like license keys' fingerprints (`KEYS_ENCRYPTION_KEY`, shared by every replica), with
+    /// its own prefix.
+    pub fn url_error_tag(&self, path: &str, err: &str, browser: &str) -> String {
         let mut tag = self
             .inner
             .vault
-            .fingerprint(&format!("url-error\u{0}{path}\u{0}{err}"));
+            .fingerprint(&format!("url-error\u{0}{path}\u{0}{err}\u{0}{browser}"));
         tag.truncate(32);
         tag
     }

@@ -1113,10 +1113,21 @@ async fn a_form_error_in_a_page_url_shows_only_when_the_store_put_it_there() {
         location.contains("__err=") && location.contains("__sig="),
         "{location}"
     );
+    // The tag is bound to the posting browser by a short-lived cookie.
+    let browser = failed
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("gs_form_error="))
+        .and_then(|c| c.split(';').next())
+        .expect("the form-error cookie")
+        .to_owned();
     // (The helper posts from /register; the error is the login form's, shown on /login.)
     let query = location.split_once('?').expect("a query").1;
     let page = app
         .get(&format!("/login?{query}"))
+        .header(header::COOKIE, &browser)
         .send()
         .await
         .expect("request");
@@ -1125,6 +1136,47 @@ async fn a_form_error_in_a_page_url_shows_only_when_the_store_put_it_there() {
     assert!(
         html.contains("data-testid=\"form-error\"") && html.contains("wrong username or password"),
         "the store's own error is shown"
+    );
+    // The same URL in another browser (no cookie, or another one's) shows nothing: a tagged
+    // link passed on says nothing to whoever opens it.
+    for other in [None, Some("gs_form_error=0123456789abcdef0123456789abcdef")] {
+        let mut request = app.get(&format!("/login?{query}"));
+        if let Some(cookie) = other {
+            request = request.header(header::COOKIE, cookie);
+        }
+        let elsewhere = request.send().await.expect("request");
+        assert_eq!(elsewhere.status(), StatusCode::SEE_OTHER, "{other:?}");
+        assert_eq!(elsewhere.headers()[header::LOCATION], "/login");
+    }
+    // Words the poster chose (a repeated field's name, which the form parser would quote)
+    // never make it into the error.
+    let crafted = call_server_fn(
+        &app,
+        login,
+        &[
+            ("username", "tagged"),
+            ("password", "x"),
+            ("Your account is locked. Call us", "1"),
+            ("Your account is locked. Call us", "2"),
+        ],
+        "text/html",
+    )
+    .await;
+    let location = crafted.headers()[header::LOCATION]
+        .to_str()
+        .expect("location")
+        .to_owned();
+    let err = url::form_urlencoded::parse(location.split_once('?').expect("a query").1.as_bytes())
+        .find(|(k, _)| k == "__err")
+        .map(|(_, v)| v.into_owned())
+        .expect("an error");
+    let err = base64::engine::general_purpose::URL_SAFE
+        .decode(err)
+        .expect("base64");
+    let err = String::from_utf8(err).expect("utf-8");
+    assert!(
+        err.contains("the form could not be read") && !err.contains("locked"),
+        "{err}"
     );
 
     // A second failure, posted from the page that shows the first: its redirect carries only
@@ -1144,11 +1196,21 @@ async fn a_form_error_in_a_page_url_shows_only_when_the_store_put_it_there() {
     for name in ["__path=", "__err=", "__sig="] {
         assert_eq!(location.matches(name).count(), 1, "{location}");
     }
+    let browser = again
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("gs_form_error="))
+        .and_then(|c| c.split(';').next())
+        .expect("the form-error cookie")
+        .to_owned();
     let shown = app
         .get(&format!(
             "/login?{}",
             location.split_once('?').expect("a query").1
         ))
+        .header(header::COOKIE, &browser)
         .send()
         .await
         .expect("request");
