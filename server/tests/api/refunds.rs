@@ -183,21 +183,29 @@ async fn refund_requests_are_checked_before_anything_is_asked() {
         .expect("request");
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
 
-    let too_much = ask(
-        &app,
-        &admin,
-        &order,
-        "k-much",
-        json!({ "amount_cents": order.amount_cents + 1 }),
-    )
-    .await;
-    assert_eq!(
-        error_code(too_much).await,
-        (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "REFUND_EXCEEDS_CAPTURED".to_owned()
+    // Over what was paid, up to where a sum in SQL would overflow a bigint (PostgreSQL).
+    for (key, amount) in [
+        ("k-much", order.amount_cents + 1),
+        ("k-huge", i64::MAX - 1),
+        ("k-max", i64::MAX),
+    ] {
+        let too_much = ask(
+            &app,
+            &admin,
+            &order,
+            key,
+            json!({ "amount_cents": amount }),
         )
-    );
+        .await;
+        assert_eq!(
+            error_code(too_much).await,
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "REFUND_EXCEEDS_CAPTURED".to_owned()
+            ),
+            "{amount}"
+        );
+    }
     for (key, body) in [
         ("k-zero", json!({ "amount_cents": 0 })),
         ("k-negative", json!({ "amount_cents": -5 })),
@@ -455,6 +463,17 @@ async fn refunds_the_provider_makes_unasked_are_applied_and_recorded() {
         .deliver("msg_too_much", &refund_event(&order, 1_600, None))
         .await;
     assert_eq!(too_much.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    // So is an amount whose sum with what was refunded would overflow (an attacker's find: it
+    // wrapped to a negative number, passed the check, and left an order nobody could read).
+    for (id, amount) in [("msg_huge", i64::MAX - 200), ("msg_max", i64::MAX)] {
+        let huge = app.deliver(id, &refund_event(&order, amount, None)).await;
+        assert_eq!(huge.status(), StatusCode::UNPROCESSABLE_ENTITY, "{amount}");
+    }
+    let still = app.order(&user, order.order_id).await;
+    assert_eq!(
+        (still.status, still.refunded_cents),
+        (OrderStatus::PartiallyRefunded, 500)
+    );
     // A chargeback of the whole payment: everything left.
     let chargeback_body = refund_event(&order, 2_000, None);
     let chargeback = app.deliver("msg_chargeback", &chargeback_body).await;

@@ -271,10 +271,11 @@ pub async fn refund(
             .one(conn)
             .await?
             .ok_or(Error::NotFound("order"))?;
-        let after = order.refunded_cents + r.amount_cents;
-        let others_pending = order.refund_pending_cents - r.reserved_cents;
+        // Saturating: an amount near `i64::MAX` must fail the check, not wrap past it.
+        let after = order.refunded_cents.saturating_add(r.amount_cents);
+        let others_pending = order.refund_pending_cents.saturating_sub(r.reserved_cents);
         let refundable = matches!(order.status, Status::Paid | Status::PartiallyRefunded);
-        if refundable && after + Ord::max(others_pending, 0) > order.amount_cents {
+        if refundable && after.saturating_add(Ord::max(others_pending, 0)) > order.amount_cents {
             return Err(Error::unprocessable(
                 "REFUND_EXCEEDS_CAPTURED",
                 format!(

@@ -354,6 +354,11 @@ impl Orders<'_> {
             (None, false) => lines_total,
             (None, true) => order.amount_cents - order.refunded_cents - order.refund_pending_cents,
         };
+        // Checked here too, not only in SQL: there, an amount near `i64::MAX` would overflow
+        // the sum (an error on PostgreSQL) before it was compared.
+        if amount > order.amount_cents {
+            return Err(exceeds(&order, amount));
+        }
         if amount <= 0 {
             return Err(if checked.line_ids.is_empty() {
                 exceeds(&order, amount)

@@ -476,6 +476,15 @@ impl<'a> Payments<'a> {
                 Some("a refund's amount_cents must be positive".to_owned()),
             ));
         }
+        if amount > order.amount_cents {
+            return Ok(Effects::recorded(
+                Outcome::AmountMismatch,
+                Some(format!(
+                    "a refund of {amount} is more than the {} paid",
+                    order.amount_cents
+                )),
+            ));
+        }
         let asked = match n.refund_id {
             Some(id) => {
                 refunds::Entity::find_by_id(id)
