@@ -743,7 +743,9 @@ pub struct CartLine {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CartWarning {
-    /// `ITEM_UNAVAILABLE`, `SOLD_OUT` or `QUANTITY_REDUCED`.
+    /// `ITEM_UNAVAILABLE`, `SOLD_OUT`, `ALREADY_OWNED`, `CURRENCY_MISMATCH` (its item is now
+    /// priced in another currency than the cart's), `QUANTITY_REDUCED`, `PRICE_CHANGED` or
+    /// `PROMO_REMOVED`.
     pub code: String,
     pub item_id: i64,
     pub message: String,

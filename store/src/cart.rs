@@ -34,9 +34,9 @@ impl<'a> Carts<'a> {
     }
 
     /// The cart, priced now. What changed since it was last read is in `warnings` (once: the
-    /// cart is corrected as it is read): lines dropped (archived, sold out, owned since),
-    /// quantities lowered to what is left, prices changed (a sale ended), and a promo code that
-    /// no longer applies.
+    /// cart is corrected as it is read): lines dropped (archived, sold out, owned since, now
+    /// priced in another currency than the cart's), quantities lowered to what is left, prices
+    /// changed (a sale ended), and a promo code that no longer applies.
     pub async fn get(&self, user: &CurrentUser) -> Result<Cart> {
         let now = Utc::now();
         let rows = cart_lines::Entity::find()
@@ -102,6 +102,26 @@ impl<'a> Carts<'a> {
                 _ => {}
             }
             kept.push((line, item, quantity));
+        }
+        // A cart holds one currency. An operator may change an item's currency after it was
+        // put in a cart: the oldest line's currency stays, and lines now priced in another are
+        // removed, rather than summed into one total (found by an attacker's pass).
+        if let Some(currency) = kept.first().map(|(_, item, _)| item.currency.clone()) {
+            kept.retain(|(_, item, _)| {
+                if item.currency == currency {
+                    return true;
+                }
+                warnings.push(CartWarning {
+                    code: "CURRENCY_MISMATCH".to_owned(),
+                    item_id: item.id,
+                    message: format!(
+                        "{} is now priced in {}, not in your cart's {currency}; it was removed",
+                        item.name, item.currency
+                    ),
+                });
+                dropped.push(item.id);
+                false
+            });
         }
         let wanted: Vec<(items::Model, i64)> =
             kept.iter().map(|(_, item, q)| (item.clone(), *q)).collect();

@@ -16,7 +16,7 @@ use api_types::{Item, LiveMessage};
 
 use crate::accounts::CurrentUser;
 use crate::catalog::to_item;
-use crate::entity::{items, wishlist, wishlist_alerts};
+use crate::entity::{items, users, wishlist, wishlist_alerts};
 use crate::live::{self, Envelope};
 use crate::{Error, Result, Store};
 
@@ -45,15 +45,24 @@ impl<'a> Wishlists<'a> {
             .collect())
     }
 
-    /// Adds an item (adding it again changes nothing).
+    /// Adds an item (adding it again changes nothing). Counted and written under the user's
+    /// row lock, so additions at the same moment cannot all pass the size check (an attacker's
+    /// pass got 217 items into a wishlist of 200).
     pub async fn add(&self, user: &CurrentUser, item_id: i64) -> Result<Vec<Item>> {
         items::Entity::find_by_id(item_id)
             .one(self.store.db())
             .await?
             .ok_or(Error::NotFound("item"))?;
+        let txn = crate::db::begin_write(self.store.db()).await?;
+        users::Entity::find_by_id(user.id())
+            .lock_exclusive()
+            .one(&txn)
+            .await?
+            .ok_or(Error::Unauthenticated)?;
         let count = wishlist::Entity::find()
             .filter(wishlist::Column::UserId.eq(user.id()))
-            .count(self.store.db())
+            .filter(wishlist::Column::ItemId.ne(item_id))
+            .count(&txn)
             .await?;
         if count >= MAX_ITEMS as u64 {
             return Err(Error::unprocessable(
@@ -67,8 +76,9 @@ impl<'a> Wishlists<'a> {
             added_at: Set(Utc::now()),
         })
         .on_conflict_do_nothing_on([wishlist::Column::UserId, wishlist::Column::ItemId])
-        .exec(self.store.db())
+        .exec(&txn)
         .await?;
+        txn.commit().await?;
         self.list(user).await
     }
 
@@ -105,50 +115,88 @@ impl<'a> Alerts<'a> {
 
     /// Sends the alerts that are due: for every wished-for item whose sale is on, or that is in
     /// stock again after selling out. Returns how many occasions were announced.
+    ///
+    /// Due items are read in pages by id, and occasions already claimed are left out before
+    /// any claim is tried, so every due item is reached on every pass: a fixed first hundred
+    /// (an attacker's pass) kept returning the same claimed items, and any item after them never
+    /// got its alert.
     pub async fn sweep(&self) -> Result<usize> {
+        const PAGE: u64 = 500;
         let now = Utc::now();
-        let wished = wishlist::Entity::find()
-            .select_only()
-            .column(wishlist::Column::ItemId)
-            .distinct();
-        let due = items::Entity::find()
-            .filter(items::Column::Id.in_subquery(sea_orm::QueryTrait::into_query(wished)))
-            .filter(items::Column::Active.eq(true))
-            .filter(
-                Condition::any()
-                    .add(
-                        Condition::all()
-                            .add(items::Column::SaleStartsAt.lte(now))
-                            .add(items::Column::SaleEndsAt.gt(now)),
-                    )
-                    .add(
-                        Condition::all()
-                            .add(items::Column::Sellouts.gt(0))
-                            .add(items::Column::Stock.is_not_null())
-                            .add(
-                                Expr::col(items::Column::Stock)
-                                    .sub(Expr::col(items::Column::Committed))
-                                    .gt(0),
-                            ),
-                    ),
-            )
-            .limit(100)
-            .all(self.store.db())
-            .await?;
         let mut announced = 0;
-        for item in due {
-            let mut occasions = Vec::new();
-            if let Some(starts) = item.sale_price_at(now).and(item.sale_starts_at) {
-                occasions.push((format!("sale:{}", starts.timestamp()), "sale"));
-            }
-            if item.sellouts > 0 && item.available().is_some_and(|n| n > 0) {
-                occasions.push((format!("restock:{}", item.sellouts), "restock"));
-            }
-            for (occasion, reason) in occasions {
+        let mut after = i64::MIN;
+        loop {
+            let wished = wishlist::Entity::find()
+                .select_only()
+                .column(wishlist::Column::ItemId)
+                .distinct();
+            let due = items::Entity::find()
+                .filter(items::Column::Id.in_subquery(sea_orm::QueryTrait::into_query(wished)))
+                .filter(items::Column::Id.gt(after))
+                .filter(items::Column::Active.eq(true))
+                .filter(
+                    Condition::any()
+                        .add(
+                            Condition::all()
+                                .add(items::Column::SaleStartsAt.lte(now))
+                                .add(items::Column::SaleEndsAt.gt(now)),
+                        )
+                        .add(
+                            Condition::all()
+                                .add(items::Column::Sellouts.gt(0))
+                                .add(items::Column::Stock.is_not_null())
+                                .add(
+                                    Expr::col(items::Column::Stock)
+                                        .sub(Expr::col(items::Column::Committed))
+                                        .gt(0),
+                                ),
+                        ),
+                )
+                .order_by_asc(items::Column::Id)
+                .limit(PAGE)
+                .all(self.store.db())
+                .await?;
+            let Some(last) = due.last() else {
+                break;
+            };
+            after = last.id;
+            let occasions: Vec<(&items::Model, String, &str)> = due
+                .iter()
+                .flat_map(|item| {
+                    let sale = item
+                        .sale_price_at(now)
+                        .and(item.sale_starts_at)
+                        .map(|starts| (item, format!("sale:{}", starts.timestamp()), "sale"));
+                    let restock = (item.sellouts > 0 && item.available().is_some_and(|n| n > 0))
+                        .then(|| (item, format!("restock:{}", item.sellouts), "restock"));
+                    sale.into_iter().chain(restock)
+                })
+                .collect();
+            let claimed: std::collections::HashSet<(i64, String)> = wishlist_alerts::Entity::find()
+                .select_only()
+                .column(wishlist_alerts::Column::ItemId)
+                .column(wishlist_alerts::Column::Occasion)
+                .filter(wishlist_alerts::Column::ItemId.is_in(due.iter().map(|i| i.id)))
+                .filter(
+                    wishlist_alerts::Column::Occasion
+                        .is_in(occasions.iter().map(|(_, occasion, _)| occasion.clone())),
+                )
+                .into_tuple()
+                .all(self.store.db())
+                .await?
+                .into_iter()
+                .collect();
+            for (item, occasion, reason) in occasions {
+                if claimed.contains(&(item.id, occasion.clone())) {
+                    continue;
+                }
                 if self.claim(item.id, &occasion).await? {
-                    self.announce(&item, reason).await?;
+                    self.announce(item, reason).await?;
                     announced += 1;
                 }
+            }
+            if due.len() < PAGE as usize {
+                break;
             }
         }
         Ok(announced)

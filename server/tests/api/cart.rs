@@ -631,3 +631,46 @@ async fn additions_at_the_same_moment_keep_one_currency_and_the_line_limit() {
     );
     assert_eq!(cart(&app, &user).await.lines.len(), 50);
 }
+
+/// Found by an attacker's pass: an item whose currency an operator changed after it went into
+/// a cart was summed with the others into one total ("USD 1000 + JPY 2000 = USD 3000"). The
+/// cart keeps its oldest line's currency and removes the other, saying why.
+#[tokio::test]
+async fn a_line_whose_item_changed_currency_leaves_the_cart_with_a_warning() {
+    let app = TestApp::spawn().await;
+    let user = app.customer().await;
+    let first = app
+        .item("Kept Dollar Axe")
+        .price_cents(1_000)
+        .create()
+        .await;
+    let second = app.item("Moving Axe").price_cents(2_000).create().await;
+    for item in [&first, &second] {
+        assert_eq!(
+            set_line(&app, &user, item.id, json!(1)).await.status(),
+            StatusCode::OK
+        );
+    }
+    patch_item(
+        &app,
+        &second,
+        json!({ "currency": "JPY", "price_cents": 2_000 }),
+    )
+    .await;
+    let now = cart(&app, &user).await;
+    assert_eq!(
+        now.lines.iter().map(|l| l.item_id).collect::<Vec<_>>(),
+        vec![first.id]
+    );
+    assert_eq!((now.total_cents, now.currency.as_str()), (1_000, "USD"));
+    assert_eq!(
+        now.warnings
+            .iter()
+            .map(|w| (w.code.as_str(), w.item_id))
+            .collect::<Vec<_>>(),
+        vec![("CURRENCY_MISMATCH", second.id)]
+    );
+    // Said once: the line is gone.
+    assert!(cart(&app, &user).await.warnings.is_empty());
+    assert_eq!(checkout(&app, &user).await.status(), StatusCode::ACCEPTED);
+}

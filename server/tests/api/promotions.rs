@@ -470,6 +470,19 @@ async fn bundles_price_what_you_do_not_own_and_grant_only_that() {
     .await
     .expect("bundle");
     assert_eq!(bundle.price_cents, 4_800, "20 % off 6000");
+    // A bundle takes no sale of its own (it was advertised and never charged): its items' do.
+    let sale = json!({ "percent_off": 60, "starts_at": "2020-01-01T00:00:00Z", "ends_at": "2099-01-01T00:00:00Z" });
+    let on_sale = create(json!({
+        "sku": "sale-set", "name": "Sale Set", "price_cents": 1,
+        "bundle_item_ids": [a.id, b.id], "sale": sale,
+    }))
+    .await
+    .expect("request");
+    assert_eq!(on_sale.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = on_sale.json().await.expect("json");
+    assert_eq!(body["error"]["field"], "sale");
+    let patched = patch_item(&app, bundle.id, json!({ "sale": sale })).await;
+    assert_eq!(patched.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let nested = create(json!({ "sku": "set-of-sets", "name": "Nested", "price_cents": 1, "bundle_item_ids": [bundle.id, a.id] })).await.expect("request");
     assert_eq!(nested.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let itself = patch_item(
@@ -852,4 +865,162 @@ async fn codes_and_bundles_keep_to_their_own_currency_and_real_tags() {
     );
     let unchanged: Item = json_of(app.get(&format!("/api/items/{}", bundle.id))).await;
     assert_eq!(unchanged.currency, "USD");
+}
+
+/// Found by an attacker's pass: "back in stock" alerts never fired (nothing counted a
+/// sell-out); once more than a hundred wished-for items were due, the sweep kept reading the
+/// same hundred already announced and the rest never got an alert; and additions at the same
+/// moment pushed a wishlist past its 200 items.
+#[tokio::test]
+async fn wishlist_alerts_reach_every_due_item_and_restocks_and_the_cap_holds_at_once() {
+    use sea_orm::EntityTrait as _;
+    use store::entity::wishlist_alerts;
+    let app = TestApp::spawn_with(vec![("WISHLIST_ALERT_SECS", "3600".to_owned())]).await;
+    let wisher = app.customer().await;
+    let wish = |id: i64| {
+        app.as_user(&wisher, Method::PUT, &format!("/api/wishlist/{id}"))
+            .send()
+    };
+
+    // Back in stock: the last unit sells, then the operator adds units.
+    let lamp = app.item("Restock Lamp").price_cents(900).create().await;
+    assert_eq!(
+        patch_item(&app, lamp.id, json!({ "stock": 1 }))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        wish(lamp.id).await.expect("request").status(),
+        StatusCode::OK
+    );
+    let buyer = app.customer().await;
+    assert_eq!(
+        app.buy(&buyer, lamp.id).await.status(),
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(
+        patch_item(&app, lamp.id, json!({ "stock": 5 }))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let alerts = store::wishlist::Alerts::new(&app.store);
+    alerts.sweep().await.expect("sweep");
+    let sent = wishlist_alerts::Entity::find()
+        .all(app.store.db())
+        .await
+        .expect("alerts");
+    assert!(
+        sent.iter()
+            .any(|a| a.item_id == lamp.id && a.occasion == "restock:1"),
+        "{sent:?}"
+    );
+
+    // More due at once than one page of the old sweep: every one is announced.
+    let starts = Utc::now() + chrono::Duration::seconds(3);
+    let mut ids = Vec::new();
+    for n in 0..105 {
+        let item = app
+            .item(&format!("Due Relic {n}"))
+            .price_cents(1_000)
+            .create()
+            .await;
+        assert_eq!(
+            wish(item.id).await.expect("request").status(),
+            StatusCode::OK
+        );
+        let on_sale = patch_item(
+            &app,
+            item.id,
+            json!({ "sale": { "percent_off": 10, "starts_at": starts, "ends_at": starts + chrono::Duration::hours(1) } }),
+        )
+        .await;
+        assert_eq!(on_sale.status(), StatusCode::OK);
+        ids.push(item.id);
+    }
+    let wait = (starts - Utc::now()).to_std().unwrap_or_default() + Duration::from_millis(200);
+    tokio::time::sleep(wait).await;
+    // (Item writes sweep too, so some may have been announced while the rest were set up.)
+    alerts.sweep().await.expect("sweep");
+    let sent = wishlist_alerts::Entity::find()
+        .all(app.store.db())
+        .await
+        .expect("alerts");
+    let announced = ids
+        .iter()
+        .filter(|id| {
+            sent.iter()
+                .any(|a| a.item_id == **id && a.occasion.starts_with("sale:"))
+        })
+        .count();
+    assert_eq!(announced, 105);
+    assert_eq!(
+        alerts.sweep().await.expect("sweep"),
+        0,
+        "each occasion once"
+    );
+    let late = app.item("Late Relic").price_cents(1_000).create().await;
+    assert_eq!(
+        wish(late.id).await.expect("request").status(),
+        StatusCode::OK
+    );
+    let now = Utc::now() - chrono::Duration::seconds(1);
+    patch_item(
+        &app,
+        late.id,
+        json!({ "sale": { "percent_off": 10, "starts_at": now, "ends_at": now + chrono::Duration::hours(1) } }),
+    )
+    .await;
+    alerts.sweep().await.expect("sweep");
+    let sent = wishlist_alerts::Entity::find()
+        .all(app.store.db())
+        .await
+        .expect("alerts");
+    assert!(
+        sent.iter().any(|a| a.item_id == late.id),
+        "an item due later is announced too"
+    );
+
+    // The cap, with twenty additions at once into 190 of 200.
+    for n in 0..83 {
+        let item = app
+            .item(&format!("Filler {n}"))
+            .price_cents(100)
+            .create()
+            .await;
+        assert_eq!(
+            wish(item.id).await.expect("request").status(),
+            StatusCode::OK
+        );
+    }
+    let mut extra = Vec::new();
+    for n in 0..20 {
+        extra.push(
+            app.item(&format!("Rush {n}"))
+                .price_cents(100)
+                .create()
+                .await
+                .id,
+        );
+    }
+    let held: Vec<Item> = json_of(app.as_user(&wisher, Method::GET, "/api/wishlist")).await;
+    assert_eq!(held.len(), 190);
+    let answers = futures::future::join_all(extra.iter().map(|id| wish(*id))).await;
+    let added = answers
+        .iter()
+        .filter(|a| a.as_ref().expect("request").status() == StatusCode::OK)
+        .count();
+    let full = answers
+        .iter()
+        .filter(|a| a.as_ref().expect("request").status() == StatusCode::UNPROCESSABLE_ENTITY)
+        .count();
+    assert_eq!((added, full), (10, 10));
+    let held: Vec<Item> = json_of(app.as_user(&wisher, Method::GET, "/api/wishlist")).await;
+    assert_eq!(held.len(), 200);
+    // Adding one it holds already is no change, not a refusal.
+    assert_eq!(
+        wish(lamp.id).await.expect("request").status(),
+        StatusCode::OK
+    );
 }

@@ -189,14 +189,7 @@ async fn refund_requests_are_checked_before_anything_is_asked() {
         ("k-huge", i64::MAX - 1),
         ("k-max", i64::MAX),
     ] {
-        let too_much = ask(
-            &app,
-            &admin,
-            &order,
-            key,
-            json!({ "amount_cents": amount }),
-        )
-        .await;
+        let too_much = ask(&app, &admin, &order, key, json!({ "amount_cents": amount })).await;
         assert_eq!(
             error_code(too_much).await,
             (

@@ -48,6 +48,9 @@ impl Catalog<'_> {
             Some(b) => (b.price_cents, false),
             None => (price.cents(), new.consumable),
         };
+        if bundle.is_some() && new.sale.is_some() {
+            return Err(bundle_sale());
+        }
         let sale = check_sale(new.sale.as_ref(), price_cents)?;
         let row = items::ActiveModel {
             sku: Set(sku.as_str().to_owned()),
@@ -193,6 +196,15 @@ impl Catalog<'_> {
                 _ => None,
             },
         };
+        let bundle_now = match &row.bundle_item_ids {
+            sea_orm::ActiveValue::Set(ids) | sea_orm::ActiveValue::Unchanged(ids) => {
+                !ids.is_empty()
+            }
+            sea_orm::ActiveValue::NotSet => current.is_bundle(),
+        };
+        if bundle_now && sale.is_some() {
+            return Err(bundle_sale());
+        }
         let priced = check_sale(sale.as_ref(), price_now)?;
         row.sale_percent_off = Set(priced.map(|s| s.0));
         row.sale_starts_at = Set(sale.as_ref().map(|s| s.starts_at));
@@ -449,6 +461,17 @@ struct Bundle {
     ids: Vec<i64>,
     percent: i32,
     price_cents: i64,
+}
+
+/// A bundle takes no sale of its own: checkout prices it from its items, each at its own price
+/// at that moment (their sales count), less the bundle discount. A sale on the bundle was
+/// advertised but never charged (found by an attacker's pass).
+fn bundle_sale() -> Error {
+    Error::invalid(
+        "sale",
+        "a bundle has no sale of its own: it is priced from its items (their sales count) less \
+         its bundle discount; put its items on sale, or remove the sale with \"sale\": null",
+    )
 }
 
 /// Checks a timed sale (1–99 % off, ending after it starts) and works out its price, half-even.

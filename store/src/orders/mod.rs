@@ -968,10 +968,19 @@ async fn take_units(conn: &impl ConnectionTrait, item: &items::Model, quantity: 
             _ => Err(insufficient()),
         };
     }
+    // Taking the last units counts a sell-out, which a wishlist's "back in stock" alert
+    // waits for (`wishlist::Alerts`); the `CASE` reads the row as it was before this update.
+    let sells_out = Expr::col(items::Column::Stock)
+        .sub(Expr::col(items::Column::Committed))
+        .eq(quantity);
     let taken = items::Entity::update_many()
         .col_expr(
             items::Column::Committed,
             Expr::col(items::Column::Committed).add(quantity),
+        )
+        .col_expr(
+            items::Column::Sellouts,
+            Expr::col(items::Column::Sellouts).add(Expr::case(sells_out, 1).finally(0)),
         )
         .filter(items::Column::Id.eq(item.id))
         .filter(items::Column::Active.eq(true))
