@@ -72,7 +72,19 @@ impl FromServerFnError for AppError {
                 "BAD_REQUEST",
                 "the form could not be read; please fill it in again".to_owned(),
             ),
-            ServerFnErrorErr::Deserialization(m) | ServerFnErrorErr::Serialization(m) => {
+            // On the server, what fails to deserialize is the request (a form body that is not
+            // UTF-8, say): the caller's fault, so 400, and not in the parser's words either.
+            #[cfg(feature = "ssr")]
+            ServerFnErrorErr::Deserialization(_) => (
+                400,
+                "BAD_REQUEST",
+                "the form could not be read; please fill it in again".to_owned(),
+            ),
+            #[cfg(not(feature = "ssr"))]
+            ServerFnErrorErr::Deserialization(m) => {
+                (500, "PROTOCOL", format!("unexpected response: {m}"))
+            }
+            ServerFnErrorErr::Serialization(m) => {
                 (500, "PROTOCOL", format!("unexpected response: {m}"))
             }
             other => (500, "INTERNAL", other.to_string()),

@@ -12,6 +12,7 @@ pub mod csrf;
 pub mod error;
 pub mod extract;
 pub mod gate;
+pub mod listen;
 pub mod metrics;
 pub mod openapi;
 pub mod page_cache;
@@ -160,12 +161,12 @@ impl Application {
                 }
             })
         });
-        let result = axum::serve(
-            self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
+        let settings = state.store.settings();
+        let limits = listen::Limits {
+            max_connections: settings.http_max_connections,
+            header_read_timeout: settings.header_read_timeout,
+        };
+        listen::serve(self.listener, self.router, limits, async move {
             shutdown.await;
             state.start_draining();
             if !drain.is_zero() {
@@ -178,7 +179,7 @@ impl Application {
         for task in self.background.into_iter().chain(metrics_task) {
             task.abort();
         }
-        result
+        Ok(())
     }
 }
 

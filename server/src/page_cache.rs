@@ -174,23 +174,45 @@ pub(crate) fn accepts_gzip(headers: &HeaderMap) -> bool {
     accepts(headers, "gzip")
 }
 
-/// Whether the client takes the content coding `coding` (named, or through `*`, and not
-/// refused with `q=0`).
+/// Whether the client takes the content coding `coding` (RFC 9110 §12.5.3): its own entry
+/// decides when there is one, else `*`'s; an entry whose `q` is zero (`q=0`, `Q=0.00`, `q=0.`)
+/// refuses. So `gzip;q=0, *` refuses gzip, which an attacker's pass found was sent anyway.
 pub(crate) fn accepts(headers: &HeaderMap, coding: &str) -> bool {
-    headers
+    let mut named = None;
+    let mut any = None;
+    for offered in headers
         .get_all(header::ACCEPT_ENCODING)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .any(|offered| {
-            let mut parts = offered.split(';');
-            let name = parts.next().unwrap_or("").trim();
-            let refused = parts.any(|p| {
-                let p = p.trim().replace(' ', "");
-                p == "q=0" || p == "q=0.0" || p == "q=0.00" || p == "q=0.000"
-            });
-            (name.eq_ignore_ascii_case(coding) || name == "*") && !refused
-        })
+    {
+        let mut parts = offered.split(';');
+        let name = parts.next().unwrap_or("").trim();
+        let taken = parts.all(|param| {
+            let Some((key, value)) = param.split_once('=') else {
+                return true;
+            };
+            !key.trim().eq_ignore_ascii_case("q") || !is_zero_weight(value.trim())
+        });
+        if name.eq_ignore_ascii_case(coding) {
+            named = Some(named.unwrap_or(true) && taken);
+        } else if name == "*" {
+            any = Some(any.unwrap_or(true) && taken);
+        }
+    }
+    named.or(any).unwrap_or(false)
+}
+
+/// Whether a `q` value is zero: `0`, or `0.` followed by up to three zeros (the grammar's
+/// only spellings of it).
+fn is_zero_weight(q: &str) -> bool {
+    match q.strip_prefix('0') {
+        Some("") => true,
+        Some(rest) => rest
+            .strip_prefix('.')
+            .is_some_and(|digits| digits.len() <= 3 && digits.bytes().all(|b| b == b'0')),
+        None => false,
+    }
 }
 
 /// Answers `request` from the cache when it is a cacheable page, calling `render` (the rest of
@@ -253,20 +275,20 @@ where
         Ok(user) => Some(user),
         Err(store::Error::Unauthenticated) => None,
         // The render meets the same failure and answers it as it always does.
-        Err(_) => return private(render(request).await),
+        Err(_) => return rendered_for_one(render(request).await),
     };
     request
         .extensions_mut()
         .insert(edge::Caller(caller.clone()));
     let Some(user) = caller.filter(|u| u.user.role == api_types::Role::Customer) else {
-        return private(render(request).await);
+        return rendered_for_one(render(request).await);
     };
     let Ok(lines) = store.carts().line_count(&user).await else {
-        return private(render(request).await);
+        return rendered_for_one(render(request).await);
     };
     request.extensions_mut().insert(app::KnownCartLines(lines));
     let Some(customer) = Customer::of(&user.user, lines) else {
-        return private(render(request).await);
+        return rendered_for_one(render(request).await);
     };
     // An item page also shows whether they wished for it: one copy for each answer.
     let (page, wish) = match item_id(request.uri().path()) {
@@ -281,10 +303,10 @@ where
                 .await
                 .map(|entry| entry.item.is_bundle());
             if !matches!(bundle, Ok(false)) {
-                return private(render(request).await);
+                return rendered_for_one(render(request).await);
             }
             let Ok(wished) = store.wishlists().contains(&user, &[id]).await else {
-                return private(render(request).await);
+                return rendered_for_one(render(request).await);
             };
             let wish = app::KnownWish {
                 item_id: id,
@@ -295,7 +317,7 @@ where
         }
     };
     let Ok(Some(generation)) = store.catalog().generation().await else {
-        return private(render(request).await);
+        return rendered_for_one(render(request).await);
     };
     let key = format!(
         "{generation}|customer:{}|{page}",
@@ -307,7 +329,7 @@ where
         return private(page.respond(gzip, "shared", &customer.values()));
     }
     if cache.unshared.contains_key(&key) {
-        return private(render(request).await);
+        return rendered_for_one(render(request).await);
     }
     metrics::counter!("gamestore_page_cache_total", "result" => "customer_miss").increment(1);
     // The shared copy is rendered for the placeholder from the bare request (its method, URL
@@ -342,9 +364,20 @@ where
         // Not a page that can be shared (an error, say): the visitor's own render.
         None => {
             cache.unshared.insert(key, ());
-            private(render(Request::from_parts(parts, Body::empty())).await)
+            rendered_for_one(render(Request::from_parts(parts, Body::empty())).await)
         }
     }
+}
+
+/// A logged-in visitor's page rendered for them alone (an operator's, a bundle's, one the
+/// shared copy could not stand for): like any page made for a session, nobody may keep it, the
+/// browser included (`docs/security.md`). An attacker's pass found these said `no-cache`.
+fn rendered_for_one(mut response: Response) -> Response {
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
+    response
 }
 
 /// A page made for one visitor at a URL others share: no shared cache may keep it. (Its
@@ -706,6 +739,45 @@ impl Page {
 mod tests {
     use super::*;
     use std::io::Read as _;
+
+    #[test]
+    fn a_coding_is_taken_by_its_own_entry_else_by_the_wildcard() {
+        let takes = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(
+                header::ACCEPT_ENCODING,
+                value.parse().expect("header value"),
+            );
+            accepts(&headers, "gzip")
+        };
+        for yes in [
+            "gzip",
+            "GZIP",
+            "br, gzip;q=0.5",
+            "*",
+            "br;q=0, *",
+            "gzip;q=0.001",
+            "gzip;q=1",
+        ] {
+            assert!(takes(yes), "{yes}");
+        }
+        for no in [
+            "",
+            "br",
+            "identity",
+            "gzip;q=0",
+            "gzip;Q=0",
+            "gzip; q=0.",
+            "gzip;q=0.000",
+            "gzip;q=0, *",
+            "*, gzip;q=0",
+            "*;q=0",
+            "br, *;q=0",
+        ] {
+            assert!(!takes(no), "{no}");
+        }
+        assert!(!accepts(&HeaderMap::new(), "gzip"));
+    }
 
     #[tokio::test]
     async fn answers_too_large_to_keep_are_given_back_whole() {

@@ -89,6 +89,13 @@ pub struct Settings {
     pub ws_max_per_user: usize,
     /// Live sockets one replica holds at most (`WS_MAX_CONNECTIONS`).
     pub ws_max_connections: usize,
+    /// HTTP connections one replica serves at once (`HTTP_MAX_CONNECTIONS`); past it, new
+    /// ones wait in the kernel's queue until one closes. Live sockets, once upgraded, count
+    /// under `ws_max_connections` instead.
+    pub http_max_connections: usize,
+    /// How long a connection may take to send a request's headers, idle time before it
+    /// included (`HEADER_READ_TIMEOUT_SECS`); then it is closed.
+    pub header_read_timeout: Duration,
     pub log_json: bool,
     /// On shutdown, report unready for this long before refusing new connections, so a load
     /// balancer stops sending traffic first.
@@ -417,6 +424,9 @@ impl Settings {
             metrics_addr,
             ws_max_per_user: parse_count("WS_MAX_PER_USER", 16)?.max(1),
             ws_max_connections: parse_count("WS_MAX_CONNECTIONS", 10_000)?.max(1),
+            http_max_connections: parse_count("HTTP_MAX_CONNECTIONS", 4_096)?.max(1),
+            header_read_timeout: parse_secs("HEADER_READ_TIMEOUT_SECS", 30)?
+                .max(Duration::from_secs(1)),
             log_json: lookup("LOG_FORMAT").is_some_and(|v| v.eq_ignore_ascii_case("json")),
             shutdown_drain: parse_secs("SHUTDOWN_DRAIN_SECS", 0)?,
             mail,

@@ -1272,3 +1272,89 @@ async fn a_form_error_in_a_page_url_shows_only_when_the_store_put_it_there() {
         );
     }
 }
+
+/// Found by an attacker's pass: connections that sent nothing, or headers that never ended,
+/// were held for as long as the client liked, with no cap on how many. Now a request's headers
+/// must arrive within `HEADER_READ_TIMEOUT_SECS`, and past `HTTP_MAX_CONNECTIONS` new
+/// connections wait until one closes.
+#[tokio::test]
+async fn idle_and_unfinished_connections_are_closed_and_capped() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let app = TestApp::spawn_with(vec![
+        ("HEADER_READ_TIMEOUT_SECS", "2".to_owned()),
+        ("HTTP_MAX_CONNECTIONS", "3".to_owned()),
+    ])
+    .await;
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    let mut held = Vec::new();
+    for n in 0..3 {
+        let mut socket = tokio::net::TcpStream::connect(&addr)
+            .await
+            .expect("connect");
+        if n > 0 {
+            // Headers that never end.
+            socket
+                .write_all(b"GET / HTTP/1.1\r\nHost: x\r\nX-Pad: aaaaaaaa")
+                .await
+                .expect("write");
+        }
+        held.push(socket);
+    }
+    // The three take every slot (with whatever the test's own client keeps): a new request
+    // waits.
+    let fresh = || {
+        reqwest::Client::builder()
+            .timeout(Duration::from_millis(800))
+            .build()
+            .expect("client")
+    };
+    assert!(
+        fresh().get(app.url("/healthz")).send().await.is_err(),
+        "a request past the cap waited"
+    );
+    // Within the header timeout each is closed by the server.
+    for mut socket in held {
+        let mut buffer = [0_u8; 1024];
+        let closed = tokio::time::timeout(Duration::from_secs(6), async {
+            loop {
+                match socket.read(&mut buffer).await {
+                    Ok(0) | Err(_) => break,
+                    // (hyper may say 408 first)
+                    Ok(_) => continue,
+                }
+            }
+        })
+        .await;
+        assert!(closed.is_ok(), "the server closed the connection");
+    }
+    // And the slots are free again.
+    let mut answered = false;
+    for _ in 0..20 {
+        if let Ok(response) = fresh().get(app.url("/healthz")).send().await {
+            assert_eq!(response.status(), StatusCode::OK);
+            answered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(answered);
+}
+
+/// Found by an attacker's pass: a form body that is not UTF-8 made a server function answer
+/// 500 ("unexpected response").
+#[tokio::test]
+async fn a_form_that_is_not_utf8_is_a_bad_request() {
+    let app = TestApp::spawn().await;
+    let login = <app::api::Login as server_fn::ServerFn>::PATH;
+    for body in [&b"username=\xff&password=bb"[..], &b"\x80"[..]] {
+        let response = app
+            .post(login)
+            .header(header::ORIGIN, app.origin.clone())
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(body.to_vec())
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    }
+}

@@ -459,7 +459,7 @@ async fn a_customers_catalog_page_is_the_shared_copy_with_their_own_values_put_i
             .expect("request");
         assert!(bad.status().is_client_error(), "{}", bad.status());
         assert!(bad.headers().get(server::page_cache::HEADER).is_none());
-        assert_eq!(bad.headers()["cache-control"], "private, no-cache");
+        assert_eq!(bad.headers()["cache-control"], "private, no-store");
         assert!(bad.text().await.expect("html").contains(&user.username));
         let (after, _) = customer_copies(&app).await;
         assert_eq!(after - before, u64::from(i < 2), "request {i}");
@@ -634,7 +634,7 @@ async fn a_customers_item_page_is_the_shared_copy_with_their_own_values_put_in()
             .expect("request");
         assert_eq!(response.status(), StatusCode::OK);
         assert!(response.headers().get(server::page_cache::HEADER).is_none());
-        assert_eq!(response.headers()["cache-control"], "private, no-cache");
+        assert_eq!(response.headers()["cache-control"], "private, no-store");
         let html = response.text().await.expect("html");
         assert!(html.contains(&user.username));
         assert_eq!(html.contains("badge owned"), owns, "{}", user.username);
@@ -677,7 +677,7 @@ async fn a_customers_item_page_is_the_shared_copy_with_their_own_values_put_in()
             .await
             .expect("request");
         assert_eq!(stale.status(), StatusCode::OK);
-        assert_eq!(stale.headers()["cache-control"], "private, no-cache");
+        assert_eq!(stale.headers()["cache-control"], "private, no-store");
         let html = stale.text().await.expect("html");
         assert!(html.contains(&bob.username));
         assert!(html.contains("badge owned"), "Bob's own bundle view");
