@@ -597,6 +597,13 @@ async fn a_refund_the_provider_does_not_answer_stays_pending_and_is_sent_again()
         sent.iter()
             .all(|r| r["refund_id"] == json!(shield_refund) && r["amount_cents"] == 4_000)
     );
+    // Asked again at once, it is not sent a third time: a loop of asks cannot keep the store
+    // calling a provider that is down.
+    assert_eq!(
+        error_code(ask(&app, &admin, &order, "lost-1", body.clone()).await).await,
+        unavailable
+    );
+    assert_eq!(stand_in.refund_requests().len(), 2);
     // The provider had done it after all: its webhook completes the refund.
     let done = app
         .deliver(

@@ -532,10 +532,27 @@ impl Orders<'_> {
         })
     }
 
-    /// Sends a pending refund again if the provider never answered it.
+    /// Sends a pending refund again if the provider never answered it; at most once in
+    /// `RESEND_EVERY` per refund, so a client asking in a loop cannot keep the store calling a
+    /// provider that is down (each call may wait out its 5 s timeout).
     async fn resend_unanswered(&self, refund: &refunds::Model) -> Result<()> {
+        const RESEND_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
         if refund.status != RefundStatus::Pending || refund.detail.is_none() {
             return Ok(());
+        }
+        let first = self
+            .store
+            .cache()
+            .hit(&format!("refund-resend:{}", refund.id), RESEND_EVERY)
+            .await
+            .is_ok_and(|(count, _)| count == 1);
+        if !first {
+            return Err(Error::Unavailable {
+                code: "PAYMENT_PROVIDER_UNAVAILABLE",
+                message: "the payment provider has not answered this refund yet; it was just \
+                          sent again, please try again in a few seconds"
+                    .to_owned(),
+            });
         }
         let order = orders::Entity::find_by_id(refund.order_id)
             .one(self.store.db())
