@@ -115,12 +115,17 @@ pub fn client_ip(store: &Store) -> Option<std::net::IpAddr> {
     edge::client_ip(&parts, store.settings().trusted_proxies)
 }
 
+/// Sets a cookie on the response, which no cache may then keep (as the REST login says).
 pub fn set_cookie(value: &str) {
     if let (Some(options), Ok(value)) = (
         use_context::<ResponseOptions>(),
         http::HeaderValue::from_str(value),
     ) {
         options.append_header(SET_COOKIE, value);
+        options.insert_header(
+            http::header::CACHE_CONTROL,
+            http::HeaderValue::from_static("no-store"),
+        );
     }
 }
 

@@ -1237,6 +1237,8 @@ async fn a_form_error_in_a_page_url_shows_only_when_the_store_put_it_there() {
         "text/html",
     )
     .await;
+    // A response that sets the session cookie is never kept by a cache (as the REST login).
+    assert_eq!(logged_in.headers()[header::CACHE_CONTROL], "no-store");
     let location = logged_in.headers()[header::LOCATION]
         .to_str()
         .expect("location")
