@@ -88,13 +88,14 @@ pub fn known_wish(item_id: i64) -> Option<bool> {
         .map(|known| known.wished)
 }
 
-/// Marks the response as the caller's own (`Cache-Control: private, no-cache`): it shows them
-/// more than the page cache puts in a customer's shared copy, so no copy is kept of it.
+/// Marks the response as the caller's own (`Cache-Control: private, no-store`): it shows them
+/// more than the page cache puts in a customer's shared copy, so no copy is kept of it, by the
+/// page cache or the browser (`docs/security.md`).
 pub fn personal_page() {
     if let Some(options) = use_context::<ResponseOptions>() {
         options.insert_header(
             http::header::CACHE_CONTROL,
-            http::HeaderValue::from_static("private, no-cache"),
+            http::HeaderValue::from_static("private, no-store"),
         );
     }
 }

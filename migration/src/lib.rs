@@ -13,6 +13,7 @@ mod m20261207_000001_gifts;
 mod m20261208_000001_email;
 mod m20261209_000001_console;
 mod m20261210_000001_refund_deferred;
+mod m20261211_000001_cart_seen_currency;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261208_000001_email::Migration),
             Box::new(m20261209_000001_console::Migration),
             Box::new(m20261210_000001_refund_deferred::Migration),
+            Box::new(m20261211_000001_cart_seen_currency::Migration),
         ]
     }
 }

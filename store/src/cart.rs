@@ -104,9 +104,14 @@ impl<'a> Carts<'a> {
             kept.push((line, item, quantity));
         }
         // A cart holds one currency. An operator may change an item's currency after it was
-        // put in a cart: the oldest line's currency stays, and lines now priced in another are
-        // removed, rather than summed into one total (found by an attacker's pass).
-        if let Some(currency) = kept.first().map(|(_, item, _)| item.currency.clone()) {
+        // put in a cart: the currency its oldest line was seen in stays, and lines now priced
+        // in another are removed, rather than summed into one total or, for the oldest line
+        // itself, silently charged in another currency (both found by attackers' passes).
+        if let Some(currency) = kept.first().map(|(line, item, _)| {
+            line.seen_currency
+                .clone()
+                .unwrap_or_else(|| item.currency.clone())
+        }) {
             kept.retain(|(_, item, _)| {
                 if item.currency == currency {
                     return true;
@@ -130,9 +135,14 @@ impl<'a> Carts<'a> {
             match pricing::price_lines(self.store, user.id(), vec![wanted], now).await {
                 Ok(mut priced) => {
                     let priced = priced.remove(0);
-                    if line
-                        .seen_price_cents
-                        .is_some_and(|seen| seen != priced.unit_price_cents)
+                    let seen_other_currency = line
+                        .seen_currency
+                        .as_ref()
+                        .is_some_and(|seen| *seen != priced.item.currency);
+                    if seen_other_currency
+                        || line
+                            .seen_price_cents
+                            .is_some_and(|seen| seen != priced.unit_price_cents)
                     {
                         warnings.push(CartWarning {
                             code: "PRICE_CHANGED".to_owned(),
@@ -148,15 +158,21 @@ impl<'a> Carts<'a> {
                         });
                     }
                     if line.seen_price_cents != Some(priced.unit_price_cents)
+                        || line.seen_currency.as_deref() != Some(priced.item.currency.as_str())
                         || i64::from(line.quantity) != priced.quantity
                     {
-                        changed.push((priced.item.id, priced.quantity, priced.unit_price_cents));
+                        changed.push((
+                            priced.item.id,
+                            priced.quantity,
+                            priced.unit_price_cents,
+                            priced.item.currency.clone(),
+                        ));
                     }
                     lines.push(priced);
                 }
-                Err(Error::Conflict { message, .. }) => {
+                Err(Error::Conflict { code, message }) => {
                     warnings.push(CartWarning {
-                        code: "ALREADY_OWNED".to_owned(),
+                        code: code.to_owned(),
                         item_id: line.item_id,
                         message: format!("{message}; it was removed"),
                     });
@@ -397,12 +413,14 @@ impl<'a> Carts<'a> {
             quantity: Set(i32::try_from(quantity).unwrap_or(1)),
             added_at: Set(Utc::now()),
             seen_price_cents: Set(Some(seen)),
+            seen_currency: Set(Some(item.currency.clone())),
         })
         .on_conflict(
             OnConflict::columns([cart_lines::Column::UserId, cart_lines::Column::ItemId])
                 .update_columns([
                     cart_lines::Column::Quantity,
                     cart_lines::Column::SeenPriceCents,
+                    cart_lines::Column::SeenCurrency,
                 ])
                 .to_owned(),
         )
@@ -463,7 +481,7 @@ impl<'a> Carts<'a> {
         &self,
         user_id: Uuid,
         dropped: &[i64],
-        changed: &[(i64, i64, i64)],
+        changed: &[(i64, i64, i64, String)],
     ) -> Result<()> {
         if !dropped.is_empty() {
             cart_lines::Entity::delete_many()
@@ -472,13 +490,17 @@ impl<'a> Carts<'a> {
                 .exec(self.store.db())
                 .await?;
         }
-        for (item_id, quantity, seen) in changed {
+        for (item_id, quantity, seen, currency) in changed {
             cart_lines::Entity::update_many()
                 .col_expr(
                     cart_lines::Column::Quantity,
                     Expr::value(i32::try_from(*quantity).unwrap_or(0)),
                 )
                 .col_expr(cart_lines::Column::SeenPriceCents, Expr::value(*seen))
+                .col_expr(
+                    cart_lines::Column::SeenCurrency,
+                    Expr::value(currency.clone()),
+                )
                 .filter(cart_lines::Column::UserId.eq(user_id))
                 .filter(cart_lines::Column::ItemId.eq(*item_id))
                 .exec(self.store.db())

@@ -220,6 +220,14 @@ impl<'a> Keys<'a> {
             .one(&txn)
             .await?
             .ok_or(Error::NotFound("item"))?;
+        if item.is_bundle() {
+            // A bundle line delivers its items; a key of the bundle's own would be taken at
+            // checkout and shown nowhere (an attacker's pass).
+            return Err(Error::conflict(
+                "ITEM_IS_BUNDLE",
+                "a bundle delivers its items, not license keys of its own",
+            ));
+        }
         if item.stock.is_none() {
             crate::catalog::admin::refuse_if_bundled(&txn, &item, "sold in unlimited numbers")
                 .await?;

@@ -80,6 +80,12 @@ impl<'a> Promotions<'a> {
         {
             return Err(Error::invalid("ends_at", "ends_at must be after starts_at"));
         }
+        if let Some(starts) = new.starts_at {
+            crate::domain::check_time("starts_at", starts)?;
+        }
+        if let Some(ends) = new.ends_at {
+            crate::domain::check_time("ends_at", ends)?;
+        }
         for (field, value) in [
             ("max_uses", new.max_uses),
             ("max_uses_per_user", new.max_uses_per_user),
@@ -205,6 +211,9 @@ impl<'a> Promotions<'a> {
                 && ends <= starts
             {
                 return Err(Error::invalid("ends_at", "ends_at must be after starts_at"));
+            }
+            if let Some(ends) = ends_at {
+                crate::domain::check_time("ends_at", ends)?;
             }
             active.ends_at = Set(ends_at);
         }

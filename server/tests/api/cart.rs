@@ -672,5 +672,29 @@ async fn a_line_whose_item_changed_currency_leaves_the_cart_with_a_warning() {
     );
     // Said once: the line is gone.
     assert!(cart(&app, &user).await.warnings.is_empty());
+
+    // The oldest line itself moving to another currency is not a silent switch of the
+    // cart's currency (¥1000 charged as $10.00): it leaves too, with the same warning.
+    patch_item(
+        &app,
+        &first,
+        json!({ "currency": "JPY", "price_cents": 1_000 }),
+    )
+    .await;
+    let now = cart(&app, &user).await;
+    assert!(now.lines.is_empty());
+    assert_eq!(
+        now.warnings
+            .iter()
+            .map(|w| (w.code.as_str(), w.item_id))
+            .collect::<Vec<_>>(),
+        vec![("CURRENCY_MISMATCH", first.id)]
+    );
+    assert_eq!(
+        set_line(&app, &user, first.id, json!(1)).await.status(),
+        StatusCode::OK
+    );
+    let now = cart(&app, &user).await;
+    assert_eq!((now.total_cents, now.currency.as_str()), (1_000, "JPY"));
     assert_eq!(checkout(&app, &user).await.status(), StatusCode::ACCEPTED);
 }

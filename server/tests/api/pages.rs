@@ -646,6 +646,23 @@ async fn a_customers_item_page_is_the_shared_copy_with_their_own_values_put_in()
             user.username
         );
     }
+    // With a query string, or a trailing slash (a 404), the page is still the visitor's own:
+    // an attacker's pass found these said `no-cache`.
+    for path in [
+        format!("/items/{}?a=1", bundle.id),
+        format!("/items/{}/", bundle.id),
+    ] {
+        let response = app
+            .as_user(&bob, Method::GET, &path)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(
+            response.headers()["cache-control"],
+            "private, no-store",
+            "{path}"
+        );
+    }
 
     // An item that became a bundle after this replica last read the catalog: the render
     // says the page is the customer's own, and no copy is kept of it.

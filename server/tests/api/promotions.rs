@@ -625,6 +625,32 @@ async fn a_bundle_grants_only_items_it_may_and_an_order_never_holds_one_twice() 
         error_code(key_bundled).await,
         (StatusCode::CONFLICT, "ITEM_IN_BUNDLE".to_owned())
     );
+    // Nor key a bundle itself (its key was taken at checkout and shown nowhere), nor make a
+    // keyed item a bundle (both found by an attacker's pass).
+    let key_bundle = app
+        .as_user(
+            &admin,
+            Method::POST,
+            &format!("/api/admin/items/{}/keys", archery.id),
+        )
+        .json(&json!({ "keys": ["RULE-KEY-0003"] }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(
+        error_code(key_bundle).await,
+        (StatusCode::CONFLICT, "ITEM_IS_BUNDLE".to_owned())
+    );
+    let keyed_to_bundle = patch_item(
+        &app,
+        keyed.id,
+        json!({ "bundle_item_ids": [bow.id, arrows.id] }),
+    )
+    .await;
+    assert_eq!(
+        error_code(keyed_to_bundle).await,
+        (StatusCode::CONFLICT, "ITEM_HAS_KEYS".to_owned())
+    );
 
     // A part's limit per customer counts what the bundle grants.
     let archer = app.customer().await;
@@ -1023,4 +1049,104 @@ async fn wishlist_alerts_reach_every_due_item_and_restocks_and_the_cap_holds_at_
         wish(lamp.id).await.expect("request").status(),
         StatusCode::OK
     );
+}
+
+/// Found by an attacker's pass: rounding gave items away (a bundle's quote, or a sale, of zero),
+/// a sale ending after the year 9999 sorted before today in SQLite (hidden from price filters,
+/// charged at checkout), and a free order answered `pending` though it was paid.
+#[tokio::test]
+async fn rounding_and_far_dates_never_give_an_item_away_or_hide_a_sale() {
+    let app = TestApp::spawn_with(silent_provider()).await;
+    let admin = app.admin().await;
+    let big = app
+        .item("Yen Castle")
+        .price_cents(5_000)
+        .currency("JPY")
+        .create()
+        .await;
+    let tiny = app
+        .item("Yen Pebble")
+        .price_cents(1)
+        .currency("JPY")
+        .create()
+        .await;
+    let bundle: Item = app
+        .as_user(&admin, Method::POST, "/api/items")
+        .json(&json!({
+            "sku": "yen-set", "name": "Yen Set", "price_cents": 1, "currency": "JPY",
+            "bundle_item_ids": [big.id, tiny.id], "bundle_discount_percent": 50,
+        }))
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("bundle");
+    let user = app.customer().await;
+    let castle: Order = app.buy(&user, big.id).await.json().await.expect("order");
+    app.pay(&user, &castle).await;
+    let quoted: Item =
+        json_of(app.as_user(&user, Method::GET, &format!("/api/items/{}", bundle.id))).await;
+    assert_eq!(
+        quoted.price_for_you_cents,
+        Some(1),
+        "50 % of ¥1 is ¥1, not free"
+    );
+    let order: Order = app.buy(&user, bundle.id).await.json().await.expect("order");
+    assert_eq!(
+        (order.amount_cents, order.status),
+        (1, OrderStatus::Pending)
+    );
+
+    let sale = |ends_at: &str| json!({ "percent_off": 50, "starts_at": "2020-01-01T00:00:00Z", "ends_at": ends_at });
+    let cent = app.item("Cent Charm").price_cents(1).create().await;
+    let on_sale: Item = patch_item(
+        &app,
+        cent.id,
+        json!({ "sale": sale("2099-01-01T00:00:00Z") }),
+    )
+    .await
+    .json()
+    .await
+    .expect("item");
+    assert_eq!(
+        on_sale.sale_price_cents,
+        Some(1),
+        "a sale price is never zero"
+    );
+    for far in ["+10000-01-01T00:00:00Z", "9999-06-01T00:00:00Z"] {
+        let refused = patch_item(&app, cent.id, json!({ "sale": sale(far) })).await;
+        assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY, "{far}");
+        let body: Value = refused.json().await.expect("json");
+        assert_eq!(body["error"]["field"], "sale");
+    }
+    let far_code = create_code(
+        &app,
+        json!({ "code": "FOREVER", "percent_off": 10, "ends_at": "+10000-01-01T00:00:00Z" }),
+    )
+    .await;
+    assert_eq!(far_code.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    // A free order (a 100 % code) says it is paid in its own answer.
+    assert_eq!(
+        create_code(&app, json!({ "code": "ONTHEHOUSE", "percent_off": 100 }))
+            .await
+            .status(),
+        StatusCode::CREATED
+    );
+    let gifted = app.item("House Banner").price_cents(700).create().await;
+    let guest = app.customer().await;
+    put_line(&app, &guest, gifted.id, 1).await;
+    assert_eq!(
+        apply(&app, &guest, "onthehouse").await.status(),
+        StatusCode::OK
+    );
+    let free = app
+        .as_user(&guest, Method::POST, "/api/cart/checkout")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(free.status(), StatusCode::ACCEPTED);
+    let free: Order = free.json().await.expect("order");
+    assert_eq!((free.amount_cents, free.status), (0, OrderStatus::Paid));
 }

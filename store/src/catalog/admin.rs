@@ -160,6 +160,19 @@ impl Catalog<'_> {
         if currency_changed && !current.is_bundle() {
             refuse_if_bundled(self.store.db(), &current, "priced in the bundle's currency").await?;
         }
+        if !current.is_bundle()
+            && patch
+                .bundle_item_ids
+                .as_ref()
+                .is_some_and(|ids| !ids.is_empty())
+            && crate::keys::has_pool(self.store.db(), id).await?
+        {
+            return Err(Error::conflict(
+                "ITEM_HAS_KEYS",
+                "this item sells license keys, so it cannot become a bundle (a bundle delivers \
+                 its items, not keys of its own)",
+            ));
+        }
         if patch.bundle_item_ids.is_some()
             || patch.bundle_discount_percent.is_some()
             || (currency_changed && current.is_bundle())
@@ -474,7 +487,9 @@ fn bundle_sale() -> Error {
     )
 }
 
-/// Checks a timed sale (1–99 % off, ending after it starts) and works out its price, half-even.
+/// Checks a timed sale (1–99 % off, ending after it starts, within the years 1970–9998) and
+/// works out its price, half-even and at least one minor unit: like any price, a sale price is
+/// never zero (an attacker's pass got an item for nothing at 50 % off one cent).
 fn check_sale(sale: Option<&api_types::Sale>, price_cents: i64) -> Result<Option<(i32, i64)>> {
     let Some(sale) = sale else {
         return Ok(None);
@@ -485,10 +500,13 @@ fn check_sale(sale: Option<&api_types::Sale>, price_cents: i64) -> Result<Option
     if sale.ends_at <= sale.starts_at {
         return Err(Error::invalid("sale", "a sale must end after it starts"));
     }
+    crate::domain::check_time("sale", sale.starts_at)?;
+    crate::domain::check_time("sale", sale.ends_at)?;
     let price = crate::domain::discount::mul_div_half_even(
         price_cents,
         100 - i64::from(sale.percent_off),
         100,
-    );
+    )
+    .max(1);
     Ok(Some((sale.percent_off, price)))
 }

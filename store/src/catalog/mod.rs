@@ -202,7 +202,10 @@ impl<'a> Catalog<'a> {
         Ok(Some(BundleQuote {
             owned_item_ids: owned.iter().map(|p| p.id).collect(),
             missing_item_ids: missing.iter().map(|p| p.id).collect(),
-            price_cents: crate::domain::discount::mul_div_half_even(gross, 100 - percent, 100),
+            // At least one minor unit, as the list price: 50 % off the ¥1 left of a bundle
+            // rounded to a free order (an attacker's pass).
+            price_cents: crate::domain::discount::mul_div_half_even(gross, 100 - percent, 100)
+                .max(1),
             missing: missing.into_iter().cloned().collect(),
             held,
         }))

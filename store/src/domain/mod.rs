@@ -8,6 +8,7 @@ mod email;
 mod money;
 mod redirect;
 mod text;
+mod time;
 
 pub use catalog::{Description, IdempotencyKey, ImageUrl, ItemName, Sku, Tags};
 pub use credentials::{Password, Username};
@@ -15,3 +16,4 @@ pub use email::EmailAddress;
 pub use money::Money;
 pub use redirect::redirect_target;
 pub use text::check_text;
+pub use time::check_time;

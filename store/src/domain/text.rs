@@ -20,6 +20,16 @@ pub fn check_text(
         };
         return Err(Error::invalid(field, message));
     }
+    // Direction overrides and isolates reorder what follows them on screen and in email
+    // ("gpj.exe" shown as "exe.jpg"); a store's names and messages have no use for them.
+    if value
+        .chars()
+        .any(|c| matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'))
+    {
+        let field = field.into();
+        let message = format!("{field} must not contain text-direction override characters");
+        return Err(Error::invalid(field, message));
+    }
     Ok(())
 }
 
@@ -37,6 +47,8 @@ mod tests {
             "a\u{7f}",
             "a\u{85}",
             "line\nbreak",
+            "invoice\u{202E}gpj.exe",
+            "a\u{2066}b",
         ] {
             let e = check_text("q", bad, false).expect_err(bad);
             assert_eq!(e.field(), Some("q"));
@@ -44,5 +56,10 @@ mod tests {
         }
         assert!(check_text("description", "one\ntwo\tthree\r\n", true).is_ok());
         assert!(check_text("description", "nul\0", true).is_err());
+        assert!(check_text("description", "right\u{202E}to left", true).is_err());
+        assert!(
+            check_text("q", "שלום dragon", false).is_ok(),
+            "right-to-left text itself"
+        );
     }
 }

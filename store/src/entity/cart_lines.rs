@@ -13,6 +13,8 @@ pub struct Model {
     pub added_at: DateTimeUtc,
     /// The unit price the shopper last saw, to tell them when a sale ended since.
     pub seen_price_cents: Option<i64>,
+    /// Its currency: the cart keeps the one its oldest line was seen in.
+    pub seen_currency: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -70,6 +70,10 @@ pub enum Notice {
         /// Lines taken back by this refund (empty: a refund by amount).
         lines: Vec<Line>,
         fully_refunded: bool,
+        /// The order was a gift: what it takes back leaves the recipient's library, not the
+        /// buyer's (absent in notices written before this was known: not a gift).
+        #[serde(default)]
+        gift: bool,
     },
     /// A paid gift, for its recipient.
     GiftReceived {
@@ -252,6 +256,7 @@ pub(crate) async fn order_refunded(
         currency: order.currency.clone(),
         lines: lines.iter().map(Line::from).collect(),
         fully_refunded: refunded_after >= order.amount_cents,
+        gift: order.is_gift(),
     };
     // Each refund moves `refunded_cents` to a new total, once: that total names it.
     enqueue(

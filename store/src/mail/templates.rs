@@ -77,6 +77,23 @@ impl Body {
         let _ = writeln!(self.html, "<p>{}</p>", escape(text));
     }
 
+    /// Words someone other than the store wrote, set apart as a quote: in the text part each
+    /// line starts with `> `, so a message cannot pass for the store's own text (a signature,
+    /// a "support" line) after a blank line (an attacker's pass).
+    fn quote(&mut self, intro: &str, quoted: &str) {
+        let _ = writeln!(self.text, "{intro}");
+        for line in quoted.lines() {
+            let _ = writeln!(self.text, "> {line}");
+        }
+        self.text.push('\n');
+        let _ = writeln!(
+            self.html,
+            "<p>{}</p>\n<blockquote style=\"white-space:pre-line\">{}</blockquote>",
+            escape(intro),
+            escape(quoted)
+        );
+    }
+
     fn lines(&mut self, lines: &[Line], currency: &str) {
         self.html.push_str("<table role=\"presentation\">\n");
         for line in lines {
@@ -170,17 +187,30 @@ pub fn render(notice: &Notice, ctx: &Context) -> Rendered {
             currency,
             lines,
             fully_refunded,
+            gift,
         } => {
             let mut body = Body::new(&format!("Hello {username},"));
             body.para(&format!(
                 "We have refunded {} of your order {order_id}.",
                 format_money(*amount_cents, currency)
             ));
-            if lines.is_empty() {
-                body.para("This refund was by amount: your items stay in your library.");
-            } else {
-                body.para("These items were taken back and have left your library:");
-                body.lines(lines, currency);
+            match (lines.is_empty(), *gift) {
+                (true, false) => {
+                    body.para("This refund was by amount: your items stay in your library.");
+                }
+                (true, true) => body.para(
+                    "This refund was by amount: the gifted items stay in their recipient's library.",
+                ),
+                (false, false) => {
+                    body.para("These items were taken back and have left your library:");
+                    body.lines(lines, currency);
+                }
+                (false, true) => {
+                    body.para(
+                        "These gifted items were taken back and have left their recipient's library:",
+                    );
+                    body.lines(lines, currency);
+                }
             }
             body.para(&if *fully_refunded {
                 format!(
@@ -220,7 +250,7 @@ pub fn render(notice: &Notice, ctx: &Context) -> Rendered {
             }
             body.text.push('\n');
             if let Some(message) = message {
-                body.para(&format!("Their message: \u{201c}{message}\u{201d}"));
+                body.quote(&format!("Their message, from {from_username}:"), message);
             }
             body.link("Your library", &format!("{base}/library"));
             body.finish(one_line(&format!("{from_username} sent you a gift")))
@@ -325,6 +355,57 @@ mod tests {
         assert!(r.html.contains(&format!(
             "href=\"https://shop.example.com/orders/{order_id}\""
         )));
+    }
+
+    #[test]
+    fn a_gift_message_is_quoted_and_a_gift_refund_names_the_recipient_library() {
+        let r = render(
+            &Notice::GiftReceived {
+                order_id: Uuid::nil(),
+                username: "bob".into(),
+                from_username: "ada".into(),
+                lines: vec![],
+                message: Some("Enjoy!\n\n-- \nGame Store support: call 555".into()),
+            },
+            &ctx(),
+        );
+        assert!(
+            r.text
+                .contains("Their message, from ada:\n> Enjoy!\n> \n> -- \n> Game Store support")
+        );
+        assert!(!r.text.contains("\nGame Store support"));
+        let refund = |gift: bool| {
+            render(
+                &Notice::Refund {
+                    order_id: Uuid::nil(),
+                    username: "ada".into(),
+                    amount_cents: 500,
+                    refunded_cents: 500,
+                    total_cents: 1000,
+                    currency: "USD".into(),
+                    lines: vec![Line {
+                        name: "Sword".into(),
+                        quantity: 1,
+                        line_total_cents: 500,
+                    }],
+                    fully_refunded: false,
+                    gift,
+                },
+                &ctx(),
+            )
+            .text
+        };
+        assert!(refund(false).contains("have left your library"));
+        assert!(refund(true).contains("have left their recipient's library"));
+        assert!(!refund(true).contains("your library"));
+        // A notice written before `gift` existed still reads.
+        let old: Notice = serde_json::from_value(serde_json::json!({
+            "kind": "refund", "order_id": Uuid::nil(), "username": "ada", "amount_cents": 1,
+            "refunded_cents": 1, "total_cents": 2, "currency": "USD", "lines": [],
+            "fully_refunded": false,
+        }))
+        .expect("an older notice");
+        assert!(matches!(old, Notice::Refund { gift: false, .. }));
     }
 
     #[test]

@@ -349,14 +349,22 @@ impl<'a> Orders<'a> {
         if stocked {
             self.store.catalog().stock_changed().await;
         }
-        match free {
+        let row = match free {
             Some(messages) => {
                 for message in messages {
                     live::publish(self.store, &Envelope::message(message)).await;
                 }
+                // Answered as it now is (paid), not as it was written.
+                orders::Entity::find_by_id(row.id)
+                    .one(self.store.db())
+                    .await?
+                    .unwrap_or(row)
             }
-            None => self.register_intent(&row, &priced.lines).await?,
-        }
+            None => {
+                self.register_intent(&row, &priced.lines).await?;
+                row
+            }
+        };
         Ok(Purchase {
             order: self.views(vec![row], false).await?.remove(0),
             replayed: false,
