@@ -1055,8 +1055,9 @@ pub fn spawn_expiry_task(store: Store, interval: Duration) -> tokio::task::JoinH
             if let Err(e) = store.orders().expire_stale().await {
                 tracing::warn!(error = %e, "expiry sweep failed; will retry");
             }
-            // Refused webhook deliveries past their retention, about once an hour.
-            if last_prune.is_none_or(|at| at.elapsed() >= Duration::from_secs(3600)) {
+            // Refused webhook deliveries past their retention or their count, about every ten
+            // minutes (20 a second fill at most 12,000 places between two passes).
+            if last_prune.is_none_or(|at| at.elapsed() >= Duration::from_secs(600)) {
                 last_prune = Some(tokio::time::Instant::now());
                 match store.payments().prune_rejections().await {
                     Ok(0) => {}

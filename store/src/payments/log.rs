@@ -32,6 +32,10 @@ pub const REJECTIONS_PER_SECOND: u32 = 20;
 const REJECTED_BODY: usize = 4096;
 /// Days refused deliveries are kept.
 pub const REJECTION_RETENTION_DAYS: i64 = 30;
+/// Refused deliveries kept at most, newest first: anyone can send them, so what they cost on
+/// disk is bounded by a count as well as by age (20 a second for 30 days would be ~7 GB per
+/// replica, an attacker's pass worked out).
+pub const MAX_KEPT_REJECTIONS: u64 = 20_000;
 
 /// A per-replica budget for recording refused deliveries: a count per wall-clock second.
 #[derive(Default)]
@@ -280,21 +284,83 @@ impl Payments<'_> {
         })
     }
 
-    /// Deletes refused deliveries older than the retention period. Returns how many.
+    /// Deletes refused deliveries older than the retention period, and the oldest past the
+    /// newest `MAX_KEPT_REJECTIONS`. Returns how many.
     pub async fn prune_rejections(&self) -> Result<u64> {
+        self.prune_rejections_keeping(MAX_KEPT_REJECTIONS).await
+    }
+
+    pub(crate) async fn prune_rejections_keeping(&self, kept: u64) -> Result<u64> {
+        let db = self.store.db();
         let cutoff = Utc::now() - chrono::Duration::days(REJECTION_RETENTION_DAYS);
-        Ok(deliveries::Entity::delete_many()
+        let mut deleted = deliveries::Entity::delete_many()
             .filter(deliveries::Column::Verified.eq(false))
             .filter(deliveries::Column::ReceivedAt.lt(cutoff))
-            .exec(self.store.db())
+            .exec(db)
             .await?
-            .rows_affected)
+            .rows_affected;
+        let newest_dropped: Option<i64> = deliveries::Entity::find()
+            .select_only()
+            .column(deliveries::Column::Id)
+            .filter(deliveries::Column::Verified.eq(false))
+            .order_by_desc(deliveries::Column::Id)
+            .offset(kept)
+            .limit(1)
+            .into_tuple()
+            .one(db)
+            .await?;
+        if let Some(id) = newest_dropped {
+            deleted += deliveries::Entity::delete_many()
+                .filter(deliveries::Column::Verified.eq(false))
+                .filter(deliveries::Column::Id.lte(id))
+                .exec(db)
+                .await?
+                .rows_affected;
+        }
+        Ok(deleted)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn refused_deliveries_are_kept_up_to_a_count_newest_first() {
+        let t = crate::testing::store().await;
+        let payments = t.store.payments();
+        for n in 0..5 {
+            payments
+                .record_rejected(
+                    "standard",
+                    Some(&format!("msg_{n}")),
+                    b"{}",
+                    &Error::InvalidSignature("bad signature".to_owned()),
+                    false,
+                )
+                .await;
+        }
+        assert_eq!(
+            payments.prune_rejections_keeping(3).await.expect("prune"),
+            2
+        );
+        let left: Vec<Option<String>> = deliveries::Entity::find()
+            .order_by_asc(deliveries::Column::Id)
+            .all(t.store.db())
+            .await
+            .expect("rows")
+            .into_iter()
+            .map(|row| row.delivery_id)
+            .collect();
+        let expected: Vec<Option<String>> = ["msg_2", "msg_3", "msg_4"]
+            .map(|d| Some(d.to_owned()))
+            .into();
+        assert_eq!(left, expected);
+        assert_eq!(
+            payments.prune_rejections_keeping(3).await.expect("prune"),
+            0
+        );
+    }
 
     #[test]
     fn the_rejection_budget_allows_a_burst_per_second() {
