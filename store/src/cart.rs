@@ -386,14 +386,19 @@ impl<'a> Carts<'a> {
         let others = cart_lines::Entity::find()
             .filter(cart_lines::Column::UserId.eq(user.id()))
             .filter(cart_lines::Column::ItemId.ne(item_id))
+            .order_by_asc(cart_lines::Column::AddedAt)
+            .order_by_asc(cart_lines::Column::ItemId)
             .find_also_related(items::Entity)
             .all(&txn)
             .await?;
-        if others
-            .iter()
-            .filter_map(|(_, other)| other.as_ref())
-            .any(|other| other.currency != item.currency)
-        {
+        // The cart's currency is the one its oldest line was seen in, as `get` reads it (a
+        // line whose item moved to another since is dropped there, not taken as the cart's).
+        let cart_currency = others.first().and_then(|(line, other)| {
+            line.seen_currency
+                .clone()
+                .or_else(|| other.as_ref().map(|o| o.currency.clone()))
+        });
+        if cart_currency.is_some_and(|currency| currency != item.currency) {
             return Err(Error::conflict(
                 "CURRENCY_MISMATCH",
                 "a cart holds items of one currency; check this one out on its own",

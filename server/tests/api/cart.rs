@@ -681,6 +681,24 @@ async fn a_line_whose_item_changed_currency_leaves_the_cart_with_a_warning() {
         json!({ "currency": "JPY", "price_cents": 1_000 }),
     )
     .await;
+    // Checking out without reading the cart first is refused too, and the cart stays in the
+    // currency it was seen in for what is added meanwhile (an attacker's pass: both took the
+    // item's new currency).
+    let refused = checkout(&app, &user).await;
+    assert_eq!(
+        error_code(refused).await,
+        (StatusCode::CONFLICT, "CURRENCY_MISMATCH".to_owned())
+    );
+    let yen = app
+        .item("Yen Arrow")
+        .price_cents(300)
+        .currency("JPY")
+        .create()
+        .await;
+    assert_eq!(
+        set_line(&app, &user, yen.id, json!(1)).await.status(),
+        StatusCode::CONFLICT
+    );
     let now = cart(&app, &user).await;
     assert!(now.lines.is_empty());
     assert_eq!(

@@ -1149,4 +1149,79 @@ async fn rounding_and_far_dates_never_give_an_item_away_or_hide_a_sale() {
     assert_eq!(free.status(), StatusCode::ACCEPTED);
     let free: Order = free.json().await.expect("order");
     assert_eq!((free.amount_cents, free.status), (0, OrderStatus::Paid));
+
+    // Below 100 %, rounding per line never makes a line free: 51 % off three 1¢ lines.
+    assert_eq!(
+        create_code(&app, json!({ "code": "HALFPLUS", "percent_off": 51 }))
+            .await
+            .status(),
+        StatusCode::CREATED
+    );
+    let buyer = app.customer().await;
+    for n in 0..3 {
+        let pin = app
+            .item(&format!("Penny Pin {n}"))
+            .price_cents(1)
+            .create()
+            .await;
+        put_line(&app, &buyer, pin.id, 1).await;
+    }
+    let cart: Cart = apply(&app, &buyer, "halfplus")
+        .await
+        .json()
+        .await
+        .expect("cart");
+    assert_eq!(cart.total_cents, 3);
+
+    // A name may not reorder itself on screen.
+    let reversed = app
+        .as_user(&admin, Method::POST, "/api/items")
+        .json(&json!({ "sku": "rtl-trick", "name": "invoice\u{202E}gpj.exe", "price_cents": 100 }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(reversed.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = reversed.json().await.expect("json");
+    assert_eq!(body["error"]["field"], "name");
+}
+
+/// Found by an attacker's pass: keying an item and making it a bundle at the same moment could
+/// both succeed (each checked the other's rule before its own write), leaving a bundle whose
+/// key was taken at checkout and shown nowhere. Both now take the item's row lock and check
+/// again under it.
+#[tokio::test]
+async fn keying_an_item_and_making_it_a_bundle_at_once_never_both_succeed() {
+    let app = TestApp::spawn_with(silent_provider()).await;
+    let admin = app.admin().await;
+    let a = app.item("Race Part A").price_cents(100).create().await;
+    let b = app.item("Race Part B").price_cents(100).create().await;
+    for round in 0..12 {
+        let item = app
+            .item(&format!("Race Target {round}"))
+            .price_cents(500)
+            .create()
+            .await;
+        let keys: Vec<String> = (0..50)
+            .map(|n| format!("RACE-{round}-KEY-{n:04}"))
+            .collect();
+        let (keyed, bundled) = tokio::join!(
+            app.as_user(
+                &admin,
+                Method::POST,
+                &format!("/api/admin/items/{}/keys", item.id)
+            )
+            .json(&json!({ "keys": keys }))
+            .send(),
+            patch_item(&app, item.id, json!({ "bundle_item_ids": [a.id, b.id] })),
+        );
+        let (keyed, bundled) = (keyed.expect("request").status(), bundled.status());
+        assert!(
+            !(keyed.is_success() && bundled.is_success()),
+            "round {round}: keys {keyed}, bundle {bundled}"
+        );
+        assert!(
+            keyed.is_success() || bundled.is_success(),
+            "round {round}: one of them wins"
+        );
+    }
 }

@@ -489,6 +489,34 @@ async fn refunds_the_provider_makes_unasked_are_applied_and_recorded() {
     assert_eq!(refunds_of(&app, &order).await.len(), 2);
 }
 
+/// Found by an attacker's pass: the same request sent several times at once (the same
+/// `Idempotency-Key` and body) got 409 for all but one; each now answers the same refund, and
+/// the provider is asked once.
+#[tokio::test]
+async fn the_same_refund_asked_at_once_answers_the_same_refund() {
+    let stand_in = StandIn::start().await;
+    let app = TestApp::spawn_with(stand_in.env()).await;
+    let shield = app.item("Twin Shield").price_cents(1_000).create().await;
+    let user = app.customer().await;
+    let admin = app.admin().await;
+    let order: Order = app.buy(&user, shield.id).await.json().await.expect("order");
+    let order = app.pay(&user, &order).await;
+    let body = json!({ "line_item_ids": [order.lines[0].line_id] });
+    let answers = futures::future::join_all(
+        (0..5).map(|_| ask(&app, &admin, &order, "twin-1", body.clone())),
+    )
+    .await;
+    let mut ids = HashSet::new();
+    for answer in answers {
+        let status = answer.status();
+        let answer: Value = answer.json().await.expect("json");
+        assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+        ids.insert(answer["refund_id"].as_str().expect("id").to_owned());
+    }
+    assert_eq!(ids.len(), 1);
+    assert_eq!(stand_in.refund_requests().len(), 1);
+}
+
 #[tokio::test]
 async fn a_refund_the_provider_refuses_gives_everything_back() {
     let stand_in = StandIn::start().await;

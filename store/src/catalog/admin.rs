@@ -3,8 +3,8 @@
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait as _, ColumnTrait as _, EntityTrait as _, QueryFilter as _, QuerySelect as _,
-    Set, SqlErr,
+    ActiveModelTrait as _, ColumnTrait as _, EntityTrait as _, QueryFilter as _, QueryOrder as _,
+    QuerySelect as _, Set, SqlErr,
 };
 use serde_json::json;
 
@@ -80,6 +80,9 @@ impl Catalog<'_> {
             ..Default::default()
         };
         let txn = crate::db::begin_write(self.store.db()).await?;
+        if let Some(b) = &bundle {
+            lock_parts(&txn, &b.ids).await?;
+        }
         let row = row.insert(&txn).await.map_err(sku_conflict)?;
         let item = to_item(&row);
         audit::record(
@@ -167,11 +170,7 @@ impl Catalog<'_> {
                 .is_some_and(|ids| !ids.is_empty())
             && crate::keys::has_pool(self.store.db(), id).await?
         {
-            return Err(Error::conflict(
-                "ITEM_HAS_KEYS",
-                "this item sells license keys, so it cannot become a bundle (a bundle delivers \
-                 its items, not keys of its own)",
-            ));
+            return Err(has_keys());
         }
         if patch.bundle_item_ids.is_some()
             || patch.bundle_discount_percent.is_some()
@@ -241,17 +240,29 @@ impl Catalog<'_> {
         }
         row.updated_at = Set(Utc::now());
         let txn = crate::db::begin_write(self.store.db()).await?;
-        if matches!(row.stock, sea_orm::ActiveValue::Set(Some(_))) {
+        let becomes_bundle = !current.is_bundle() && bundle_now;
+        let limits = matches!(row.stock, sea_orm::ActiveValue::Set(Some(_)));
+        if limits || becomes_bundle {
             // Unlimited items do not count their units: becoming limited counts them, under
             // the row lock that checkouts of the item wait for (see `orders::take_units`).
+            // The same lock orders this against a key import (which takes it too), and the
+            // rules checked above are checked again under it: two writes at the same moment
+            // could each pass them (an attacker's pass made keyed bundles that way).
             let was = items::Entity::find_by_id(id)
                 .lock_exclusive()
                 .one(&txn)
                 .await?
                 .ok_or(Error::NotFound("item"))?;
-            if was.stock.is_none() {
+            if limits && was.stock.is_none() {
+                refuse_if_bundled(&txn, &was, "sold in unlimited numbers").await?;
                 row.committed = Set(crate::orders::recount_committed(&txn, id).await?);
             }
+            if becomes_bundle && crate::keys::has_pool(&txn, id).await? {
+                return Err(has_keys());
+            }
+        }
+        if bundle_now {
+            lock_parts(&txn, &bundle_ids_after(&row, &current)).await?;
         }
         let updated = row.update(&txn).await.map_err(sku_conflict)?;
         audit::record(
@@ -474,6 +485,47 @@ struct Bundle {
     ids: Vec<i64>,
     percent: i32,
     price_cents: i64,
+}
+
+fn has_keys() -> Error {
+    Error::conflict(
+        "ITEM_HAS_KEYS",
+        "this item sells license keys, so it cannot become a bundle (a bundle delivers its \
+         items, not keys of its own)",
+    )
+}
+
+/// A bundle's item ids as the write leaves them.
+fn bundle_ids_after(row: &items::ActiveModel, current: &items::Model) -> Vec<i64> {
+    match &row.bundle_item_ids {
+        sea_orm::ActiveValue::Set(ids) | sea_orm::ActiveValue::Unchanged(ids) => {
+            items::ids_from_column(ids)
+        }
+        sea_orm::ActiveValue::NotSet => current.bundle_items(),
+    }
+}
+
+/// Reads a bundle's items again inside its write, under a shared row lock: keying or limiting
+/// one of them at the same moment takes that row's exclusive lock, so it either committed
+/// first and is seen here, or waits and then finds the item bundled (`refuse_if_bundled`).
+async fn lock_parts(txn: &sea_orm::DatabaseTransaction, ids: &[i64]) -> Result<()> {
+    let parts = items::Entity::find()
+        .filter(items::Column::Id.is_in(ids.iter().copied()))
+        .order_by_asc(items::Column::Id)
+        .lock_shared()
+        .all(txn)
+        .await?;
+    if let Some(p) = parts.iter().find(|p| !p.active || p.stock.is_some()) {
+        return Err(Error::invalid(
+            "bundle_item_ids",
+            format!(
+                "{} cannot be in a bundle: a bundle's items must be on sale, in unlimited stock \
+                 and without license keys",
+                p.name
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// A bundle takes no sale of its own: checkout prices it from its items, each at its own price

@@ -44,12 +44,7 @@ impl ItemName {
                 "name must be at most 120 characters",
             ));
         }
-        if name.chars().any(char::is_control) {
-            return Err(Error::invalid(
-                "name",
-                "name must not contain control characters",
-            ));
-        }
+        super::check_text("name", name, false)?;
         Ok(Self(name.to_owned()))
     }
 

@@ -198,8 +198,8 @@ impl<'a> Orders<'a> {
             }
             (_, e) => e,
         };
-        let wanted: Vec<(i64, i64)> = match source {
-            Source::Item(item_id) => vec![(item_id, 1)],
+        let (wanted, seen): (Vec<(i64, i64)>, Vec<Option<String>>) = match source {
+            Source::Item(item_id) => (vec![(item_id, 1)], vec![None]),
             Source::Cart => cart_lines::Entity::find()
                 .filter(cart_lines::Column::UserId.eq(buyer.id()))
                 .order_by_asc(cart_lines::Column::AddedAt)
@@ -207,8 +207,8 @@ impl<'a> Orders<'a> {
                 .all(&txn)
                 .await?
                 .into_iter()
-                .map(|l| (l.item_id, i64::from(l.quantity)))
-                .collect(),
+                .map(|l| ((l.item_id, i64::from(l.quantity)), l.seen_currency))
+                .unzip(),
         };
         if wanted.is_empty() {
             return Err(Error::unprocessable("CART_EMPTY", "your cart is empty"));
@@ -217,6 +217,23 @@ impl<'a> Orders<'a> {
         let checked = checked_lines(&txn, owner_id, &wanted)
             .await
             .map_err(for_recipient)?;
+        // A line is paid in the currency the shopper saw it in, or not at all: an item an
+        // operator moved to another currency since is for the cart to drop, with its warning
+        // (a checkout that skipped reading the cart was charged ¥1000 for a $10 line).
+        for ((item, _), seen) in checked.iter().zip(&seen) {
+            if let Some(seen) = seen
+                && *seen != item.currency
+            {
+                return Err(Error::conflict(
+                    "CURRENCY_MISMATCH",
+                    format!(
+                        "{} is now priced in {}, not the {seen} your cart showed; please review \
+                         your cart",
+                        item.name, item.currency
+                    ),
+                ));
+            }
+        }
         let lines = pricing::price_lines(self.store, owner_id, checked, now)
             .await
             .map_err(for_recipient)?;

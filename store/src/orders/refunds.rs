@@ -245,10 +245,18 @@ impl Orders<'_> {
                 ));
             };
             if line.refunded_at.is_some() || line.refund_id.is_some() {
-                return Err(Error::conflict(
-                    "LINE_ALREADY_REFUNDED",
-                    format!("the line for {} is already refunded", line.name),
-                ));
+                // (The same request at the same moment may be what claimed it.)
+                let id = refund_id(order_id, IdempotencyKey::parse(&key)?.as_str());
+                return self
+                    .same_key_or(
+                        id,
+                        &check(&input)?.fingerprint,
+                        Error::conflict(
+                            "LINE_ALREADY_REFUNDED",
+                            format!("the line for {} is already refunded", line.name),
+                        ),
+                    )
+                    .await;
             }
             if !rules.line_ok(line, items.get(&line.item_id)) {
                 let why = if rules.keyed.contains(&line.id) {
@@ -336,10 +344,18 @@ impl Orders<'_> {
                 )
             })?;
             if line.refunded_at.is_some() || line.refund_id.is_some() {
-                return Err(Error::conflict(
-                    "LINE_ALREADY_REFUNDED",
-                    format!("the line for {} is already refunded", line.name),
-                ));
+                let name = line.name.clone();
+                drop(txn);
+                return self
+                    .same_key_or(
+                        id,
+                        &checked.fingerprint,
+                        Error::conflict(
+                            "LINE_ALREADY_REFUNDED",
+                            format!("the line for {name} is already refunded"),
+                        ),
+                    )
+                    .await;
             }
             lines_total += line.line_total_cents;
         }
@@ -388,11 +404,18 @@ impl Orders<'_> {
                 .one(&txn)
                 .await?
                 .ok_or(Error::NotFound("order"))?;
-            return Err(if refundable(now.status) {
-                exceeds(&now, amount)
-            } else {
-                not_refundable(now.status)
-            });
+            drop(txn);
+            return self
+                .same_key_or(
+                    id,
+                    &checked.fingerprint,
+                    if refundable(now.status) {
+                        exceeds(&now, amount)
+                    } else {
+                        not_refundable(now.status)
+                    },
+                )
+                .await;
         }
         if !checked.line_ids.is_empty() {
             let claimed = order_lines::Entity::update_many()
@@ -405,10 +428,17 @@ impl Orders<'_> {
                 .await?
                 .rows_affected;
             if claimed != checked.line_ids.len() as u64 {
-                return Err(Error::conflict(
-                    "LINE_ALREADY_REFUNDED",
-                    "one of those lines is already being refunded",
-                ));
+                drop(txn);
+                return self
+                    .same_key_or(
+                        id,
+                        &checked.fingerprint,
+                        Error::conflict(
+                            "LINE_ALREADY_REFUNDED",
+                            "one of those lines is already being refunded",
+                        ),
+                    )
+                    .await;
             }
         }
         let inserted = refunds::Entity::insert(refunds::ActiveModel {
@@ -473,6 +503,20 @@ impl Orders<'_> {
             amount_cents: amount,
             currency: order.currency.clone(),
         })
+    }
+
+    /// What a request that lost a race answers: the refund its key made meanwhile (the same
+    /// request sent twice at once, which the provider is asked for once), else `error`.
+    async fn same_key_or(
+        &self,
+        id: Uuid,
+        fingerprint: &str,
+        error: Error,
+    ) -> Result<RefundAccepted> {
+        match self.existing_refund(id, fingerprint).await? {
+            Some(existing) => Ok(existing),
+            None => Err(error),
+        }
     }
 
     /// The refund an `Idempotency-Key` already made, if any, sent to the provider again when

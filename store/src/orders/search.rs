@@ -254,16 +254,21 @@ impl Orders<'_> {
     }
 }
 
-/// A search's `from` or `to`: a date of the years 2000–2999, if given.
+/// A search's `from` or `to`: a date of the years 1970–9998 (as every console date), if given.
 fn search_day(field: &'static str, raw: Option<&str>) -> Result<Option<NaiveDate>> {
     let Some(raw) = raw.map(str::trim).filter(|s| !s.is_empty()) else {
         return Ok(None);
     };
     NaiveDate::parse_from_str(raw, "%Y-%m-%d")
         .ok()
-        .filter(|d| (2000..=2999).contains(&chrono::Datelike::year(d)))
+        .filter(|d| (1970..=9998).contains(&chrono::Datelike::year(d)))
         .map(Some)
-        .ok_or_else(|| Error::invalid(field, format!("{field} must be a date, YYYY-MM-DD")))
+        .ok_or_else(|| {
+            Error::invalid(
+                field,
+                format!("{field} must be a date, YYYY-MM-DD, from 1970 to 9998"),
+            )
+        })
 }
 
 async fn csv_batch(db: &sea_orm::DatabaseConnection, rows: &[orders::Model]) -> Result<Bytes> {

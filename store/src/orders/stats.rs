@@ -33,8 +33,13 @@ impl DayRange {
         let day = |field: &'static str, raw: &str| {
             NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d")
                 .ok()
-                .filter(|d| (2000..=2999).contains(&chrono::Datelike::year(d)))
-                .ok_or_else(|| Error::invalid(field, format!("{field} must be a date, YYYY-MM-DD")))
+                .filter(|d| (1970..=9998).contains(&chrono::Datelike::year(d)))
+                .ok_or_else(|| {
+                    Error::invalid(
+                        field,
+                        format!("{field} must be a date, YYYY-MM-DD, from 1970 to 9998"),
+                    )
+                })
         };
         let to = match to.filter(|s| !s.trim().is_empty()) {
             Some(raw) => day("to", raw)?,
