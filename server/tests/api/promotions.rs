@@ -740,6 +740,17 @@ async fn a_bundle_grants_only_items_it_may_and_an_order_never_holds_one_twice() 
     );
     let orders: Vec<Order> = json_of(app.as_user(&shopper, Method::GET, "/api/purchases")).await;
     assert!(orders.is_empty(), "nothing was placed");
+    // The operator can still change such a bundle, and take it off sale.
+    assert_eq!(
+        patch_item(
+            &app,
+            hunter.id,
+            json!({ "name": "Hunter Set (old)", "active": false })
+        )
+        .await
+        .status(),
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]

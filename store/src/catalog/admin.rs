@@ -261,7 +261,9 @@ impl Catalog<'_> {
                 return Err(has_keys());
             }
         }
-        if bundle_now {
+        // Only when the bundle's items are being set: a bundle whose item was archived since
+        // must still take other changes (archiving it, say).
+        if bundle_now && patch.bundle_item_ids.is_some() {
             lock_parts(&txn, &bundle_ids_after(&row, &current)).await?;
         }
         let updated = row.update(&txn).await.map_err(sku_conflict)?;
