@@ -19,7 +19,18 @@ impl MigrationTrait for Migration {
             "seen_currency",
             string_len_null("seen_currency", 3).to_owned(),
         )
-        .await
+        .await?;
+        // Lines already in carts were seen in their item's currency as it is now (the best
+        // there is); left empty, a line could be checked out in a currency changed later.
+        manager
+            .get_connection()
+            .execute_unprepared(
+                "UPDATE cart_lines SET seen_currency = \
+                 (SELECT currency FROM items WHERE items.id = cart_lines.item_id) \
+                 WHERE seen_currency IS NULL",
+            )
+            .await?;
+        Ok(())
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {

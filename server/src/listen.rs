@@ -30,6 +30,11 @@ use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 use tower::ServiceExt as _;
 
+/// What one connection may buffer while its request's head arrives (hyper's default is
+/// ~400 KB): above the 64 KiB URI and the 100 headers a request may have, and small enough that
+/// the connection cap bounds the total (4096 × 96 KiB ≈ 400 MB at the very worst).
+const MAX_HEAD_BYTES: usize = 96 * 1024;
+
 /// The listener's bounds.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -91,7 +96,8 @@ pub async fn serve(
             let mut builder = hyper::server::conn::http1::Builder::new();
             builder
                 .timer(TokioTimer::new())
-                .header_read_timeout(limits.header_read_timeout);
+                .header_read_timeout(limits.header_read_timeout)
+                .max_buf_size(MAX_HEAD_BYTES);
             let mut connection = pin!(
                 builder
                     .serve_connection(TokioIo::new(stream), service)

@@ -614,7 +614,14 @@ async fn a_refund_the_provider_does_not_answer_stays_pending_and_is_sent_again()
         error_code(own).await,
         (StatusCode::CONFLICT, "LINE_ALREADY_REFUNDED".to_owned())
     );
-    // The same key sends the same refund again.
+    // The same key asked again at once sends nothing (at most one send in 5 s); a little
+    // later it sends the same refund again.
+    assert_eq!(
+        error_code(ask(&app, &admin, &order, "lost-1", body.clone()).await).await,
+        unavailable
+    );
+    assert_eq!(stand_in.refund_requests().len(), 1);
+    tokio::time::sleep(std::time::Duration::from_millis(5_200)).await;
     assert_eq!(
         error_code(ask(&app, &admin, &order, "lost-1", body.clone()).await).await,
         unavailable
@@ -656,6 +663,7 @@ async fn a_refund_the_provider_does_not_answer_stays_pending_and_is_sent_again()
         unavailable
     );
     stand_in.answer_refunds(0);
+    tokio::time::sleep(std::time::Duration::from_millis(5_200)).await;
     let taken = ask_own(&app, &user, &order, sword_body).await;
     assert_eq!(taken.status(), StatusCode::ACCEPTED);
     let taken: Value = taken.json().await.expect("json");

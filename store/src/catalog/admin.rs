@@ -81,7 +81,7 @@ impl Catalog<'_> {
         };
         let txn = crate::db::begin_write(self.store.db()).await?;
         if let Some(b) = &bundle {
-            lock_parts(&txn, &b.ids).await?;
+            lock_parts(&txn, &b.ids, price.currency()).await?;
         }
         let row = row.insert(&txn).await.map_err(sku_conflict)?;
         let item = to_item(&row);
@@ -195,6 +195,9 @@ impl Catalog<'_> {
         };
         let sale = match &patch.sale {
             Some(sale) => sale.clone(),
+            // A bundle carries no sale forward: one set before bundles refused them is
+            // dropped by its next change, which would otherwise be refused for it.
+            None if current.is_bundle() => None,
             None => match (
                 current.sale_percent_off,
                 current.sale_starts_at,
@@ -260,11 +263,17 @@ impl Catalog<'_> {
             if becomes_bundle && crate::keys::has_pool(&txn, id).await? {
                 return Err(has_keys());
             }
+            if becomes_bundle && bundles_containing(id).one(&txn).await?.is_some() {
+                return Err(Error::invalid(
+                    "bundle_item_ids",
+                    "this item is part of a bundle, so it cannot be one",
+                ));
+            }
         }
         // Only when the bundle's items are being set: a bundle whose item was archived since
         // must still take other changes (archiving it, say).
         if bundle_now && patch.bundle_item_ids.is_some() {
-            lock_parts(&txn, &bundle_ids_after(&row, &current)).await?;
+            lock_parts(&txn, &bundle_ids_after(&row, &current), &currency).await?;
         }
         let updated = row.update(&txn).await.map_err(sku_conflict)?;
         audit::record(
@@ -510,13 +519,25 @@ fn bundle_ids_after(row: &items::ActiveModel, current: &items::Model) -> Vec<i64
 /// Reads a bundle's items again inside its write, under a shared row lock: keying or limiting
 /// one of them at the same moment takes that row's exclusive lock, so it either committed
 /// first and is seen here, or waits and then finds the item bundled (`refuse_if_bundled`).
-async fn lock_parts(txn: &sea_orm::DatabaseTransaction, ids: &[i64]) -> Result<()> {
+async fn lock_parts(txn: &sea_orm::DatabaseTransaction, ids: &[i64], currency: &str) -> Result<()> {
     let parts = items::Entity::find()
         .filter(items::Column::Id.is_in(ids.iter().copied()))
         .order_by_asc(items::Column::Id)
         .lock_shared()
         .all(txn)
         .await?;
+    if parts.len() != ids.len() || parts.iter().any(|p| p.is_bundle()) {
+        return Err(Error::invalid(
+            "bundle_item_ids",
+            "a bundle's items must exist and not be bundles themselves",
+        ));
+    }
+    if parts.iter().any(|p| p.currency != currency) {
+        return Err(Error::invalid(
+            "bundle_item_ids",
+            "a bundle's items must be priced in its currency",
+        ));
+    }
     if let Some(p) = parts.iter().find(|p| !p.active || p.stock.is_some()) {
         return Err(Error::invalid(
             "bundle_item_ids",

@@ -82,7 +82,8 @@ impl Body {
     /// a "support" line) after a blank line (an attacker's pass).
     fn quote(&mut self, intro: &str, quoted: &str) {
         let _ = writeln!(self.text, "{intro}");
-        for line in quoted.lines() {
+        // Every line break a mail client may honour, a lone CR included.
+        for line in quoted.replace("\r\n", "\n").split(['\r', '\n']) {
             let _ = writeln!(self.text, "> {line}");
         }
         self.text.push('\n');
@@ -374,6 +375,21 @@ mod tests {
                 .contains("Their message, from ada:\n> Enjoy!\n> \n> -- \n> Game Store support")
         );
         assert!(!r.text.contains("\nGame Store support"));
+        let cr = render(
+            &Notice::GiftReceived {
+                order_id: Uuid::nil(),
+                username: "bob".into(),
+                from_username: "ada".into(),
+                lines: vec![],
+                message: Some("Enjoy!\r\rSupport: call 555".into()),
+            },
+            &ctx(),
+        );
+        assert!(
+            cr.text.contains("> Enjoy!\n> \n> Support: call 555"),
+            "{}",
+            cr.text
+        );
         let refund = |gift: bool| {
             render(
                 &Notice::Refund {

@@ -31,6 +31,9 @@ use crate::{Error, Result};
 /// Namespace of refund ids derived from an order and an `Idempotency-Key`.
 const REFUND_NAMESPACE: Uuid = Uuid::from_u128(0x6a1f_0c55_6d8e_4b63_9a1e_2f3c_7d40_b5e1);
 
+/// A refund the provider did not answer is sent again at most once in this long.
+const RESEND_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Most lines one refund may name.
 const MAX_LINES: usize = 100;
 
@@ -559,6 +562,9 @@ impl Orders<'_> {
             Err(error) => error,
         };
         if error.refused {
+            // After an unanswered first try, a refusal of the resend may mean the first went
+            // through ("exceeds what is refundable"); the lines are freed all the same, and a
+            // late webhook for this refund is still believed (see `payments::apply_refund`).
             tracing::error!(%order_id, refund_id = %id, detail = %error, "the provider refused the refund");
             self.fail_refund(id, &error.detail).await?;
             return Err(Error::Unavailable {
@@ -567,6 +573,10 @@ impl Orders<'_> {
             });
         }
         tracing::error!(%order_id, refund_id = %id, detail = %error, "no answer from the provider to a refund");
+        if !resent {
+            // The window for sending it again starts with this first try.
+            self.note_send(id).await;
+        }
         self.note_unanswered(id, Some(&error.detail)).await?;
         Err(Error::Unavailable {
             code: "PAYMENT_PROVIDER_UNAVAILABLE",
@@ -580,16 +590,10 @@ impl Orders<'_> {
     /// `RESEND_EVERY` per refund, so a client asking in a loop cannot keep the store calling a
     /// provider that is down (each call may wait out its 5 s timeout).
     async fn resend_unanswered(&self, refund: &refunds::Model) -> Result<()> {
-        const RESEND_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
         if refund.status != RefundStatus::Pending || refund.detail.is_none() {
             return Ok(());
         }
-        let first = self
-            .store
-            .cache()
-            .hit(&format!("refund-resend:{}", refund.id), RESEND_EVERY)
-            .await
-            .is_ok_and(|(count, _)| count == 1);
+        let first = self.note_send(refund.id).await == Some(1);
         if !first {
             return Err(Error::Unavailable {
                 code: "PAYMENT_PROVIDER_UNAVAILABLE",
@@ -610,6 +614,17 @@ impl Orders<'_> {
             currency: refund.currency.clone(),
         };
         self.send(&request, true).await
+    }
+
+    /// Counts a send of a refund in its `RESEND_EVERY` window; `None` if the cache did not
+    /// answer (then no resend is made: it fails closed).
+    async fn note_send(&self, id: Uuid) -> Option<i64> {
+        self.store
+            .cache()
+            .hit(&format!("refund-resend:{id}"), RESEND_EVERY)
+            .await
+            .ok()
+            .map(|(count, _)| count)
     }
 
     /// Writes (or, with `None`, clears) why a still-pending refund has no answer from the
