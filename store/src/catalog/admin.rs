@@ -338,35 +338,7 @@ impl Catalog<'_> {
             .filter(items::Column::Id.is_in(distinct.iter().copied()))
             .all(self.store.db())
             .await?;
-        if parts.len() != distinct.len() {
-            return Err(Error::invalid(
-                "bundle_item_ids",
-                "a bundle item does not exist",
-            ));
-        }
-        if parts.iter().any(items::Model::is_bundle) {
-            return Err(Error::invalid(
-                "bundle_item_ids",
-                "a bundle cannot contain another bundle",
-            ));
-        }
-        if parts.iter().any(|p| p.currency != currency) {
-            return Err(Error::invalid(
-                "bundle_item_ids",
-                "a bundle's items must be priced in its currency",
-            ));
-        }
-        // A bundle takes no units of its items (see `pricing::check_part`).
-        if let Some(p) = parts.iter().find(|p| !p.active || p.stock.is_some()) {
-            return Err(Error::invalid(
-                "bundle_item_ids",
-                format!(
-                    "{} cannot be in a bundle: a bundle's items must be on sale, in unlimited \
-                     stock and without license keys",
-                    p.name
-                ),
-            ));
-        }
+        check_parts(&parts, distinct.len(), currency)?;
         if let Some(id) = this
             && bundles_containing(id).one(self.store.db()).await?.is_some()
         {
@@ -526,10 +498,23 @@ async fn lock_parts(txn: &sea_orm::DatabaseTransaction, ids: &[i64], currency: &
         .lock_shared()
         .all(txn)
         .await?;
-    if parts.len() != ids.len() || parts.iter().any(|p| p.is_bundle()) {
+    check_parts(&parts, ids.len(), currency)
+}
+
+/// The rules on a bundle's items, read as `wanted` distinct ids: they exist, none is a
+/// bundle, all are in the bundle's currency, and each is on sale in unlimited stock (so without
+/// license keys: a bundle takes no units of its items, see `pricing::check_part`).
+fn check_parts(parts: &[items::Model], wanted: usize, currency: &str) -> Result<()> {
+    if parts.len() != wanted {
         return Err(Error::invalid(
             "bundle_item_ids",
-            "a bundle's items must exist and not be bundles themselves",
+            "a bundle item does not exist",
+        ));
+    }
+    if parts.iter().any(items::Model::is_bundle) {
+        return Err(Error::invalid(
+            "bundle_item_ids",
+            "a bundle cannot contain another bundle",
         ));
     }
     if parts.iter().any(|p| p.currency != currency) {
