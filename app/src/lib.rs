@@ -1,8 +1,10 @@
-//! The store's user interface: Leptos components rendered on the server and hydrated in the
-//! browser, with server functions as the bridge to the domain layer.
+//! The store's user interface: Leptos components rendered on the server, with server functions
+//! as the bridge to the domain layer.
 //!
-//! Every page works without JavaScript (server-rendered, plain links and forms); once hydrated
-//! it navigates client-side and a websocket feeds live payment updates into reactive state.
+//! Every page works without JavaScript (server-rendered, plain links and forms). It is built in
+//! Leptos's islands mode: only the parts that need the browser are `#[island]`s, hydrated from a
+//! small WASM bundle (live updates and toasts in `live.rs`, copy buttons, the CSV file picker);
+//! everything else is HTML from the server and never hydrated.
 
 pub mod api;
 mod components;
@@ -20,8 +22,8 @@ use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
 use components::layout::{Footer, Header};
-use components::toast::Toasts;
 pub use error::AppError;
+use live::Toasts;
 use pages::admin::{
     AdminItemEdit, AdminItemNew, AdminItems, AdminLayout, AdminOrders, AdminPromoCodes,
 };
@@ -57,18 +59,32 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// Loads the WASM and hydrates the page, in place of Leptos's `HydrationScripts`, which also
-/// preloads the bundle from the head: the ~0.5 MB download then competes with the page's first
-/// paint (under Lighthouse's mobile throttling it put the largest paint at 3.6 s). Every page is
-/// fully rendered and usable without it (every link and form works without JavaScript), so:
+/// Loads the WASM and hydrates the page's islands, in place of Leptos's `HydrationScripts`,
+/// which also preloads the bundle from the head, where the download competes with the page's
+/// first paint. Every page is rendered on the server and usable without it (every link and
+/// form works without JavaScript); the islands are the few parts that need the browser, so:
 ///
 /// - a page with live updates to receive (a logged-in visitor's: their socket brings payment
-///   confirmations, see `live.rs`; it carries `data-live-updates`) hydrates as soon as it has
-///   loaded and the browser is idle;
-/// - any other page (an anonymous visitor's) hydrates at the visitor's first sign of intent: a
-///   pointer moving or pressed, a touch, a key, a focus, a scroll. One who only reads never
-///   downloads, compiles or runs the bundle; the first interaction starts it, and works as
-///   plain HTML meanwhile (docs/architecture.md, "Hydration").
+///   confirmations, see `live.rs`; its indicator carries `data-live-updates`) loads the WASM as
+///   soon as it has loaded and the browser is idle;
+/// - any other page at the visitor's first sign of intent: a pointer moving or pressed, a
+///   touch, a key, a focus, a scroll; and only if it has an island at all. An anonymous
+///   visitor's pages have none, so they never download, compile or run the bundle.
+///
+/// Then each `<leptos-island>` is hydrated by the function the bundle exports under its
+/// `data-component` name, in document order (no island here takes children), and the body is
+/// marked `data-hydrated` (at once when the page has no island). A failed download marks it
+/// `data-hydration-error`; an island that throws is logged and the others still hydrate.
+/// `window.__hydrateIslands(root)` does the same for markup the live updates put in later
+/// (docs/architecture.md, "Islands").
+///
+/// Two enhancements need no WASM, so they are here and work at once:
+/// - a select marked `data-submit-on-change` (the catalog's sort and price filters) submits its
+///   form when it changes; without JavaScript the form's "Apply" button does. (As an island it
+///   would miss the change whose pointer-down started the bundle's download);
+/// - a form that posts is sent once: a second submit before the next page arrives (a double
+///   click) is dropped, and the form is `aria-busy` meanwhile (the pending state the hydrated
+///   app's action forms had).
 #[component]
 fn HydrationLoader(options: LeptosOptions) -> impl IntoView {
     let pkg = format!("/{}", options.site_pkg_dir);
@@ -81,11 +97,42 @@ fn HydrationLoader(options: LeptosOptions) -> impl IntoView {
     };
     let script = format!(
         "(() => {{\
+           addEventListener('change', (e) => {{\
+             const t = e.target;\
+             if (t instanceof HTMLSelectElement && t.hasAttribute('data-submit-on-change') && t.form) t.form.requestSubmit();\
+           }});\
+           addEventListener('submit', (e) => {{\
+             const f = e.target;\
+             if (!(f instanceof HTMLFormElement) || f.method !== 'post') return;\
+             if (f.hasAttribute('data-submitting')) {{ e.preventDefault(); return; }}\
+             f.setAttribute('data-submitting', '');\
+             f.setAttribute('aria-busy', 'true');\
+           }});\
+           addEventListener('pageshow', () => {{\
+             for (const f of document.querySelectorAll('form[data-submitting]')) {{ f.removeAttribute('data-submitting'); f.removeAttribute('aria-busy'); }}\
+           }});\
            let started = false;\
+           const islands = async (m, root) => {{\
+             for (const el of root.querySelectorAll('leptos-island')) {{\
+               const island = m[el.dataset.component];\
+               try {{ if (island) {{ await island(el); }} else {{ console.warn('no island named', el.dataset.component); }} }}\
+               catch (e) {{ console.error('island', el.dataset.component, e); }}\
+             }}\
+           }};\
            const hydrate = () => {{\
              if (started) return;\
              started = true;\
-             import({js:?}).then(m => m.default({{module_or_path: {wasm:?}}}).then(() => m.hydrate()));\
+             const done = () => document.body.setAttribute('data-hydrated', 'true');\
+             if (!document.querySelector('leptos-island')) {{ done(); return; }}\
+             import({js:?}).then(m => m.default({{module_or_path: {wasm:?}}}).then(async () => {{\
+               m.hydrate();\
+               window.__hydrateIslands = (root) => islands(m, root);\
+               await islands(m, document);\
+               done();\
+             }})).catch(e => {{\
+               console.error('the page could not load its islands', e);\
+               document.body.setAttribute('data-hydration-error', String(e).slice(0, 2000));\
+             }});\
            }};\
            const loaded = (then) => (document.readyState === 'complete') ? then() : addEventListener('load', then, {{once: true}});\
            if (document.querySelector('[data-live-updates]')) {{\
@@ -253,21 +300,16 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// Everything inside the router: the session and live state live here so that server actions
+/// Everything inside the router: the session lives here so that server actions
 /// can pick up errors a JavaScript-off form post left in the URL.
 #[component]
 fn Layout() -> impl IntoView {
     let session = Session::new();
     provide_context(session);
-    let live = live::LiveState::new();
-    provide_context(live);
-    live::connect_when_logged_in(session, live);
-    // Created here, at the root, so that the server sends its value with the page and the
-    // badge hydrates as it was rendered (a resource created inside a Suspend would not).
+    // Created here, at the root, beside the session it depends on.
     let cart_count = Resource::new(
         move || {
             (
-                live.cart_version.get(),
                 session.login.version().get(),
                 session.logout.version().get(),
                 session.register.version().get(),
@@ -281,6 +323,7 @@ fn Layout() -> impl IntoView {
             <a class="skip-link" href="#main">"Skip to content"</a>
             <Header/>
             <main id="main" class="container">
+                <CardFormError/>
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view=CatalogPage ssr=SsrMode::Async/>
                     <Route path=path!("/items/:id") view=ItemPage ssr=SsrMode::Async/>
@@ -308,6 +351,25 @@ fn Layout() -> impl IntoView {
                 </Routes>
             </main>
             <Footer/>
-            <Toasts/>
+            // Notifications come from the live socket, which only a logged-in visitor has.
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    matches!(session.user.await, Ok(Some(_))).then(|| view! { <Toasts/> })
+                })}
+            </Transition>
+    }
+}
+
+/// The error of an "Add to cart" or wishlist button that failed with JavaScript off (or
+/// without the page's islands), shown once above the page: the buttons sit on many cards, and
+/// the error in the URL does not say which card's it was.
+#[component]
+fn CardFormError() -> impl IntoView {
+    let query = leptos_router::hooks::use_query_map();
+    move || {
+        let query = query.read();
+        error::url_error::<api::AddToCart>(&query)
+            .or_else(|| error::url_error::<api::SetWish>(&query))
+            .map(|error| view! { <components::notice::ErrorNotice error/> })
     }
 }

@@ -157,3 +157,73 @@ pub fn issue_cookie(store: &Store, session: &NewSession) {
 pub fn clear_cookie(store: &Store) {
     set_cookie(&edge::session::clear(store.settings()));
 }
+
+/// Where a form posted from the page at `path` goes when it succeeded: back to that page as the
+/// poster saw it (its `Referer`'s query kept, so an operator's search and page survive), with
+/// `flag` (`name=value`) set for the page to say so; just `path?flag` when the `Referer` is
+/// missing or another page. Only `path` is ever the target, and the query loses any form
+/// error's parameters (`__err`, `__path`, `__sig`) and any earlier `flag`.
+pub fn back_to(path: &str, flag: &str) -> String {
+    let name = flag.split('=').next().unwrap_or(flag);
+    let query = use_context::<Parts>()
+        .and_then(|parts| parts.headers.get(http::header::REFERER).cloned())
+        .and_then(|referer| referer.to_str().ok()?.parse::<http::Uri>().ok())
+        .filter(|uri| uri.path() == path)
+        .and_then(|uri| uri.query().map(str::to_owned))
+        .unwrap_or_default();
+    let kept = query.split('&').filter(|pair| {
+        let key = pair.split('=').next().unwrap_or_default();
+        !key.is_empty()
+            && !key.starts_with("__")
+            && !key.to_ascii_lowercase().starts_with("%5f")
+            && key != name
+    });
+    let mut target = format!("{path}?");
+    for pair in kept {
+        target.push_str(pair);
+        target.push('&');
+    }
+    target.push_str(flag);
+    target
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn back_from(referer: Option<&str>) -> String {
+        let owner = Owner::new();
+        owner.with(|| {
+            let mut request = http::Request::builder().uri("/rpc/refund_order");
+            if let Some(referer) = referer {
+                request = request.header(http::header::REFERER, referer);
+            }
+            let (parts, ()) = request.body(()).expect("request").into_parts();
+            provide_context(parts);
+            back_to("/admin/orders", "refund=asked")
+        })
+    }
+
+    #[test]
+    fn a_form_goes_back_to_its_page_with_the_search_kept_and_only_to_that_page() {
+        assert_eq!(
+            back_from(Some(
+                "http://127.0.0.1:3000/admin/orders?status=paid&page=2"
+            )),
+            "/admin/orders?status=paid&page=2&refund=asked"
+        );
+        // A form error's parameters and an earlier flag are dropped.
+        assert_eq!(
+            back_from(Some(
+                "http://127.0.0.1:3000/admin/orders?refund=asked&__err=x&%5F%5Fsig=y&username=bo"
+            )),
+            "/admin/orders?username=bo&refund=asked"
+        );
+        // Another page, or none: the page itself.
+        assert_eq!(
+            back_from(Some("https://elsewhere.example/phish?x=1")),
+            "/admin/orders?refund=asked"
+        );
+        assert_eq!(back_from(None), "/admin/orders?refund=asked");
+    }
+}

@@ -18,9 +18,8 @@ test("an operator adds license keys; a buyer sees their key in the library after
   await expect(pool.getByTestId("keys-available")).toBeVisible();
   await pool.getByLabel("Add keys").fill(`key,note\nE2E-${batch}-1,a\nE2E-${batch}-2,b\nE2E-${batch}-1,again\n`);
   await pool.getByRole("button", { name: "Add keys" }).click();
-  if (javaScriptEnabled) {
-    await expect(pool.getByTestId("keys-added")).toContainText("Added 2 keys; 1 already in the pool.");
-  }
+  await expect(pool.getByTestId("keys-added")).toContainText("Keys added.");
+  await expect(pool.getByTestId("keys-available")).not.toHaveText("0");
   await expect(pool.locator("code", { hasText: `••••••${batch.slice(-2)}-1` }).first()).toBeVisible();
   await expect(pool).not.toContainText(`E2E-${batch}-1`);
   await operatorContext.close();

@@ -44,3 +44,14 @@ test("only the buyer sees the confirmation, on every tab, without reloading", as
     console.log(`webhook received → message on socket: mean ${((Number(sum) / Number(count)) * 1000).toFixed(2)} ms over ${count} sends`);
   }
 });
+
+test("the cart badge follows a change made in another tab, live", async ({ browser }) => {
+  const { page } = await shopper(browser);
+  await expect(page.getByTestId("cart-count")).toHaveAttribute("data-count", "0");
+  const other = await page.context().newPage();
+  await other.goto("/items/4");
+  await other.getByTestId("add-to-cart").first().click();
+  await expect(other).toHaveURL(/\/cart$/);
+  await expect(page.getByTestId("cart-count")).toHaveAttribute("data-count", "1");
+  await expect(page.getByTestId("cart-count")).toContainText("1 item in your cart");
+});

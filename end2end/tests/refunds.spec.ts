@@ -48,9 +48,7 @@ test("an operator refunds one line of a two-line order; the buyer sees it live a
   await row.locator("summary").click();
   await expect(row.getByTestId("refund-lines")).toContainText("Oak Staff");
   await row.getByRole("button", { name: "Refund this line for Oak Staff" }).click();
-  if (javaScriptEnabled) {
-    await expect(operator.getByTestId("refund-accepted")).toContainText("$69.99");
-  }
+  await expect(operator.getByTestId("refund-accepted")).toContainText("Refund asked of the payment provider");
 
   // The buyer's page follows: partly refunded, the Oak Staff line marked, the dagger kept.
   await waitForStatus(page, javaScriptEnabled, "partially_refunded");

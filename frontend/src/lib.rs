@@ -1,4 +1,11 @@
-//! The WASM entry point: hydrates the server-rendered page.
+//! The WASM entry point. The store renders every page on the server; only its islands (the
+//! parts that need the browser: live updates, toasts, the cart badge, copy buttons, the CSV
+//! file picker) ship as WASM and hydrate. The loader in `app::shell` calls [`hydrate`], then
+//! each island's exported function on its `<leptos-island>` element.
+
+// The islands' functions are exported from the `app` crate, which nothing here names: this
+// links it into the bundle.
+extern crate app;
 
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
@@ -11,9 +18,5 @@ pub fn hydrate() {
             let _ = body.set_attribute("data-hydration-error", &message);
         }
     }));
-    leptos::mount::hydrate_body(app::App);
-    // A marker end-to-end tests wait for before interacting.
-    if let Some(body) = leptos::prelude::document().body() {
-        let _ = body.set_attribute("data-hydrated", "true");
-    }
+    leptos::mount::hydrate_islands();
 }

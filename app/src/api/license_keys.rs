@@ -17,8 +17,11 @@ pub async fn import_keys(item_id: String, keys: String) -> Result<KeysAdded, App
     let admin = crate::ssr::require_admin().await?;
     let id = edge::ids::item_id(&item_id)?;
     let keys = store::keys::parse_list(&keys);
-    Ok(crate::ssr::store()?
+    let added = crate::ssr::store()?
         .keys()
         .import(&admin, id, &keys)
-        .await?)
+        .await?;
+    // The form's page again, saying so (the pool's counts on it are the news).
+    leptos_axum::redirect(&format!("/admin/items/{id}?keys=added"));
+    Ok(added)
 }

@@ -54,8 +54,11 @@ pub async fn refund_order(
         line_item_ids,
         reason,
     };
-    Ok(store
+    let accepted = store
         .orders()
         .request_refund(&admin, id, &input, &key)
-        .await?)
+        .await?;
+    // Back to the operator's search, saying so.
+    leptos_axum::redirect(&crate::ssr::back_to("/admin/orders", "refund=asked"));
+    Ok(accepted)
 }

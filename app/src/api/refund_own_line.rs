@@ -18,8 +18,10 @@ pub async fn refund_own_line(
             "choose a line of this order",
         ))
     })?;
-    Ok(crate::ssr::store()?
+    let accepted = crate::ssr::store()?
         .orders()
         .request_own_refund(&user, id, &[line], None, None)
-        .await?)
+        .await?;
+    leptos_axum::redirect(&format!("/orders/{id}?refund=asked"));
+    Ok(accepted)
 }

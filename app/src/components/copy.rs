@@ -1,9 +1,10 @@
-//! A "Copy" button for a value shown on the page. It appears once the page has hydrated (the
-//! clipboard needs JavaScript); without JavaScript the value stays selectable text.
+//! A "Copy" button for a value shown on the page: an island, which appears once it has
+//! hydrated (the clipboard needs JavaScript); without JavaScript the value stays selectable
+//! text.
 
 use leptos::prelude::*;
 
-#[component]
+#[island]
 pub fn CopyButton(text: String, label: String) -> impl IntoView {
     let (ready, set_ready) = signal(false);
     let (copied, set_copied) = signal(false);

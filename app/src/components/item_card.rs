@@ -100,7 +100,6 @@ pub fn AddToCartButton(item_id: i64, large: bool) -> impl IntoView {
                 "Add to cart"
             </button>
         </ActionForm>
-        {move || add.value().get().and_then(|r| r.err()).map(|e| view! { <p class="field-error" role="alert">{e.message}</p> })}
     }
 }
 

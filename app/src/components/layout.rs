@@ -2,7 +2,7 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 
 use crate::Session;
-use crate::live::{Connection, LiveState};
+use crate::live::{LiveIndicator, LiveState};
 use api_types::Role;
 
 #[component]
@@ -31,7 +31,7 @@ pub fn Header() -> impl IntoView {
                                         <A href="/library">"Library"</A>
                                         <A href="/orders">"Orders"</A>
                                         <A href="/wishlist">"Wishlist"</A>
-                                        <CartLink lines/>
+                                        <A href="/cart" attr:data-testid="cart-link">"Cart "<CartCount lines/></A>
                                         {(user.role == Role::Admin).then(|| view! { <A href="/admin">"Admin"</A> })}
                                     }.into_any()
                                 }
@@ -67,43 +67,21 @@ pub fn Header() -> impl IntoView {
     }
 }
 
-/// "Cart" with how many lines the cart has (updated live from every tab: the count is a
-/// resource at the root that the live socket refreshes).
-#[component]
-fn CartLink(lines: u64) -> impl IntoView {
-    let label = match lines {
+/// How many lines the cart has: an island, so that a change from any tab (the socket's
+/// `cart_updated`, which carries the count) shows at once.
+#[island]
+fn CartCount(lines: u64) -> impl IntoView {
+    let live = LiveState::shared();
+    let lines = move || live.cart_lines.get().unwrap_or(lines);
+    let label = move || match lines() {
         1 => "1 item in your cart".to_owned(),
         n => format!("{n} items in your cart"),
     };
     view! {
-        <A href="/cart" attr:data-testid="cart-link">
-            "Cart "
-            <span class="badge count" data-testid="cart-count" data-count=lines.to_string()>
-                <span aria-hidden="true">{lines.to_string()}</span>
-                <span class="sr-only">{label}</span>
-            </span>
-        </A>
-    }
-}
-
-/// A small dot that says whether live payment updates are flowing.
-#[component]
-fn LiveIndicator() -> impl IntoView {
-    let live = expect_context::<LiveState>();
-    let label = move || match live.connection.get() {
-        Connection::Live => "Live updates on",
-        Connection::Connecting => "Connecting live updates…",
-        Connection::Reconnecting => "Reconnecting live updates…",
-        Connection::Offline => "Live updates off",
-    };
-    let class = move || match live.connection.get() {
-        Connection::Live => "live-dot live",
-        Connection::Connecting | Connection::Reconnecting => "live-dot pending",
-        Connection::Offline => "live-dot off",
-    };
-    view! {
-        <span class=class role="status" title=label aria-label=label data-testid="live-indicator" data-live-updates=""
-            data-state=move || format!("{:?}", live.connection.get()).to_lowercase()></span>
+        <span class="badge count" data-testid="cart-count" data-count=move || lines().to_string()>
+            <span aria-hidden="true">{move || lines().to_string()}</span>
+            <span class="sr-only">{label}</span>
+        </span>
     }
 }
 

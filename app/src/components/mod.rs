@@ -4,4 +4,3 @@ pub mod item_card;
 pub mod layout;
 pub mod notice;
 pub mod status;
-pub mod toast;

@@ -12,12 +12,12 @@ use crate::api::{
 };
 use crate::components::notice::{ErrorNotice, Loading, LoginRedirect, encode};
 use crate::components::status::StatusBadge;
+use crate::error::url_error;
 use crate::{AppError, Session};
 
 /// The operators' area: the gate and the sub-navigation. The page itself (`Outlet`) is
 /// rendered beside the gate's boundary, not inside it, so its resources are created when the
-/// page is, in the same order on the server and in the browser (see docs/architecture.md,
-/// "Pages and hydration"). A customer gets 403 and the gate's notice (the page's own server
+/// page is (see docs/architecture.md, "Pages"). A customer gets 403 and the gate's notice (the page's own server
 /// functions refuse them too, and pages show nothing for a 401/403); an anonymous visitor is
 /// sent to log in.
 #[component]
@@ -167,7 +167,7 @@ pub fn AdminItemEdit() -> impl IntoView {
 #[component]
 fn KeyPoolSection(item_id: Signal<Option<i64>>) -> impl IntoView {
     let import = ServerAction::<ImportKeys>::new();
-    let pasted = RwSignal::new(String::new());
+    let query = use_query_map();
     let pool = Resource::new(
         move || (item_id.get(), import.version().get()),
         |(id, _)| async move {
@@ -211,24 +211,22 @@ fn KeyPoolSection(item_id: Signal<Option<i64>>) -> impl IntoView {
                     }
                 })}
             </Transition>
-            {move || import.value().get().map(|r| match r {
-                Ok(added) => view! {
-                    <p class="notice notice-paid" role="status" data-testid="keys-added">
-                        {format!("Added {} key{}; {} already in the pool.", added.added, if added.added == 1 { "" } else { "s" }, added.duplicates)}
-                    </p>
-                }.into_any(),
-                Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+            {move || url_error::<ImportKeys>(&query.read()).map(|e| view! { <ErrorNotice error=e/> })}
+            // The flag a successful import left in the URL; a later failure keeps the URL.
+            {move || (url_error::<ImportKeys>(&query.read()).is_none() && query.read().get("keys").as_deref() == Some("added")).then(|| view! {
+                <p class="notice notice-paid" role="status" data-testid="keys-added">
+                    "Keys added. Any already in the pool were skipped; the counts above include the new ones."
+                </p>
             })}
             <ActionForm action=import>
                 <input type="hidden" name="item_id" value=move || item_id.get().map(|id| id.to_string()).unwrap_or_default()/>
                 <div class="field">
                     <label for="keys-input">"Add keys"</label>
                     <textarea id="keys-input" name="keys" rows="6" spellcheck="false" required
-                        aria-describedby="keys-help" prop:value=move || pasted.get()
-                        on:input=move |ev| pasted.set(event_target_value(&ev))></textarea>
+                        aria-describedby="keys-help"></textarea>
                     <p id="keys-help" class="muted">"One key per line, or paste a CSV file: its first column is read and a header row is skipped. Up to 5,000 keys (64 KiB) at a time; a key already in the pool is skipped."</p>
                 </div>
-                <CsvFilePicker into=pasted/>
+                <CsvFilePicker/>
                 <button type="submit" class="btn btn-primary" disabled=move || import.pending().get()>
                     {move || if import.pending().get() { "Adding…" } else { "Add keys" }}
                 </button>
@@ -471,13 +469,12 @@ pub fn AdminOrders() -> impl IntoView {
             <button type="submit" class="btn btn-primary" data-testid="search-orders">"Search"</button>
             <A href="/admin/orders" attr:class="btn btn-ghost">"Clear"</A>
         </Form>
-        {move || refund.value().get().map(|r| match r {
-            Ok(accepted) => view! {
-                <p class="notice notice-pending" role="status" data-testid="refund-accepted">
-                    "Refund of "{format_money(accepted.amount_cents, &accepted.currency)}" asked of the payment provider. The order changes when it confirms."
-                </p>
-            }.into_any(),
-            Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+        {move || url_error::<RefundOrder>(&query.read()).map(|e| view! { <ErrorNotice error=e/> })}
+        // The flag a successful refund left in the URL; a later failure keeps the URL.
+        {move || (url_error::<RefundOrder>(&query.read()).is_none() && query.read().get("refund").as_deref() == Some("asked")).then(|| view! {
+            <p class="notice notice-pending" role="status" data-testid="refund-accepted">
+                "Refund asked of the payment provider. The order changes when it confirms."
+            </p>
         })}
         <Transition fallback=|| view! { <Loading/> }>
             {move || Suspend::new(async move {
@@ -725,10 +722,10 @@ pub fn AdminPromoCodes() -> impl IntoView {
     }
 }
 
-/// "Read a CSV file" into the keys box, once the page has hydrated (reading a file needs
-/// JavaScript; without it, the file's contents are pasted).
-#[component]
-fn CsvFilePicker(into: RwSignal<String>) -> impl IntoView {
+/// "Read a CSV file" into the keys box (`#keys-input`): an island, which appears once it has
+/// hydrated (reading a file needs JavaScript; without it, the file's contents are pasted).
+#[island]
+fn CsvFilePicker() -> impl IntoView {
     let (ready, set_ready) = signal(false);
     Effect::new(move |_| set_ready.set(true));
     move || {
@@ -737,14 +734,14 @@ fn CsvFilePicker(into: RwSignal<String>) -> impl IntoView {
                 <div class="field">
                     <label for="keys-file">"Or read a CSV file"</label>
                     <input id="keys-file" type="file" accept=".csv,.txt,text/csv,text/plain"
-                        data-testid="keys-file" on:change=move |ev| read_file_into(&ev, into)/>
+                        data-testid="keys-file" on:change=read_file_into_keys/>
                 </div>
             }
         })
     }
 }
 
-fn read_file_into(ev: &leptos::ev::Event, into: RwSignal<String>) {
+fn read_file_into_keys(ev: leptos::ev::Event) {
     #[cfg(feature = "hydrate")]
     {
         use wasm_bindgen::JsCast as _;
@@ -757,13 +754,17 @@ fn read_file_into(ev: &leptos::ev::Event, into: RwSignal<String>) {
             return;
         };
         leptos::task::spawn_local(async move {
+            let keys = document()
+                .get_element_by_id("keys-input")
+                .and_then(|e| e.dyn_into::<web_sys::HtmlTextAreaElement>().ok());
             if let Ok(text) = wasm_bindgen_futures::JsFuture::from(file.text()).await
                 && let Some(text) = text.as_string()
+                && let Some(keys) = keys
             {
-                into.set(text);
+                keys.set_value(&text);
             }
         });
     }
     #[cfg(not(feature = "hydrate"))]
-    let _ = (ev, into);
+    let _ = ev;
 }

@@ -8,27 +8,21 @@ use leptos_router::components::A;
 
 use crate::api::{ApplyPromo, Checkout, SetCartLine, my_cart};
 use crate::components::notice::{ErrorNotice, Loading, LoginRedirect};
-use crate::live::LiveState;
+use crate::live::{LiveRegion, Region};
 
 #[component]
 pub fn CartPage() -> impl IntoView {
-    let live = expect_context::<LiveState>();
     let set_line = ServerAction::<SetCartLine>::new();
     let promo = ServerAction::<ApplyPromo>::new();
     let cart = Resource::new(
-        move || {
-            (
-                live.cart_version.get(),
-                set_line.version().get(),
-                promo.version().get(),
-            )
-        },
+        move || (set_line.version().get(), promo.version().get()),
         |_| my_cart(),
     );
     view! {
         <Title text="Your cart"/>
         <h1>"Your cart"</h1>
         {move || set_line.value().get().and_then(|r| r.err()).map(|e| view! { <ErrorNotice error=e/> })}
+        <LiveRegion id="live-cart" region=Region::Cart>
         <Transition fallback=|| view! { <Loading/> }>
             {move || Suspend::new(async move {
                 match cart.await {
@@ -54,14 +48,14 @@ pub fn CartPage() -> impl IntoView {
                 }
             })}
         </Transition>
+        </LiveRegion>
     }
 }
 
 #[component]
 pub fn CheckoutPage() -> impl IntoView {
-    let live = expect_context::<LiveState>();
     let checkout = ServerAction::<Checkout>::new();
-    let cart = Resource::new(move || live.cart_version.get(), |_| my_cart());
+    let cart = Resource::new(|| (), |_| my_cart());
     // One key per rendered checkout: a double submit places one order.
     let key = uuid::Uuid::new_v4().to_string();
     view! {

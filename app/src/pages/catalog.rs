@@ -57,17 +57,6 @@ pub fn CatalogPage() -> impl IntoView {
 
 /// Submits the filter form as soon as a choice changes (after hydration; without JavaScript
 /// the Apply button does it).
-fn submit_on_change(ev: leptos::ev::Event) {
-    use leptos::wasm_bindgen::JsCast as _;
-    let form = ev
-        .target()
-        .and_then(|t| t.dyn_into::<leptos::web_sys::HtmlSelectElement>().ok())
-        .and_then(|s| s.form());
-    if let Some(form) = form {
-        let _ = form.request_submit();
-    }
-}
-
 #[component]
 fn Filters(params: Signal<CatalogQuery>) -> impl IntoView {
     let p = move || params.get();
@@ -81,7 +70,7 @@ fn Filters(params: Signal<CatalogQuery>) -> impl IntoView {
                 </div>
                 <div class="field">
                     <label for="sort">"Sort by"</label>
-                    <select id="sort" name="sort" on:change=submit_on_change>
+                    <select id="sort" name="sort" data-submit-on-change="">
                         {Sort::ALL.into_iter().map(|s| {
                             let value = s.as_str();
                             view! {
@@ -92,7 +81,7 @@ fn Filters(params: Signal<CatalogQuery>) -> impl IntoView {
                 </div>
                 <div class="field">
                     <label for="min_price">"Min price"</label>
-                    <select id="min_price" name="min_price" on:change=submit_on_change>
+                    <select id="min_price" name="min_price" data-submit-on-change="">
                         <option value="">"Any"</option>
                         {PRICE_STEPS.iter().map(|cents| {
                             let value = cents.to_string();
@@ -103,7 +92,7 @@ fn Filters(params: Signal<CatalogQuery>) -> impl IntoView {
                 </div>
                 <div class="field">
                     <label for="max_price">"Max price"</label>
-                    <select id="max_price" name="max_price" on:change=submit_on_change>
+                    <select id="max_price" name="max_price" data-submit-on-change="">
                         <option value="">"Any"</option>
                         {PRICE_STEPS.iter().map(|cents| {
                             let value = cents.to_string();

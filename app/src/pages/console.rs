@@ -13,7 +13,7 @@ use crate::api::{
 };
 use crate::components::chart::{Bar, BarChart};
 use crate::components::notice::{ErrorNotice, Loading, encode};
-use crate::live::LiveState;
+use crate::live::{LiveRegion, Region};
 
 const RANGES: [u32; 3] = [7, 30, 90];
 
@@ -25,7 +25,6 @@ fn percent(ratio: f64) -> String {
 /// 30 or 90 days; re-read whenever an order changes (the operator's socket says so).
 #[component]
 pub fn AdminDashboard() -> impl IntoView {
-    let live = expect_context::<LiveState>();
     let query = use_query_map();
     let days = move || {
         query
@@ -37,8 +36,8 @@ pub fn AdminDashboard() -> impl IntoView {
     };
     let currency = move || query.read().get("currency").filter(|c| !c.is_empty());
     let stats = Resource::new(
-        move || (days(), currency(), live.admin_version.get()),
-        |(days, currency, _)| admin_stats(days, currency),
+        move || (days(), currency()),
+        |(days, currency)| admin_stats(days, currency),
     );
     view! {
         <Title text="Dashboard · Admin"/>
@@ -52,6 +51,7 @@ pub fn AdminDashboard() -> impl IntoView {
                 }).collect_view()}
             </nav>
         </div>
+        <LiveRegion id="live-dashboard" region=Region::Admin>
         <Transition fallback=|| view! { <Loading/> }>
             {move || Suspend::new(async move {
                 match stats.await {
@@ -60,6 +60,7 @@ pub fn AdminDashboard() -> impl IntoView {
                 }
             })}
         </Transition>
+        </LiveRegion>
     }
 }
 

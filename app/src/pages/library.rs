@@ -5,15 +5,15 @@ use leptos_router::components::A;
 use crate::api::my_library;
 use crate::components::item_card::ItemCard;
 use crate::components::notice::{ErrorNotice, Loading, LoginRedirect};
-use crate::live::LiveState;
+use crate::live::{LiveRegion, Region};
 
 #[component]
 pub fn LibraryPage() -> impl IntoView {
-    let live = expect_context::<LiveState>();
-    let library = Resource::new(move || live.version.get(), |_| my_library());
+    let library = Resource::new(|| (), |_| my_library());
     view! {
         <Title text="Your library"/>
         <h1>"Your library"</h1>
+        <LiveRegion id="live-library" region=Region::Orders>
         <Transition fallback=|| view! { <Loading/> }>
             {move || Suspend::new(async move {
                 match library.await {
@@ -34,5 +34,6 @@ pub fn LibraryPage() -> impl IntoView {
                 }
             })}
         </Transition>
+        </LiveRegion>
     }
 }

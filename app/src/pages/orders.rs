@@ -8,7 +8,7 @@ use crate::api::{RefundOwnLine, get_order, my_gifts, my_orders};
 use crate::components::notice::{ErrorNotice, Loading, LoginRedirect};
 use crate::components::status::StatusBadge;
 use crate::error::url_error;
-use crate::live::LiveState;
+use crate::live::{LiveRegion, Region};
 
 fn when(at: &chrono::DateTime<chrono::Utc>) -> String {
     api_types::format_minute(at)
@@ -16,12 +16,12 @@ fn when(at: &chrono::DateTime<chrono::Utc>) -> String {
 
 #[component]
 pub fn OrdersPage() -> impl IntoView {
-    let live = expect_context::<LiveState>();
-    let orders = Resource::new(move || live.version.get(), |_| my_orders());
-    let gifts = Resource::new(move || live.version.get(), |_| my_gifts());
+    let orders = Resource::new(|| (), |_| my_orders());
+    let gifts = Resource::new(|| (), |_| my_gifts());
     view! {
         <Title text="Your orders"/>
         <h1>"Your orders"</h1>
+        <LiveRegion id="live-orders" region=Region::Orders>
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
                 match gifts.await {
@@ -61,6 +61,7 @@ pub fn OrdersPage() -> impl IntoView {
                 }
             })}
         </Transition>
+        </LiveRegion>
     }
 }
 
@@ -101,14 +102,13 @@ fn OrderTable(orders: Vec<Order>) -> impl IntoView {
 
 #[component]
 pub fn OrderPage() -> impl IntoView {
-    let live = expect_context::<LiveState>();
     let params = use_params_map();
     let id = move || params.read().get("id").unwrap_or_default();
     let query = use_query_map();
     let refund = ServerAction::<RefundOwnLine>::new();
     let order = Resource::new(
-        move || (id(), live.version.get(), refund.version().get()),
-        |(id, _, _)| get_order(id),
+        move || (id(), refund.version().get()),
+        |(id, _)| get_order(id),
     );
     let refund_error = move || {
         refund
@@ -120,11 +120,13 @@ pub fn OrderPage() -> impl IntoView {
     view! {
         <Title text="Order"/>
         {move || refund_error().map(|e| view! { <ErrorNotice error=e/> })}
-        {move || refund.value().get().and_then(Result::ok).map(|r| view! {
+        // The flag a successful request left in the URL; a later failure keeps the URL.
+        {move || (refund_error().is_none() && query.read().get("refund").as_deref() == Some("asked")).then(|| view! {
             <p class="notice notice-info" role="status" data-testid="refund-asked">
-                {format!("We asked the payment provider to refund {}. This page shows it once it is done.", format_money(r.amount_cents, &r.currency))}
+                "We asked the payment provider for your refund. This page shows it once it is done."
             </p>
         })}
+        <LiveRegion id="live-order" region=Region::Orders>
         <Transition fallback=|| view! { <Loading/> }>
             {move || Suspend::new(async move {
                 match order.await {
@@ -137,6 +139,7 @@ pub fn OrderPage() -> impl IntoView {
                 }
             })}
         </Transition>
+        </LiveRegion>
     }
 }
 
