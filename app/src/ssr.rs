@@ -171,12 +171,10 @@ pub fn back_to(path: &str, flag: &str) -> String {
         .filter(|uri| uri.path() == path)
         .and_then(|uri| uri.query().map(str::to_owned))
         .unwrap_or_default();
+    // Names are compared decoded, as the page reads them (`_%5Ferr` is `__err`).
     let kept = query.split('&').filter(|pair| {
-        let key = pair.split('=').next().unwrap_or_default();
-        !key.is_empty()
-            && !key.starts_with("__")
-            && !key.to_ascii_lowercase().starts_with("%5f")
-            && key != name
+        let key = percent_decoded(pair.split('=').next().unwrap_or_default());
+        !key.is_empty() && !key.starts_with("__") && key != name
     });
     let mut target = format!("{path}?");
     for pair in kept {
@@ -185,6 +183,32 @@ pub fn back_to(path: &str, flag: &str) -> String {
     }
     target.push_str(flag);
     target
+}
+
+/// `text` with its `%XX` escapes and `+` decoded, as a query's name is read (bytes that are not
+/// UTF-8 become U+FFFD).
+fn percent_decoded(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let hex = |at: usize| bytes.get(at).and_then(|b| char::from(*b).to_digit(16));
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut at = 0;
+    while let Some(&byte) = bytes.get(at) {
+        match (byte, hex(at + 1), hex(at + 2)) {
+            (b'%', Some(high), Some(low)) => {
+                out.extend(u8::try_from(high * 16 + low).ok());
+                at += 3;
+            }
+            (b'+', ..) => {
+                out.push(b' ');
+                at += 1;
+            }
+            _ => {
+                out.push(byte);
+                at += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]
@@ -219,6 +243,15 @@ mod tests {
             )),
             "/admin/orders?username=bo&refund=asked"
         );
+        // Names are compared decoded.
+        assert_eq!(
+            back_from(Some(
+                "http://127.0.0.1:3000/admin/orders?_%5Ferr=x&%5f_path=y&%72efund=x&page=3"
+            )),
+            "/admin/orders?page=3&refund=asked"
+        );
+        assert_eq!(percent_decoded("a%2"), "a%2");
+        assert_eq!(percent_decoded("%zz+%41"), "%zz A");
         // Another page, or none: the page itself.
         assert_eq!(
             back_from(Some("https://elsewhere.example/phish?x=1")),
