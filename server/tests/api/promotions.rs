@@ -1236,3 +1236,51 @@ async fn keying_an_item_and_making_it_a_bundle_at_once_never_both_succeed() {
         );
     }
 }
+
+/// The race the hardening rounds left open: a part's currency change was checked against
+/// bundles before its write, without the row lock, so it could pass while a bundle of that
+/// part was being built, leaving a bundle priced in one currency with an item in another. It is
+/// now checked again under the item's row lock, which the bundle's write holds shared while it
+/// reads its parts.
+#[tokio::test]
+async fn moving_a_part_to_another_currency_while_a_bundle_is_built_of_it_never_both_succeed() {
+    let app = TestApp::spawn_with(silent_provider()).await;
+    let other = app
+        .item("Currency Race Other")
+        .price_cents(100)
+        .create()
+        .await;
+    for round in 0..12 {
+        let part = app
+            .item(&format!("Currency Race Part {round}"))
+            .price_cents(300)
+            .create()
+            .await;
+        let target = app
+            .item(&format!("Currency Race Bundle {round}"))
+            .price_cents(500)
+            .create()
+            .await;
+        let (moved, bundled) = tokio::join!(
+            patch_item(
+                &app,
+                part.id,
+                json!({ "currency": "JPY", "price_cents": 300 })
+            ),
+            patch_item(
+                &app,
+                target.id,
+                json!({ "bundle_item_ids": [part.id, other.id] })
+            ),
+        );
+        let (moved, bundled) = (moved.status(), bundled.status());
+        assert!(
+            !(moved.is_success() && bundled.is_success()),
+            "round {round}: currency {moved}, bundle {bundled}"
+        );
+        assert!(
+            moved.is_success() || bundled.is_success(),
+            "round {round}: one of them wins ({moved}, {bundled})"
+        );
+    }
+}

@@ -245,17 +245,23 @@ impl Catalog<'_> {
         let txn = crate::db::begin_write(self.store.db()).await?;
         let becomes_bundle = !current.is_bundle() && bundle_now;
         let limits = matches!(row.stock, sea_orm::ActiveValue::Set(Some(_)));
-        if limits || becomes_bundle {
+        let part_moves_currency = currency_changed && !current.is_bundle();
+        if limits || becomes_bundle || part_moves_currency {
             // Unlimited items do not count their units: becoming limited counts them, under
             // the row lock that checkouts of the item wait for (see `orders::take_units`).
-            // The same lock orders this against a key import (which takes it too), and the
-            // rules checked above are checked again under it: two writes at the same moment
-            // could each pass them (an attacker's pass made keyed bundles that way).
+            // The same lock orders this against a key import (which takes it too) and against
+            // a bundle being built of this item (which holds it shared while it reads its
+            // parts, `lock_parts`), and the rules checked above are checked again under it:
+            // two writes at the same moment could each pass them (an attacker's pass made
+            // keyed bundles that way).
             let was = items::Entity::find_by_id(id)
                 .lock_exclusive()
                 .one(&txn)
                 .await?
                 .ok_or(Error::NotFound("item"))?;
+            if part_moves_currency {
+                refuse_if_bundled(&txn, &was, "priced in the bundle's currency").await?;
+            }
             if limits && was.stock.is_none() {
                 refuse_if_bundled(&txn, &was, "sold in unlimited numbers").await?;
                 row.committed = Set(crate::orders::recount_committed(&txn, id).await?);
