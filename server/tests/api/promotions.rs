@@ -1284,3 +1284,39 @@ async fn moving_a_part_to_another_currency_while_a_bundle_is_built_of_it_never_b
         );
     }
 }
+
+/// Two items made bundles of each other at the same moment: each write held its own row and
+/// waited for the other's, and PostgreSQL broke the deadlock by failing one (503). The rows
+/// are now locked in id order, so one wins and the other is refused with a 4xx.
+#[tokio::test]
+async fn two_items_made_bundles_of_each_other_at_once_get_one_bundle_and_a_clear_refusal() {
+    let app = TestApp::spawn_with(silent_provider()).await;
+    let third = app.item("Mutual Third").price_cents(100).create().await;
+    for round in 0..12 {
+        let x = app
+            .item(&format!("Mutual X {round}"))
+            .price_cents(300)
+            .create()
+            .await;
+        let y = app
+            .item(&format!("Mutual Y {round}"))
+            .price_cents(300)
+            .create()
+            .await;
+        let (made_x, made_y) = tokio::join!(
+            patch_item(&app, x.id, json!({ "bundle_item_ids": [y.id, third.id] })),
+            patch_item(&app, y.id, json!({ "bundle_item_ids": [x.id, third.id] })),
+        );
+        let (made_x, made_y) = (made_x.status(), made_y.status());
+        assert!(
+            made_x.is_success() != made_y.is_success(),
+            "round {round}: x {made_x}, y {made_y}: exactly one wins"
+        );
+        for status in [made_x, made_y] {
+            assert!(
+                status.is_success() || status.is_client_error(),
+                "round {round}: {status} is neither a success nor a clear refusal"
+            );
+        }
+    }
+}

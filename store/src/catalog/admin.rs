@@ -254,6 +254,20 @@ impl Catalog<'_> {
             // parts, `lock_parts`), and the rules checked above are checked again under it:
             // two writes at the same moment could each pass them (an attacker's pass made
             // keyed bundles that way).
+            if becomes_bundle {
+                // This row and its parts', in id order: two items made bundles of each other
+                // at the same moment would otherwise each hold its own row and wait for the
+                // other's (PostgreSQL broke that deadlock by failing one with a 503). In order,
+                // the second waits, then finds the first a bundle and is refused.
+                let mut rows = bundle_ids_after(&row, &current);
+                rows.push(id);
+                items::Entity::find()
+                    .filter(items::Column::Id.is_in(rows))
+                    .order_by_asc(items::Column::Id)
+                    .lock_exclusive()
+                    .all(&txn)
+                    .await?;
+            }
             let was = items::Entity::find_by_id(id)
                 .lock_exclusive()
                 .one(&txn)
