@@ -6,15 +6,14 @@
 use chrono::Utc;
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ColumnTrait as _, EntityTrait as _, PaginatorTrait as _, QueryFilter as _, QueryOrder as _,
-    QuerySelect as _, Set,
+    ColumnTrait as _, EntityTrait as _, PaginatorTrait as _, QueryFilter as _, QueryOrder as _, Set,
 };
 use uuid::Uuid;
 
 use api_types::{Cart, CartLine, CartWarning, LiveMessage};
 
 use crate::accounts::CurrentUser;
-use crate::entity::{cart_lines, carts, items, promo_codes, users};
+use crate::entity::{cart_lines, carts, items, promo_codes};
 use crate::live::{self, Envelope};
 use crate::orders::{MAX_QUANTITY, check_line, held_units};
 use crate::{Error, Result, Store, pricing, promotions};
@@ -378,11 +377,7 @@ impl<'a> Carts<'a> {
         // checkout takes it), so two additions at once cannot both pass the currency or the
         // size check.
         let txn = crate::db::begin_write(self.store.db()).await?;
-        users::Entity::find_by_id(user.id())
-            .lock_exclusive()
-            .one(&txn)
-            .await?
-            .ok_or(Error::Unauthenticated)?;
+        crate::db::lock_user(&txn, user.id()).await?;
         let others = cart_lines::Entity::find()
             .filter(cart_lines::Column::UserId.eq(user.id()))
             .filter(cart_lines::Column::ItemId.ne(item_id))

@@ -72,6 +72,19 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
     .await
 }
 
+/// Takes the user's row lock for the rest of `txn`: what a user may hold (their cart, their
+/// wishlist, what an order grants them) is read and written under it, so two requests of the
+/// same user at once take turns. A user that no longer exists is `Unauthenticated`.
+pub async fn lock_user(txn: &DatabaseTransaction, user_id: uuid::Uuid) -> Result<()> {
+    use sea_orm::{EntityTrait as _, QuerySelect as _};
+    crate::entity::users::Entity::find_by_id(user_id)
+        .lock_exclusive()
+        .one(txn)
+        .await?
+        .ok_or(Error::Unauthenticated)?;
+    Ok(())
+}
+
 /// The file behind a `sqlite:` URL, if it is one (not `:memory:`).
 fn sqlite_file(url: &str) -> Option<String> {
     let rest = url.strip_prefix("sqlite:")?;

@@ -16,7 +16,7 @@ use api_types::{Item, LiveMessage};
 
 use crate::accounts::CurrentUser;
 use crate::catalog::to_item;
-use crate::entity::{items, users, wishlist, wishlist_alerts};
+use crate::entity::{items, wishlist, wishlist_alerts};
 use crate::live::{self, Envelope};
 use crate::{Error, Result, Store};
 
@@ -54,11 +54,7 @@ impl<'a> Wishlists<'a> {
             .await?
             .ok_or(Error::NotFound("item"))?;
         let txn = crate::db::begin_write(self.store.db()).await?;
-        users::Entity::find_by_id(user.id())
-            .lock_exclusive()
-            .one(&txn)
-            .await?
-            .ok_or(Error::Unauthenticated)?;
+        crate::db::lock_user(&txn, user.id()).await?;
         let count = wishlist::Entity::find()
             .filter(wishlist::Column::UserId.eq(user.id()))
             .filter(wishlist::Column::ItemId.ne(item_id))

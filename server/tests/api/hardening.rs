@@ -1121,15 +1121,7 @@ async fn a_form_error_in_a_page_url_shows_only_when_the_store_put_it_there() {
         "{location}"
     );
     // The tag is bound to the posting browser by a short-lived cookie.
-    let browser = failed
-        .headers()
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("gs_form_error="))
-        .and_then(|c| c.split(';').next())
-        .expect("the form-error cookie")
-        .to_owned();
+    let browser = form_error_cookie(&failed);
     // (The helper posts from /register; the error is the login form's, shown on /login.)
     let query = location.split_once('?').expect("a query").1;
     let page = app
@@ -1203,15 +1195,7 @@ async fn a_form_error_in_a_page_url_shows_only_when_the_store_put_it_there() {
     for name in ["__path=", "__err=", "__sig="] {
         assert_eq!(location.matches(name).count(), 1, "{location}");
     }
-    let browser = again
-        .headers()
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("gs_form_error="))
-        .and_then(|c| c.split(';').next())
-        .expect("the form-error cookie")
-        .to_owned();
+    let browser = form_error_cookie(&again);
     let shown = app
         .get(&format!(
             "/login?{}",
@@ -1366,4 +1350,17 @@ async fn a_form_that_is_not_utf8_is_a_bad_request() {
             .expect("request");
         assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     }
+}
+
+/// The `gs_form_error=…` pair a failed form's redirect set, to send back as a `Cookie`.
+fn form_error_cookie(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("gs_form_error="))
+        .and_then(|c| c.split(';').next())
+        .expect("the form-error cookie")
+        .to_owned()
 }

@@ -177,11 +177,7 @@ impl<'a> Orders<'a> {
         locked.sort_unstable();
         locked.dedup();
         for id in &locked {
-            users::Entity::find_by_id(*id)
-                .lock_exclusive()
-                .one(&txn)
-                .await?
-                .ok_or(Error::Unauthenticated)?;
+            crate::db::lock_user(&txn, *id).await?;
         }
         let for_recipient = |e: Error| match (&recipient, e) {
             (Some(r), Error::Conflict { code, message })
