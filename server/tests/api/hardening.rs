@@ -1354,13 +1354,7 @@ async fn a_form_that_is_not_utf8_is_a_bad_request() {
 
 /// The `gs_form_error=…` pair a failed form's redirect set, to send back as a `Cookie`.
 fn form_error_cookie(response: &reqwest::Response) -> String {
-    response
-        .headers()
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("gs_form_error="))
-        .and_then(|c| c.split(';').next())
-        .expect("the form-error cookie")
-        .to_owned()
+    let value =
+        crate::helpers::cookie_set(response, "gs_form_error").expect("the form-error cookie");
+    format!("gs_form_error={value}")
 }

@@ -476,12 +476,17 @@ pub struct TestUser {
 }
 
 pub fn session_cookie(response: &Response) -> Option<String> {
+    cookie_set(response, "gs_session")
+}
+
+/// The value `response` sets for the cookie `name`, unless it sets none or an empty one.
+pub fn cookie_set(response: &Response, name: &str) -> Option<String> {
     response
         .headers()
         .get_all(header::SET_COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .find_map(|c| c.strip_prefix("gs_session="))
+        .find_map(|c| c.strip_prefix(name)?.strip_prefix('='))
         .map(|rest| rest.split(';').next().unwrap_or_default().to_owned())
         .filter(|t| !t.is_empty())
 }
